@@ -1,0 +1,118 @@
+//! The RPC server: dispatches each request by "Service.Method" to a handler.
+
+use crate::codec;
+use crate::wire::{Frame, FrameReader, Kind, write_frames};
+use serde::{Serialize, de::DeserializeOwned};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send>>;
+type Handler = Arc<dyn Fn(&[u8]) -> BoxFuture + Send + Sync>;
+
+/// A set of named handlers served on a Unix socket (6.824's `Server` and
+/// `Service` in one). Cheap to clone; clones share the handler table, so
+/// handlers may be registered before or after [`Server::serve`] starts.
+#[derive(Clone, Default)]
+pub struct Server {
+    handlers: Arc<RwLock<HashMap<String, Handler>>>,
+}
+
+impl Server {
+    /// A server with no handlers.
+    pub fn new() -> Server {
+        Server::default()
+    }
+
+    /// Registers `handler` for `method` ("Raft.AppendEntries"). Each request
+    /// runs the handler in a task of its own, so handlers run concurrently
+    /// and may await. Registering a name again replaces the handler.
+    ///
+    /// # Panics
+    /// If `method` is longer than 255 bytes.
+    pub fn register<A, R, F, Fut>(&self, method: &str, handler: F)
+    where
+        A: DeserializeOwned + Send + 'static,
+        R: Serialize + Send + 'static,
+        F: Fn(A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+    {
+        assert!(method.len() <= 255, "method name {method:?} longer than 255 bytes");
+        let handler = Arc::new(handler);
+        let name = method.to_string();
+        let erased: Handler = Arc::new(move |payload: &[u8]| {
+            let args: Result<A, _> = codec::decode(payload);
+            let handler = handler.clone();
+            let name = name.clone();
+            Box::pin(async move {
+                let args = args.map_err(|e| format!("{name}: bad arguments: {e}"))?;
+                let reply = handler(args).await;
+                codec::encode(&reply).map_err(|e| format!("{name}: {e}"))
+            })
+        });
+        self.handlers.write().expect("handler table lock").insert(method.to_string(), erased);
+    }
+
+    /// Whether a handler is registered for `method`.
+    pub fn has(&self, method: &str) -> bool {
+        self.handlers.read().expect("handler table lock").contains_key(method)
+    }
+
+    /// Accepts connections on `listener` and serves them until the listener
+    /// fails. A connection that sends a malformed frame is closed and logged;
+    /// an unknown method is answered with a fault; neither stops the server.
+    pub async fn serve(self, listener: UnixListener) -> std::io::Result<()> {
+        loop {
+            let (stream, _) = listener.accept().await?;
+            tokio::spawn(self.clone().serve_connection(stream));
+        }
+    }
+
+    /// Serves requests arriving on one connection until it closes.
+    pub async fn serve_connection(self, stream: UnixStream) {
+        let (read, write) = stream.into_split();
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            if let Err(e) = write_frames(write, rx).await {
+                tracing::debug!("rpc server writer stopped: {e}");
+            }
+        });
+        let mut reader = FrameReader::new(read);
+        loop {
+            let frame = match reader.next().await {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!("rpc server closes a connection: {e}");
+                    return;
+                }
+            };
+            if frame.kind() != Kind::Request {
+                tracing::warn!("rpc server closes a connection: expected a request frame, got {frame:?}");
+                return;
+            }
+            let handler = self.handlers.read().expect("handler table lock").get(frame.method()).cloned();
+            let tx = tx.clone();
+            let id = frame.call_id();
+            match handler {
+                None => {
+                    let msg = format!("unknown method {:?}", frame.method());
+                    let _ = tx.send(Frame::new(Kind::Fault, id, "", msg.as_bytes()).bytes());
+                }
+                Some(h) => {
+                    let fut = h(frame.payload());
+                    tokio::spawn(async move {
+                        let answer = match fut.await {
+                            Ok(reply) => Frame::new(Kind::Reply, id, "", &reply),
+                            Err(msg) => Frame::new(Kind::Fault, id, "", msg.as_bytes()),
+                        };
+                        let _ = tx.send(answer.bytes());
+                    });
+                }
+            }
+        }
+    }
+}
