@@ -1,0 +1,4 @@
+//! The models shipped with the checker.
+
+pub mod kv;
+pub mod register;
