@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand, ValueEnum};
 use lincheck::parse::{ParseError, read_etcd_file, read_kv_file};
 use lincheck::{
-    CheckResult, KvModel, Model, Operation, RegisterModel, Verdict, analyze, check_operations, write_html,
+    CheckResult, KvModel, Model, OperationOf, RegisterModel, Verdict, analyze, check_operations, write_html,
 };
 
 #[derive(Parser)]
@@ -99,7 +99,7 @@ fn main() -> ExitCode {
 /// parsed or its view could not be written.
 fn check_file<M: Model>(
     model: &M,
-    parsed: Result<Vec<Operation<M::Input, M::Output>>, ParseError>,
+    parsed: Result<Vec<OperationOf<M>>, ParseError>,
     file: &Path,
     options: &Options,
 ) -> Option<Verdict> {

@@ -62,3 +62,6 @@ pub trait Model: Sync {
     /// A short human-readable description of a state, for the view.
     fn describe_state(&self, state: &Self::State) -> String;
 }
+
+/// An operation of `M`'s history.
+pub type OperationOf<M> = Operation<<M as Model>::Input, <M as Model>::Output>;

@@ -178,3 +178,25 @@ fn replay<M: Model>(
         .collect();
     ViewLinearization { steps, blocked }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{KvInput, KvModel, KvOp, KvOutput, analyze};
+
+    #[test]
+    fn the_page_embeds_its_data_and_cannot_be_broken_out_of() {
+        let input = KvInput { op: KvOp::Put, key: "</script><b>".into(), value: "v".into() };
+        let history = [Operation {
+            client: 0,
+            input,
+            call: 0,
+            output: Some(KvOutput { value: String::new() }),
+            ret: Some(1),
+        }];
+        let page = render_html(&KvModel, &history, &analyze(&KvModel, &history, None), "<title>");
+        assert_eq!(page.matches("</script>").count(), 1, "only the page's own script end tag");
+        assert!(page.contains("&lt;title&gt;") && !page.contains(DATA_MARKER));
+        assert!(page.contains(r#""verdict":"Ok""#));
+    }
+}

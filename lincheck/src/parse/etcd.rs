@@ -1,11 +1,11 @@
 //! Jepsen etcd logs: one compare-and-set register.
 //!
 //! ```text
-//! INFO  jepsen.util - 2	:invoke	:cas	[3 0]
-//! INFO  jepsen.util - 2	:ok	:cas	[3 0]
+//! INFO  jepsen.util - 2    :invoke    :cas    [3 0]
+//! INFO  jepsen.util - 2    :ok    :cas    [3 0]
 //! ```
 //!
-//! Fields are separated by tabs or runs of spaces; `[a b]` is one field.
+//! Fields are separated by tabs (as in the public files) or runs of spaces; `[a b]` is one field.
 
 use std::path::Path;
 

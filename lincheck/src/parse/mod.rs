@@ -93,17 +93,17 @@ impl<I, O, F: PartialEq + std::fmt::Display> Events<I, O, F> {
         use crate::history::EventKind;
         if matches!(event.kind, EventKind::Call(_)) {
             self.open.entry(event.client).or_insert((what, line));
-        } else if let Some((called, call_line)) = self.open.remove(&event.client) {
-            if called != what {
-                return Err(ParseError::Pairing {
-                    file: self.file.clone(),
-                    line,
-                    problem: format!(
-                        "process {} answers {what} but its open call on line {call_line} is {called}",
-                        event.client
-                    ),
-                });
-            }
+        } else if let Some((called, call_line)) = self.open.remove(&event.client)
+            && called != what
+        {
+            return Err(ParseError::Pairing {
+                file: self.file.clone(),
+                line,
+                problem: format!(
+                    "process {} answers {what} but its open call on line {call_line} is {called}",
+                    event.client
+                ),
+            });
         }
         self.events.push(event);
         self.lines.push(line);
