@@ -1,0 +1,213 @@
+//! The checks that run on every event, not only at the end of a test.
+//!
+//! 1. At most one leader per term, over every observation.
+//! 2. Every node applies the same command at the same index, across restarts.
+//! 3. Applies arrive in order without gaps; a snapshot's content matches what
+//!    was applied elsewhere, and is never older than what its node applied.
+//! 4. An index once committed is never lost or changed (follows from 2 and 3:
+//!    records survive restarts and every later apply is compared with them).
+//!
+//! The first violation is kept; every verb of the cluster reports it.
+
+use std::collections::BTreeMap;
+
+/// Commands are shown in diagnoses as text when they are short UTF-8.
+pub fn show(cmd: &[u8]) -> String {
+    match std::str::from_utf8(cmd) {
+        Ok(s) if s.len() <= 40 => format!("{s:?}"),
+        Ok(s) => format!("{:?}… ({} bytes)", &s[..s.char_indices().nth(37).map_or(s.len(), |(i, _)| i)], s.len()),
+        Err(_) => format!("{} bytes {:02x?}…", cmd.len(), &cmd[..cmd.len().min(8)]),
+    }
+}
+
+/// What the harness knows about every node's applies.
+pub struct Invariants {
+    /// Per node: index → command, as applied (kept across restarts).
+    logs: Vec<BTreeMap<u64, Vec<u8>>>,
+    /// Per node: the last index applied by the current incarnation.
+    // Invariant: last_applied[i] == 0 or logs[i] holds 1..=last_applied[i].
+    last_applied: Vec<u64>,
+    /// term → the node seen leading it.
+    leaders: BTreeMap<u64, usize>,
+    /// Highest index applied anywhere.
+    max_index: u64,
+    violation: Option<String>,
+}
+
+impl Invariants {
+    /// For `n` nodes.
+    pub fn new(n: usize) -> Invariants {
+        Invariants {
+            logs: vec![BTreeMap::new(); n],
+            last_applied: vec![0; n],
+            leaders: BTreeMap::new(),
+            max_index: 0,
+            violation: None,
+        }
+    }
+
+    /// The first violation seen, if any.
+    pub fn violation(&self) -> Option<&str> {
+        self.violation.as_deref()
+    }
+
+    /// Records a violation (only the first is kept).
+    pub fn violate(&mut self, what: String) {
+        if self.violation.is_none() {
+            self.violation = Some(what);
+        }
+    }
+
+    /// Highest index applied by any node.
+    pub fn max_index(&self) -> u64 {
+        self.max_index
+    }
+
+    /// A node restarted: its next apply starts again from index 1 (or after
+    /// the snapshot it restores).
+    pub fn restarted(&mut self, node: usize) {
+        self.last_applied[node] = 0;
+    }
+
+    /// `node` said it leads `term`.
+    pub fn leader_seen(&mut self, node: usize, term: u64) {
+        match self.leaders.get(&term) {
+            Some(&other) if other != node => {
+                self.violate(format!("two leaders in term {term}: node {other} and node {node} both claimed it"))
+            }
+            Some(_) => {}
+            None => {
+                self.leaders.insert(term, node);
+            }
+        }
+    }
+
+    /// `node` applied `command` at `index`.
+    pub fn applied(&mut self, node: usize, index: u64, command: &[u8]) {
+        let expected = self.last_applied[node] + 1;
+        if index != expected {
+            return self.violate(format!("node {node} applied index {index} out of order: expected index {expected}"));
+        }
+        self.compare(node, index, command, "applied");
+        self.logs[node].insert(index, command.to_vec());
+        self.last_applied[node] = index;
+        self.max_index = self.max_index.max(index);
+    }
+
+    /// `node` installed a snapshot holding `commands` for indexes 1..=index.
+    pub fn snapshot(&mut self, node: usize, index: u64, commands: &[Vec<u8>], restored: bool) {
+        if commands.len() as u64 != index {
+            return self.violate(format!(
+                "node {node}'s snapshot at index {index} holds {} commands, expected {index}",
+                commands.len()
+            ));
+        }
+        if !restored && index < self.last_applied[node] {
+            return self.violate(format!(
+                "node {node} was sent a snapshot at index {index}, older than the index {} it already applied",
+                self.last_applied[node]
+            ));
+        }
+        for (k, cmd) in commands.iter().enumerate() {
+            let at = k as u64 + 1;
+            self.compare(node, at, cmd, "holds in its snapshot");
+            self.logs[node].insert(at, cmd.clone());
+        }
+        self.last_applied[node] = index;
+        self.max_index = self.max_index.max(index);
+    }
+
+    fn compare(&mut self, node: usize, index: u64, command: &[u8], verb: &str) {
+        for (other, log) in self.logs.iter().enumerate() {
+            if let Some(theirs) = log.get(&index)
+                && theirs.as_slice() != command
+            {
+                let what = if other == node { "before a restart" } else { "" };
+                let msg = format!(
+                    "commit index={index}: node {node} {verb} {} but node {other} applied {} {what}",
+                    show(command),
+                    show(theirs)
+                );
+                return self.violate(msg.trim_end().to_string());
+            }
+        }
+    }
+
+    /// How many nodes applied `index`, and the command if any did; a
+    /// disagreement is a violation.
+    pub fn n_committed(&mut self, index: u64) -> (usize, Option<Vec<u8>>) {
+        let mut count = 0;
+        let mut cmd: Option<Vec<u8>> = None;
+        for log in &self.logs {
+            if let Some(c) = log.get(&index) {
+                count += 1;
+                cmd.get_or_insert_with(|| c.clone());
+            }
+        }
+        (count, cmd)
+    }
+
+    /// Per node, whether it applied `index` (even in an earlier incarnation).
+    pub fn has_applied(&self, node: usize, index: u64) -> bool {
+        self.logs[node].contains_key(&index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_leaders_in_one_term_is_a_violation() {
+        let mut inv = Invariants::new(3);
+        inv.leader_seen(0, 1);
+        inv.leader_seen(0, 1);
+        inv.leader_seen(1, 2);
+        assert!(inv.violation().is_none());
+        inv.leader_seen(2, 2);
+        assert!(inv.violation().unwrap().contains("two leaders in term 2"), "{:?}", inv.violation());
+    }
+
+    #[test]
+    fn different_commands_at_one_index_and_gaps_are_violations() {
+        let mut inv = Invariants::new(2);
+        inv.applied(0, 1, b"a");
+        inv.applied(1, 1, b"a");
+        assert!(inv.violation().is_none());
+        inv.applied(1, 2, b"b");
+        inv.applied(0, 2, b"c");
+        assert!(inv.violation().unwrap().contains("commit index=2"), "{:?}", inv.violation());
+        let mut inv = Invariants::new(1);
+        inv.applied(0, 2, b"x");
+        assert!(inv.violation().unwrap().contains("out of order"), "{:?}", inv.violation());
+    }
+
+    #[test]
+    fn a_restarted_node_must_reapply_the_same_commands() {
+        let mut inv = Invariants::new(1);
+        inv.applied(0, 1, b"a");
+        inv.restarted(0);
+        inv.applied(0, 1, b"a");
+        assert!(inv.violation().is_none());
+        inv.restarted(0);
+        inv.applied(0, 1, b"z");
+        assert!(inv.violation().unwrap().contains("before a restart"), "{:?}", inv.violation());
+    }
+
+    #[test]
+    fn snapshots_are_checked_against_applies_and_must_not_go_back() {
+        let mut inv = Invariants::new(2);
+        for (i, c) in [b"a", b"b", b"c"].iter().enumerate() {
+            inv.applied(0, i as u64 + 1, *c);
+        }
+        inv.snapshot(1, 2, &[b"a".to_vec(), b"b".to_vec()], false);
+        assert!(inv.violation().is_none());
+        inv.applied(1, 3, b"c");
+        inv.snapshot(1, 2, &[b"a".to_vec(), b"b".to_vec()], false);
+        assert!(inv.violation().unwrap().contains("older than"), "{:?}", inv.violation());
+        let mut inv = Invariants::new(2);
+        inv.applied(0, 1, b"a");
+        inv.snapshot(1, 1, &[b"q".to_vec()], false);
+        assert!(inv.violation().unwrap().contains("snapshot"), "{:?}", inv.violation());
+    }
+}

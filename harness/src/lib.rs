@@ -1,0 +1,28 @@
+//! The raftlab test harness: starts `node` processes behind a
+//! fault-injecting proxy and gives tests the vocabulary of 6.824's
+//! config.go — [`Cluster::one`], [`Cluster::check_one_leader`],
+//! [`Cluster::disconnect`], [`Cluster::crash`] and the rest — with checks
+//! that run on every event ([`invariants`]).
+//!
+//! The harness never links student code: students' crates run only inside
+//! node processes.
+#![deny(missing_docs)]
+
+pub mod cluster;
+pub mod dir;
+pub mod failure;
+pub mod invariants;
+pub mod net;
+pub mod node_conn;
+pub mod nodes;
+pub mod process;
+pub mod seed;
+pub mod timeline;
+
+pub use cluster::{Cluster, ELECTION_TIMEOUT, Options};
+pub use failure::{Failure, TestResult};
+
+/// A command from a number, as the tests write them: its decimal digits.
+pub fn cmd(n: impl std::fmt::Display) -> Vec<u8> {
+    n.to_string().into_bytes()
+}

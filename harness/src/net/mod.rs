@@ -1,0 +1,353 @@
+//! The fault-injecting proxy: the test network, with labrpc's semantics.
+//!
+//! Every directed link (caller endpoint → server) has a socket of its own;
+//! the proxy knows the caller from the socket it was reached on, so no node
+//! can claim to be another. For each request the proxy asks [`rules`] for a
+//! verdict and carries it out: deliver (maybe after a delay), or answer the
+//! caller with a `lost` frame at the chosen time. Replies are judged again
+//! when they come back. Each caller connection gets its own connection to the
+//! server, so call ids pass through untouched and a dead caller's replies
+//! have nowhere to go.
+//!
+//! Faults are data with symmetric verbs: [`Network::set_link`],
+//! [`Network::set_mode`], [`Network::server_down`] / [`Network::server_up`].
+
+pub mod rules;
+pub mod stats;
+
+use labrpc::wire::{Frame, FrameReader, Kind, write_frames};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rules::{Mode, ReplyVerdict, RequestVerdict};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
+
+pub use stats::Stats;
+
+/// A caller: a server's index, or a clerk's id (lab 3).
+pub type EndId = u32;
+
+/// The test network. Cheap to clone.
+#[derive(Clone)]
+pub struct Network {
+    inner: Arc<NetInner>,
+}
+
+struct NetInner {
+    mode: Mutex<Mode>,
+    rng: Mutex<ChaCha8Rng>,
+    links: Mutex<HashMap<(EndId, usize), Arc<Link>>>,
+    servers: Mutex<Vec<Arc<ServerSlot>>>,
+    stats: Stats,
+    trace: Option<Mutex<std::io::BufWriter<std::fs::File>>>,
+    started: Instant,
+}
+
+struct ServerSlot {
+    index: usize,
+    socket: PathBuf,
+    alive: AtomicBool,
+    /// Bumped at every crash: replies from an older incarnation are lost.
+    incarnation: AtomicU64,
+}
+
+struct Link {
+    from: EndId,
+    to: Arc<ServerSlot>,
+    enabled: AtomicBool,
+    callers: Mutex<Vec<Weak<Caller>>>,
+}
+
+/// One connection from a caller on a link.
+struct Caller {
+    to_caller: mpsc::UnboundedSender<bytes::Bytes>,
+    /// Calls forwarded and not yet answered: call id → server incarnation.
+    pending: Mutex<HashMap<u64, u64>>,
+    upstream: tokio::sync::Mutex<Option<(u64, mpsc::UnboundedSender<bytes::Bytes>)>>,
+}
+
+impl Network {
+    /// A network whose choices all come from `seed`. With `trace`, every
+    /// decision is written to that file.
+    pub fn new(seed: u64, trace: Option<&Path>) -> std::io::Result<Network> {
+        let trace = match trace {
+            Some(p) => Some(Mutex::new(std::io::BufWriter::new(std::fs::File::create(p)?))),
+            None => None,
+        };
+        Ok(Network {
+            inner: Arc::new(NetInner {
+                mode: Mutex::new(Mode::default()),
+                rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
+                links: Mutex::default(),
+                servers: Mutex::default(),
+                stats: Stats::default(),
+                trace,
+                started: Instant::now(),
+            }),
+        })
+    }
+
+    /// Declares server `index`, reached at `socket`; it starts down.
+    pub fn add_server(&self, index: usize, socket: &Path) {
+        let mut servers = self.inner.servers.lock().expect("servers lock");
+        assert_eq!(servers.len(), index, "servers must be added in order");
+        servers.push(Arc::new(ServerSlot {
+            index,
+            socket: socket.to_path_buf(),
+            alive: AtomicBool::new(false),
+            incarnation: AtomicU64::new(0),
+        }));
+    }
+
+    /// Opens the link `from → to` on a new socket at `listen`, disabled.
+    /// Must be called inside the network's tokio runtime.
+    pub fn add_link(&self, from: EndId, to: usize, listen: &Path) -> std::io::Result<()> {
+        let slot = self.inner.servers.lock().expect("servers lock")[to].clone();
+        let link = Arc::new(Link { from, to: slot, enabled: AtomicBool::new(false), callers: Mutex::default() });
+        let _ = std::fs::remove_file(listen);
+        let listener = UnixListener::bind(listen)?;
+        self.inner.links.lock().expect("links lock").insert((from, to), link.clone());
+        let net = self.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(net.clone().serve_caller(link.clone(), stream));
+            }
+        });
+        Ok(())
+    }
+
+    /// Enables or disables the link `from → to`. Disabling fails the calls in
+    /// flight on it at once, as labrpc does when it finds an endpoint disabled.
+    pub fn set_link(&self, from: EndId, to: usize, enabled: bool) {
+        let link = self.inner.links.lock().expect("links lock").get(&(from, to)).cloned();
+        let Some(link) = link else { panic!("no link {from} -> {to}: add_link it first") };
+        link.enabled.store(enabled, Ordering::SeqCst);
+        if !enabled {
+            let callers: Vec<_> = link.callers.lock().expect("callers lock").iter().filter_map(Weak::upgrade).collect();
+            for c in callers {
+                c.fail_all();
+            }
+        }
+    }
+
+    /// Whether the link `from → to` is enabled.
+    pub fn link_enabled(&self, from: EndId, to: usize) -> bool {
+        self.inner.links.lock().expect("links lock").get(&(from, to)).is_some_and(|l| l.enabled.load(Ordering::SeqCst))
+    }
+
+    /// Sets the network's mode.
+    pub fn set_mode(&self, mode: Mode) {
+        *self.inner.mode.lock().expect("mode lock") = mode;
+    }
+
+    /// The network's mode.
+    pub fn mode(&self) -> Mode {
+        *self.inner.mode.lock().expect("mode lock")
+    }
+
+    /// Server `index` died (or is about to be killed): calls to it are lost,
+    /// and replies from this incarnation are never delivered.
+    pub fn server_down(&self, index: usize) {
+        let slot = self.inner.servers.lock().expect("servers lock")[index].clone();
+        slot.alive.store(false, Ordering::SeqCst);
+        slot.incarnation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Server `index` (a new incarnation) serves at its socket.
+    pub fn server_up(&self, index: usize) {
+        let slot = self.inner.servers.lock().expect("servers lock")[index].clone();
+        slot.alive.store(true, Ordering::SeqCst);
+    }
+
+    /// The network's counters.
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
+    fn trace(&self, line: std::fmt::Arguments<'_>) {
+        if let Some(t) = &self.inner.trace {
+            let at = self.inner.started.elapsed().as_secs_f64();
+            let _ = writeln!(t.lock().expect("trace lock"), "{at:10.6} {line}");
+        }
+    }
+
+    async fn serve_caller(self, link: Arc<Link>, stream: UnixStream) {
+        let (read, write) = stream.into_split();
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(write_frames(write, rx));
+        let caller = Arc::new(Caller {
+            to_caller: tx,
+            pending: Mutex::default(),
+            upstream: tokio::sync::Mutex::new(None),
+        });
+        {
+            let mut callers = link.callers.lock().expect("callers lock");
+            callers.retain(|w| w.strong_count() > 0);
+            callers.push(Arc::downgrade(&caller));
+        }
+        let mut frames = FrameReader::new(read);
+        loop {
+            let frame = match frames.next().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!("proxy {}->{}: closing a caller: {e}", link.from, link.to.index);
+                    break;
+                }
+            };
+            if frame.kind() != Kind::Request {
+                tracing::warn!("proxy {}->{}: closing a caller that sent {frame:?}", link.from, link.to.index);
+                break;
+            }
+            self.on_request(&link, &caller, frame).await;
+        }
+        // The caller is gone: close its upstream so late replies go nowhere.
+        caller.upstream.lock().await.take();
+    }
+
+    async fn on_request(&self, link: &Arc<Link>, caller: &Arc<Caller>, frame: Frame) {
+        self.inner.stats.call(frame.payload().len());
+        let reachable = link.enabled.load(Ordering::SeqCst) && link.to.alive.load(Ordering::SeqCst);
+        let mode = self.mode();
+        let verdict = rules::request_verdict(mode, reachable, &mut *self.inner.rng.lock().expect("rng lock"));
+        self.trace(format_args!(
+            "{}->{} {} #{}: {verdict:?}",
+            link.from,
+            link.to.index,
+            frame.method(),
+            frame.call_id()
+        ));
+        match verdict {
+            RequestVerdict::Deliver(d) if d.is_zero() => self.forward(link, caller, frame).await,
+            RequestVerdict::Deliver(d) => {
+                let (net, link, caller) = (self.clone(), link.clone(), caller.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(d).await;
+                    net.forward(&link, &caller, frame).await;
+                });
+            }
+            RequestVerdict::Lose(d) => caller.lose_later(frame.call_id(), d),
+        }
+    }
+
+    async fn forward(&self, link: &Arc<Link>, caller: &Arc<Caller>, frame: Frame) {
+        let incarnation = link.to.incarnation.load(Ordering::SeqCst);
+        let upstream = match self.upstream(link, caller, incarnation).await {
+            Some(tx) => tx,
+            None => return caller.lose_now(frame.call_id()),
+        };
+        caller.pending.lock().expect("pending lock").insert(frame.call_id(), incarnation);
+        self.inner.stats.delivered(link.to.index, frame.method());
+        if upstream.send(frame.bytes()).is_err() {
+            caller.pending.lock().expect("pending lock").remove(&frame.call_id());
+            caller.lose_now(frame.call_id());
+        }
+    }
+
+    /// The caller's connection to the server's current incarnation, dialled
+    /// on first use.
+    async fn upstream(
+        &self,
+        link: &Arc<Link>,
+        caller: &Arc<Caller>,
+        incarnation: u64,
+    ) -> Option<mpsc::UnboundedSender<bytes::Bytes>> {
+        let mut slot = caller.upstream.lock().await;
+        if let Some((inc, tx)) = slot.as_ref()
+            && *inc == incarnation
+            && !tx.is_closed()
+        {
+            return Some(tx.clone());
+        }
+        let stream = UnixStream::connect(&link.to.socket).await.ok()?;
+        let (read, write) = stream.into_split();
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(write_frames(write, rx));
+        let (net, link, weak) = (self.clone(), link.clone(), Arc::downgrade(caller));
+        tokio::spawn(async move { net.relay_replies(link, weak, read, incarnation).await });
+        *slot = Some((incarnation, tx.clone()));
+        Some(tx)
+    }
+
+    async fn relay_replies(
+        self,
+        link: Arc<Link>,
+        caller: Weak<Caller>,
+        read: tokio::net::unix::OwnedReadHalf,
+        incarnation: u64,
+    ) {
+        let mut frames = FrameReader::new(read);
+        while let Ok(Some(frame)) = frames.next().await {
+            let Some(caller) = caller.upgrade() else { return };
+            let Some(inc) = caller.pending.lock().expect("pending lock").remove(&frame.call_id()) else {
+                continue;
+            };
+            let reachable = link.enabled.load(Ordering::SeqCst)
+                && link.to.alive.load(Ordering::SeqCst)
+                && link.to.incarnation.load(Ordering::SeqCst) == inc;
+            let verdict = rules::reply_verdict(self.mode(), reachable, &mut *self.inner.rng.lock().expect("rng lock"));
+            self.trace(format_args!("{}->{} reply #{}: {verdict:?}", link.from, link.to.index, frame.call_id()));
+            match verdict {
+                ReplyVerdict::Lose => caller.lose_now(frame.call_id()),
+                ReplyVerdict::Deliver(d) => {
+                    self.inner.stats.reply(frame.payload().len());
+                    if d.is_zero() {
+                        let _ = caller.to_caller.send(frame.bytes());
+                    } else {
+                        let tx = caller.to_caller.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(d).await;
+                            let _ = tx.send(frame.bytes());
+                        });
+                    }
+                }
+            }
+        }
+        // The server's connection ended: its unanswered calls are lost.
+        if let Some(caller) = caller.upgrade() {
+            caller.fail_incarnation(incarnation);
+        }
+    }
+}
+
+impl Caller {
+    fn lose_now(&self, call_id: u64) {
+        let _ = self.to_caller.send(Frame::new(Kind::Lost, call_id, "", &[]).bytes());
+    }
+
+    fn lose_later(&self, call_id: u64, after: Duration) {
+        if after.is_zero() {
+            return self.lose_now(call_id);
+        }
+        let tx = self.to_caller.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let _ = tx.send(Frame::new(Kind::Lost, call_id, "", &[]).bytes());
+        });
+    }
+
+    fn fail_all(&self) {
+        let ids: Vec<u64> = self.pending.lock().expect("pending lock").drain().map(|(id, _)| id).collect();
+        for id in ids {
+            self.lose_now(id);
+        }
+    }
+
+    fn fail_incarnation(&self, incarnation: u64) {
+        let mut pending = self.pending.lock().expect("pending lock");
+        let ids: Vec<u64> = pending.iter().filter(|(_, inc)| **inc == incarnation).map(|(id, _)| *id).collect();
+        for id in &ids {
+            pending.remove(id);
+        }
+        drop(pending);
+        for id in ids {
+            self.lose_now(id);
+        }
+    }
+}

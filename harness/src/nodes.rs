@@ -1,0 +1,256 @@
+//! The node processes of one test: start, crash, restart, and talk to them.
+
+use crate::dir::TestDir;
+use crate::failure::Failure;
+use crate::invariants::Invariants;
+use crate::net::Network;
+use crate::node_conn::{self, Event, NodeConn};
+use crate::process::{self, NodeProcess};
+use crate::timeline::Timeline;
+use control::{Reply, Request, ToHarness};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a node may take from spawn to Ready.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a control request (Start, GetState) may take. A node that does
+/// not answer in this time is stuck (a deadlock in `start` or `state`).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Log lines quoted in a diagnosis.
+pub const LOG_TAIL_LINES: usize = 12;
+
+struct Live {
+    process: NodeProcess,
+    conn: Arc<NodeConn>,
+}
+
+/// The nodes of a test and what they observed.
+pub struct Nodes {
+    pub(crate) rt: tokio::runtime::Runtime,
+    pub(crate) dir: TestDir,
+    pub(crate) net: Network,
+    pub(crate) inv: Arc<Mutex<Invariants>>,
+    pub(crate) timeline: Arc<Timeline>,
+    binary: PathBuf,
+    /// The subcommand and its mode arguments, e.g. `["raft", "--snapshot-every", "10"]`.
+    mode_args: Vec<String>,
+    n: usize,
+    live: Vec<Mutex<Option<Live>>>,
+    /// Per node: the incarnation whose events count (0: none).
+    current: Arc<Vec<AtomicU64>>,
+    incarnations: AtomicU64,
+}
+
+impl Nodes {
+    /// Prepares `n` nodes (none started) with their network links.
+    pub fn new(n: usize, seed: u64, mode_args: Vec<String>) -> Result<Nodes, Failure> {
+        let binary = process::node_binary().map_err(Failure::new)?;
+        let dir = TestDir::create().map_err(|e| Failure::new(format!("cannot create the test directory: {e}")))?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("harness")
+            .enable_all()
+            .build()
+            .map_err(|e| Failure::new(format!("cannot start the harness runtime: {e}")))?;
+        let trace = std::env::var_os("LAB_TRACE_NET").map(|_| dir.join("network.log"));
+        let net = Network::new(seed ^ 0x6e65_7477_6f72_6b, trace.as_deref())
+            .map_err(|e| Failure::new(format!("cannot create the network trace: {e}")))?;
+        let timeline = Arc::new(Timeline::new(&dir.join("timeline.log")));
+        for i in 0..n {
+            net.add_server(i, &dir.join(&format!("n{i}.sock")));
+        }
+        {
+            let _guard = rt.enter();
+            for from in 0..n {
+                for to in 0..n {
+                    net.add_link(from as u32, to, &dir.join(&format!("l{from}-{to}.sock")))
+                        .map_err(|e| Failure::new(format!("cannot open link {from}->{to}: {e}")))?;
+                }
+            }
+        }
+        Ok(Nodes {
+            rt,
+            dir,
+            net,
+            inv: Arc::new(Mutex::new(Invariants::new(n))),
+            timeline,
+            binary,
+            mode_args,
+            n,
+            live: (0..n).map(|_| Mutex::new(None)).collect(),
+            current: Arc::new((0..n).map(|_| AtomicU64::new(0)).collect()),
+            incarnations: AtomicU64::new(0),
+        })
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The log file of node `i`.
+    pub fn log_path(&self, i: usize) -> PathBuf {
+        self.dir.join(&format!("n{i}.log"))
+    }
+
+    /// The data directory of node `i`.
+    pub fn data_dir(&self, i: usize) -> PathBuf {
+        self.dir.join(&format!("d{i}"))
+    }
+
+    /// Whether node `i` has a live process.
+    pub fn is_alive(&self, i: usize) -> bool {
+        self.live[i].lock().expect("live lock").is_some()
+    }
+
+    /// Starts a new process for node `i` on its data directory and waits for
+    /// Ready. Kills the old one first if it is still running.
+    pub fn start(&self, i: usize) -> Result<(), Failure> {
+        self.kill(i);
+        let incarnation = self.incarnations.fetch_add(1, Ordering::SeqCst) + 1;
+        let control = self.dir.join(&format!("c{i}.sock"));
+        let listener = {
+            let _guard = self.rt.enter();
+            node_conn::listen(&control).map_err(|e| Failure::new(format!("cannot listen on {}: {e}", control.display())))?
+        };
+        let log = self.log_path(i);
+        let mut args = vec![self.mode_args[0].clone(), "--me".into(), i.to_string()];
+        args.extend(self.mode_args[1..].iter().cloned());
+        args.extend(["--listen".into(), self.dir.join(&format!("n{i}.sock")).display().to_string()]);
+        for j in 0..self.n {
+            args.extend(["--peer".into(), self.dir.join(&format!("l{i}-{j}.sock")).display().to_string()]);
+        }
+        args.extend(["--data".into(), self.data_dir(i).display().to_string()]);
+        args.extend(["--control".into(), control.display().to_string()]);
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, format!("=== incarnation {incarnation} ===\n").as_bytes()));
+        let mut process = NodeProcess::spawn(&self.binary, &args, &log)
+            .map_err(|e| Failure::new(format!("cannot start {}: {e}", self.binary.display())))?;
+        self.inv.lock().expect("invariants lock").restarted(i);
+        self.current[i].store(incarnation, Ordering::SeqCst);
+        let observe = self.observer(i, incarnation);
+        match self.rt.block_on(node_conn::accept(listener, i, READY_TIMEOUT, observe)) {
+            Ok((conn, _pid)) => {
+                self.net.server_up(i);
+                self.timeline.record(format!("node {i} started (pid {}, incarnation {incarnation})", process.pid()));
+                *self.live[i].lock().expect("live lock") = Some(Live { process, conn: Arc::new(conn) });
+                Ok(())
+            }
+            Err(e) => {
+                self.current[i].store(0, Ordering::SeqCst);
+                let status = process.exited().map(|s| format!(" (it exited: {s})")).unwrap_or_default();
+                process.kill();
+                Err(Failure::new(format!(
+                    "node {i} did not start: {e}{status}\n  last lines of {}:\n{}",
+                    log.display(),
+                    indent(&process::tail(&log, LOG_TAIL_LINES))
+                )))
+            }
+        }
+    }
+
+    /// Kills node `i`'s process group (a crash). Its events stop counting and
+    /// the network forgets its incarnation. Does nothing if it is not running.
+    pub fn kill(&self, i: usize) {
+        self.current[i].store(0, Ordering::SeqCst);
+        let taken = self.live[i].lock().expect("live lock").take();
+        if let Some(mut live) = taken {
+            self.net.server_down(i);
+            live.process.kill();
+            self.timeline.record(format!("node {i} killed (pid {})", live.process.pid()));
+        }
+    }
+
+    fn observer(&self, i: usize, incarnation: u64) -> impl Fn(Event) + Send + 'static {
+        let (inv, current, log, timeline) =
+            (self.inv.clone(), self.current.clone(), self.log_path(i), self.timeline.clone());
+        move |event| {
+            if current[i].load(Ordering::SeqCst) != incarnation {
+                return; // a killed incarnation's last words
+            }
+            if let Event::Closed(why) = &event {
+                // Give the exit a moment to reach the log.
+                std::thread::sleep(Duration::from_millis(50));
+                let tail = indent(&process::tail(&log, LOG_TAIL_LINES));
+                let msg = format!("node {i} exited unexpectedly ({why}); last lines of {}:\n{tail}", log.display());
+                timeline.record(format!("node {i} exited unexpectedly"));
+                return inv.lock().expect("invariants lock").violate(msg);
+            }
+            let mut inv = inv.lock().expect("invariants lock");
+            match event {
+                Event::Message(ToHarness::Applied { index, command, .. }) => inv.applied(i, index, &command),
+                Event::Message(ToHarness::Snapshot { index, commands, restored }) => {
+                    timeline.record(format!("node {i} installed a snapshot through index {index}"));
+                    inv.snapshot(i, index, &commands, restored)
+                }
+                Event::Message(ToHarness::Problem { message }) => inv.violate(format!("node {i}: {message}")),
+                Event::Message(other) => inv.violate(format!("node {i} sent an unexpected control message {other:?}")),
+                Event::Closed(_) => unreachable!("handled above"),
+            }
+        }
+    }
+
+    /// Sends a control request to node `i`. `Ok(None)` if it is not running.
+    pub fn request(&self, i: usize, body: Request) -> Result<Option<Reply>, Failure> {
+        let conn = match self.live[i].lock().expect("live lock").as_ref() {
+            Some(live) => live.conn.clone(),
+            None => return Ok(None),
+        };
+        let what = format!("{body:?}");
+        match self.rt.block_on(conn.request(body, REQUEST_TIMEOUT)) {
+            Ok(Reply::Error { message }) => Err(Failure::new(format!("node {i} refused {what}: {message}"))),
+            Ok(reply) => Ok(Some(reply)),
+            Err(node_conn::RequestError::Closed) => Ok(None),
+            Err(e) => Err(Failure::new(format!(
+                "node {i} did not answer {what}: {e} (is Raft::start or Raft::state blocked on a lock?)"
+            ))),
+        }
+    }
+
+    /// The first invariant violation, if any.
+    pub fn violation(&self) -> Option<String> {
+        self.inv.lock().expect("invariants lock").violation().map(str::to_string)
+    }
+
+    /// Kills every node.
+    pub fn kill_all(&self) {
+        for i in 0..self.n {
+            self.kill(i);
+        }
+    }
+
+    /// The last lines of every node's log, for a diagnosis.
+    pub fn log_tails(&self) -> String {
+        (0..self.n)
+            .map(|i| format!("  node {i} ({}):\n{}", self.log_path(i).display(), indent(&process::tail(&self.log_path(i), LOG_TAIL_LINES))))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// PIDs of the live processes (for tests of the kit itself).
+    pub fn pids(&self) -> Vec<u32> {
+        self.live.iter().filter_map(|l| l.lock().expect("live lock").as_ref().map(|l| l.process.pid())).collect()
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        self.kill_all();
+        self.timeline.flush();
+    }
+}
+
+/// Indents every line by six spaces.
+pub fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("      {l}")).collect::<Vec<_>>().join("\n")
+}

@@ -1,0 +1,135 @@
+//! Starting and killing node processes so that none outlives its test.
+//!
+//! * Each node runs in its own process group, so a crash (SIGKILL to the
+//!   group) takes whatever it started with it.
+//! * Each node gets the parent-death signal (SIGKILL). It fires when the
+//!   *thread* that spawned the child exits, so all nodes are spawned from one
+//!   long-lived thread that lives as long as the harness process.
+//! * [`NodeProcess`] kills its group and reaps it on drop, whether the test
+//!   passed, failed or panicked.
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+
+/// The environment variable naming the `node` binary.
+pub const NODE_VAR: &str = "LAB_NODE";
+
+type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+fn spawner() -> &'static mpsc::Sender<SpawnRequest> {
+    static SPAWNER: OnceLock<mpsc::Sender<SpawnRequest>> = OnceLock::new();
+    SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("node-spawner".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            })
+            .expect("cannot start the node-spawner thread");
+        // Never dropped: the thread (and so every child's parent-death tie)
+        // lives until the process exits.
+        tx
+    })
+}
+
+/// Finds the `node` binary: `LAB_NODE`, else beside the running executable.
+pub fn node_binary() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os(NODE_VAR) {
+        let p = PathBuf::from(p);
+        return if p.is_file() { Ok(p) } else { Err(format!("{NODE_VAR}={} is not a file", p.display())) };
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot locate the running executable: {e}"))?;
+    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    // Test executables live in target/<profile>/deps; the node one level up.
+    for _ in 0..2 {
+        let candidate = dir.join("node");
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        dir.pop();
+    }
+    Err(format!(
+        "cannot find the node binary beside {}; build it with `cargo build --release -p node` or set {NODE_VAR}",
+        exe.display()
+    ))
+}
+
+/// A running node process, killed with its group when dropped.
+pub struct NodeProcess {
+    child: Child,
+    reaped: Option<ExitStatus>,
+}
+
+impl NodeProcess {
+    /// Starts `binary args…` with stdout and stderr appended to `log`.
+    pub fn spawn(binary: &Path, args: &[String], log: &Path) -> std::io::Result<NodeProcess> {
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+        let err = out.try_clone()?;
+        let parent = std::process::id();
+        let mut cmd = Command::new(binary);
+        cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
+        // SAFETY: the closure runs between fork and exec and calls only
+        // async-signal-safe functions (prctl, getppid, _exit).
+        unsafe {
+            cmd.pre_exec(move || {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)?;
+                // The harness may have died before prctl took effect.
+                if nix::unistd::getppid().as_raw() as u32 != parent {
+                    nix::libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+        let (tx, rx) = mpsc::channel();
+        spawner().send((cmd, tx)).expect("the node-spawner thread never exits");
+        let child = rx.recv().expect("the node-spawner thread always answers")?;
+        Ok(NodeProcess { child, reaped: None })
+    }
+
+    /// The process id (also its process group id).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether it has exited, and how, without waiting.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        if self.reaped.is_none() {
+            self.reaped = self.child.try_wait().ok().flatten();
+        }
+        self.reaped
+    }
+
+    /// SIGKILLs the process group and reaps the node. Idempotent.
+    pub fn kill(&mut self) -> Option<ExitStatus> {
+        if self.reaped.is_none() {
+            let _ = killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
+            self.reaped = self.child.wait().ok();
+        }
+        self.reaped
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The last `n` lines of a log file, for diagnoses.
+pub fn tail(path: &Path, n: usize) -> String {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(n)..].join("\n")
+        }
+        Err(e) => format!("(cannot read {}: {e})", path.display()),
+    }
+}

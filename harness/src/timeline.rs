@@ -1,0 +1,52 @@
+//! What the harness did and saw, with times, for the failure diagnosis.
+//! Written by the verbs themselves; test bodies never log by hand.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Entries kept in memory for the diagnosis (the file keeps them all).
+const RECENT: usize = 25;
+
+/// A test's timeline: every entry goes to `timeline.log`; the most recent
+/// are also kept for the failure message.
+pub struct Timeline {
+    start: Instant,
+    file: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
+    recent: Mutex<VecDeque<String>>,
+}
+
+impl Timeline {
+    /// A timeline written to `path`.
+    pub fn new(path: &Path) -> Timeline {
+        let file = std::fs::File::create(path).ok().map(std::io::BufWriter::new);
+        Timeline { start: Instant::now(), file: Mutex::new(file), recent: Mutex::default() }
+    }
+
+    /// Records one event.
+    pub fn record(&self, what: impl AsRef<str>) {
+        let line = format!("{:8.3}s  {}", self.start.elapsed().as_secs_f64(), what.as_ref());
+        if let Some(f) = self.file.lock().expect("timeline lock").as_mut() {
+            let _ = writeln!(f, "{line}");
+        }
+        let mut recent = self.recent.lock().expect("timeline lock");
+        if recent.len() == RECENT {
+            recent.pop_front();
+        }
+        recent.push_back(line);
+    }
+
+    /// The most recent entries, one per line.
+    pub fn recent(&self) -> String {
+        self.recent.lock().expect("timeline lock").iter().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Writes buffered entries to the file.
+    pub fn flush(&self) {
+        if let Some(f) = self.file.lock().expect("timeline lock").as_mut() {
+            let _ = f.flush();
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The proxy's semantics, measured through real sockets with fixed seeds.
+
+use harness::net::Network;
+use harness::net::rules::Mode;
+use labrpc::{Client, RpcError, Server};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::net::UnixListener;
+
+/// A network with one server (index 0) and a link from caller 1 to it.
+/// The handler echoes its argument after `delay_ms` and counts its runs.
+async fn setup(dir: &Path, seed: u64, delay_ms: u64) -> (Network, Client, Arc<AtomicU64>) {
+    let net = Network::new(seed, None).unwrap();
+    let sock = dir.join("s0.sock");
+    net.add_server(0, &sock);
+    net.add_link(1, 0, &dir.join("l1-0.sock")).unwrap();
+    let ran = Arc::new(AtomicU64::new(0));
+    let server = Server::new();
+    let counter = ran.clone();
+    server.register("Echo.Echo", move |x: Vec<u8>| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            x
+        }
+    });
+    tokio::spawn(server.serve(UnixListener::bind(&sock).unwrap()));
+    net.server_up(0);
+    net.set_link(1, 0, true);
+    (net, Client::new(dir.join("l1-0.sock")), ran)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_and_bytes_are_exact_on_a_scripted_exchange() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, client, ran) = setup(dir.path(), 1, 0).await;
+    for len in [0usize, 10, 1000] {
+        let reply: Vec<u8> = client.call("Echo.Echo", &vec![7u8; len]).await.unwrap();
+        assert_eq!(reply.len(), len);
+    }
+    // postcard: a Vec<u8> of n < 128 bytes is 1 + n bytes, of 1000 bytes 2 + 1000.
+    let payload = (1 + 0) + (1 + 10) + (2 + 1000);
+    assert_eq!(net.stats().total_calls(), 3);
+    assert_eq!(net.stats().delivered_to(0), 3);
+    assert_eq!(net.stats().delivered_method(0, "Echo.Echo"), 3);
+    assert_eq!(net.stats().total_bytes(), 2 * payload as u64, "request bytes when sent + reply bytes when delivered");
+    assert_eq!(ran.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreliable_loses_about_ten_percent_of_requests_and_of_replies() {
+    const CALLS: u64 = 3000;
+    let dir = tempfile::tempdir().unwrap();
+    let (net, client, ran) = setup(dir.path(), 42, 0).await;
+    net.set_mode(Mode { reliable: false, ..Mode::default() });
+    let calls: Vec<_> = (0..CALLS)
+        .map(|i| {
+            let c = client.clone();
+            tokio::spawn(async move { c.call::<_, Vec<u8>>("Echo.Echo", &i.to_le_bytes().to_vec()).await })
+        })
+        .collect();
+    let mut ok = 0u64;
+    for c in calls {
+        match c.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(RpcError::Lost) => {}
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    let handled = ran.load(Ordering::SeqCst);
+    let requests_lost = CALLS - handled;
+    let replies_lost = handled - ok;
+    // Each is binomial(≈3000, 0.1): mean ≈300, sd ≈16. Allow ±5 sd.
+    assert!((220..=380).contains(&requests_lost), "{requests_lost} of {CALLS} requests lost");
+    assert!((190..=350).contains(&replies_lost), "{replies_lost} of {handled} replies lost");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disconnected_link_loses_every_call_and_fails_calls_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, client, ran) = setup(dir.path(), 3, 2000).await;
+    net.set_mode(Mode { long_delays: false, ..Mode::default() });
+    // A call in flight when the link goes down fails at once.
+    let c = client.clone();
+    let in_flight = tokio::spawn(async move { c.call::<_, Vec<u8>>("Echo.Echo", &vec![1u8]).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let t = Instant::now();
+    net.set_link(1, 0, false);
+    assert!(matches!(in_flight.await.unwrap(), Err(RpcError::Lost)));
+    assert!(t.elapsed() < Duration::from_millis(500));
+    // Later calls never reach the server and fail within the short delay.
+    for _ in 0..50 {
+        let t = Instant::now();
+        assert!(matches!(client.call::<_, Vec<u8>>("Echo.Echo", &vec![2u8]).await, Err(RpcError::Lost)));
+        assert!(t.elapsed() < Duration::from_millis(100 + 200), "short loss delay is under 100 ms");
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), 1, "only the first call reached the handler");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_reply_from_a_dead_incarnation_is_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, client, ran) = setup(dir.path(), 4, 300).await;
+    let c = client.clone();
+    let call = tokio::spawn(async move { c.call::<_, Vec<u8>>("Echo.Echo", &vec![9u8]).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The server "crashes" and comes back while the handler still runs: its
+    // reply belongs to the dead incarnation.
+    net.server_down(0);
+    net.server_up(0);
+    assert!(matches!(call.await.unwrap(), Err(RpcError::Lost)));
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+    // A new call reaches the new incarnation.
+    assert_eq!(client.call::<_, Vec<u8>>("Echo.Echo", &vec![5u8]).await.unwrap(), vec![5u8]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_reordering_delivers_replies_out_of_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, client, _) = setup(dir.path(), 5, 0).await;
+    net.set_mode(Mode { long_reordering: true, ..Mode::default() });
+    let t0 = Instant::now();
+    let calls: Vec<_> = (0..60u8)
+        .map(|i| {
+            let c = client.clone();
+            tokio::spawn(async move {
+                c.call::<_, Vec<u8>>("Echo.Echo", &vec![i]).await.unwrap();
+                t0.elapsed()
+            })
+        })
+        .collect();
+    let mut held = 0;
+    for c in calls {
+        let took = c.await.unwrap();
+        assert!(took < Duration::from_millis(2200 + 500), "{took:?}");
+        if took >= Duration::from_millis(200) {
+            held += 1;
+        }
+    }
+    // 2/3 of 60 held, sd ≈ 3.7.
+    assert!((25..=55).contains(&held), "{held} of 60 replies held back");
+}

@@ -1,0 +1,70 @@
+//! `node`: one process of a raftlab test.
+//!
+//! `node raft …` hosts one Raft peer and the lab 2 tester service. The harness
+//! starts it, talks to it over the control socket, and kills it to crash it.
+//! Student code (the `raft` crate) runs only here.
+
+mod args;
+mod link;
+mod raft_host;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let me = cli.command.me();
+    install_panic_hook(me);
+    init_logging(me);
+    if let Err(e) = cli.command.validate() {
+        eprintln!("node: {e}");
+        return ExitCode::from(2);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("cannot start the tokio runtime");
+    let result = rt.block_on(async {
+        match cli.command {
+            args::Command::Raft(a) => raft_host::run(a).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("node {me}: {e}");
+            eprintln!("node {me}: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A panic anywhere (student code included) ends the whole process with a
+/// line the harness quotes, instead of leaving a half-dead node.
+fn install_panic_hook(me: usize) {
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(non-string panic)".to_string());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("node {me} panicked: {msg}{at}");
+        std::process::exit(101);
+    }));
+}
+
+fn init_logging(me: usize) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NODE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .with_timer(tracing_subscriber::fmt::time::uptime())
+        .init();
+    tracing::info!("node {me} starting, pid {}", std::process::id());
+}
