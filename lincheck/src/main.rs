@@ -29,6 +29,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Checks each FILE and prints its verdict and check time.
+    #[command(after_help = "Exit status: 0 every file is linearizable; 1 some file is not (and every \
+                            file got a verdict); 2 some file could not be read or parsed, or ran out of time.")]
     Check {
         /// The format and model of the files.
         #[arg(long, value_enum)]

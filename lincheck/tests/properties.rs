@@ -54,9 +54,19 @@ fn stretch<I, O>(rng: &mut ChaCha8Rng, steps: Vec<(I, Option<O>)>) -> Vec<Operat
 
 /// A random sequential execution of the KV store over a few keys.
 fn kv_history(rng: &mut ChaCha8Rng) -> Vec<Operation<KvInput, KvOutput>> {
-    let keys = ["a", "b", "c"];
+    kv_history_of(rng, OPERATIONS, &["a", "b", "c"], PENDING)
+}
+
+/// A random sequential execution of `operations` KV operations on `keys`,
+/// each write left pending with probability `pending`.
+fn kv_history_of(
+    rng: &mut ChaCha8Rng,
+    operations: usize,
+    keys: &[&'static str],
+    pending: f64,
+) -> Vec<Operation<KvInput, KvOutput>> {
     let mut values = std::collections::HashMap::<&str, String>::new();
-    let steps = (0..OPERATIONS)
+    let steps = (0..operations)
         .map(|i| {
             let key = keys[rng.random_range(0..keys.len())];
             let value = format!("<{i}>");
@@ -72,7 +82,7 @@ fn kv_history(rng: &mut ChaCha8Rng) -> Vec<Operation<KvInput, KvOutput>> {
                 }
             };
             // A write that never answers still took effect at its moment.
-            let output = if op != KvOp::Get && rng.random_bool(PENDING) { None } else { output };
+            let output = if op != KvOp::Get && rng.random_bool(pending) { None } else { output };
             let input = KvInput {
                 op,
                 key: key.to_string(),
@@ -171,4 +181,22 @@ fn register_sequential_executions_are_linearizable_until_a_read_is_changed() {
         history[i].output = Some(RegisterOutput::Read(Some(99)));
         true
     });
+}
+
+#[test]
+fn a_large_history_is_checked_one_key_per_thread() {
+    // Enough operations that the parts are searched in parallel threads. No
+    // write is left pending: each one that is stays a candidate to the end,
+    // doubling the configurations an illegal search must rule out.
+    let seed = common::seed(6_824);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut history = kv_history_of(&mut rng, 3000, &["a", "b", "c", "d", "e", "f", "g", "h"], 0.0);
+    assert_eq!(check_operations(&KvModel, &history, Some(TIMEOUT)).verdict(), Verdict::Ok, "seed {seed}");
+    // Spoil the last get of one key: only that part is illegal.
+    let last_get = history.iter().rposition(|op| op.input.op == KvOp::Get && op.output.is_some()).unwrap();
+    history[last_get].output = Some(KvOutput { value: "!".to_string() });
+    let lincheck::CheckResult::Illegal(details) = check_operations(&KvModel, &history, Some(TIMEOUT)) else {
+        panic!("seed {seed}: an impossible read must be illegal");
+    };
+    assert!(details.parts.iter().all(|p| p.operations.contains(&last_get)), "seed {seed}: {details:?}");
 }
