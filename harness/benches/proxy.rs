@@ -26,7 +26,8 @@ fn main() {
         .env(SERVER_VAR, &sock)
         .spawn()
         .expect("start the echo server");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     rt.block_on(async {
         for _ in 0..200 {
             if sock.exists() {
@@ -56,7 +57,8 @@ fn main() {
 }
 
 fn serve(sock: &Path) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     rt.block_on(async {
         let server = Server::new();
         server.register("Echo.Echo", |x: Vec<u8>| async move { x });

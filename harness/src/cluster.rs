@@ -139,6 +139,12 @@ impl Cluster {
         all
     }
 
+    /// A random numeric command (6.824's `rand.Int()`), from the seeded generator.
+    pub fn random_cmd(&self) -> Vec<u8> {
+        let x: u32 = self.rng.lock().expect("rng lock").random();
+        crate::cmd(x)
+    }
+
     /// `len` random bytes of printable text.
     pub fn random_text(&self, len: usize) -> Vec<u8> {
         let mut rng = self.rng.lock().expect("rng lock");
@@ -268,7 +274,8 @@ impl Cluster {
     pub fn log_size(&self) -> TestResult<u64> {
         let mut max = 0;
         for i in self.all() {
-            let s = labrpc::persister::stored_sizes(&self.nodes.data_dir(i)).map_err(|e| self.diagnose(Failure::new(e.to_string())))?;
+            let s = labrpc::persister::stored_sizes(&self.nodes.data_dir(i))
+                .map_err(|e| self.diagnose(Failure::new(e.to_string())))?;
             max = max.max(s.raft_state);
         }
         Ok(max)
@@ -278,7 +285,8 @@ impl Cluster {
     pub fn snapshot_size(&self) -> TestResult<u64> {
         let mut max = 0;
         for i in self.all() {
-            let s = labrpc::persister::stored_sizes(&self.nodes.data_dir(i)).map_err(|e| self.diagnose(Failure::new(e.to_string())))?;
+            let s = labrpc::persister::stored_sizes(&self.nodes.data_dir(i))
+                .map_err(|e| self.diagnose(Failure::new(e.to_string())))?;
             max = max.max(s.snapshot);
         }
         Ok(max)
@@ -312,7 +320,11 @@ impl Cluster {
     /// Calls `Raft::start(command)` on peer `i`: `Some((index, term))` if it
     /// accepted as leader, `None` if it refused or is not running.
     pub fn start(&self, i: usize, command: &[u8]) -> TestResult<Option<(u64, u64)>> {
-        match self.nodes.request(i, Request::Start { command: command.to_vec() }).map_err(|f| self.diagnose(f))? {
+        match self
+            .nodes
+            .request(i, Request::Start { command: command.to_vec() })
+            .map_err(|f| self.diagnose(f))?
+        {
             Some(Reply::Started { index, term }) => Ok(Some((index, term))),
             Some(Reply::NotLeader) | None => Ok(None),
             Some(other) => self.fail(format!("node {i} answered Start with {other:?}")),
@@ -359,7 +371,9 @@ impl Cluster {
             if let Some((t, _)) = self.state(i)? {
                 match term {
                     None => term = Some(t),
-                    Some(t0) if t0 != t => return self.fail(format!("servers disagree on term: {t0} and {t} (node {i})")),
+                    Some(t0) if t0 != t => {
+                        return self.fail(format!("servers disagree on term: {t0} and {t} (node {i})"));
+                    }
                     Some(_) => {}
                 }
             }

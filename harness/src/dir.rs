@@ -43,7 +43,11 @@ impl TestDir {
                         dest
                     }
                     Err(e) => {
-                        eprintln!("cannot copy artifacts to {}: {e}; they stay in {}", dest.display(), self.path.display());
+                        eprintln!(
+                            "cannot copy artifacts to {}: {e}; they stay in {}",
+                            dest.display(),
+                            self.path.display()
+                        );
                         self.path.clone()
                     }
                 }

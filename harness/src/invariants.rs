@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 pub fn show(cmd: &[u8]) -> String {
     match std::str::from_utf8(cmd) {
         Ok(s) if s.len() <= 40 => format!("{s:?}"),
-        Ok(s) => format!("{:?}… ({} bytes)", &s[..s.char_indices().nth(37).map_or(s.len(), |(i, _)| i)], s.len()),
+        Ok(s) => {
+            format!("{:?}… ({} bytes)", &s[..s.char_indices().nth(37).map_or(s.len(), |(i, _)| i)], s.len())
+        }
         Err(_) => format!("{} bytes {:02x?}…", cmd.len(), &cmd[..cmd.len().min(8)]),
     }
 }
@@ -72,9 +74,8 @@ impl Invariants {
     /// `node` said it leads `term`.
     pub fn leader_seen(&mut self, node: usize, term: u64) {
         match self.leaders.get(&term) {
-            Some(&other) if other != node => {
-                self.violate(format!("two leaders in term {term}: node {other} and node {node} both claimed it"))
-            }
+            Some(&other) if other != node => self
+                .violate(format!("two leaders in term {term}: node {other} and node {node} both claimed it")),
             Some(_) => {}
             None => {
                 self.leaders.insert(term, node);
@@ -86,7 +87,9 @@ impl Invariants {
     pub fn applied(&mut self, node: usize, index: u64, command: &[u8]) {
         let expected = self.last_applied[node] + 1;
         if index != expected {
-            return self.violate(format!("node {node} applied index {index} out of order: expected index {expected}"));
+            return self.violate(format!(
+                "node {node} applied index {index} out of order: expected index {expected}"
+            ));
         }
         self.compare(node, index, command, "applied");
         self.logs[node].insert(index, command.to_vec());

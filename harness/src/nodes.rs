@@ -13,6 +13,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Mixed into the test seed for the network's generator, so the network's
+/// choices and the test's own draw from different streams.
+const NETWORK_SEED_SALT: u64 = 0x006e_6574_776f_726b;
+
 /// How long a node may take from spawn to Ready.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long a control request (Start, GetState) may take. A node that does
@@ -47,7 +51,8 @@ impl Nodes {
     /// Prepares `n` nodes (none started) with their network links.
     pub fn new(n: usize, seed: u64, mode_args: Vec<String>) -> Result<Nodes, Failure> {
         let binary = process::node_binary().map_err(Failure::new)?;
-        let dir = TestDir::create().map_err(|e| Failure::new(format!("cannot create the test directory: {e}")))?;
+        let dir =
+            TestDir::create().map_err(|e| Failure::new(format!("cannot create the test directory: {e}")))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("harness")
@@ -55,7 +60,7 @@ impl Nodes {
             .build()
             .map_err(|e| Failure::new(format!("cannot start the harness runtime: {e}")))?;
         let trace = std::env::var_os("LAB_TRACE_NET").map(|_| dir.join("network.log"));
-        let net = Network::new(seed ^ 0x6e65_7477_6f72_6b, trace.as_deref())
+        let net = Network::new(seed ^ NETWORK_SEED_SALT, trace.as_deref())
             .map_err(|e| Failure::new(format!("cannot create the network trace: {e}")))?;
         let timeline = Arc::new(Timeline::new(&dir.join("timeline.log")));
         for i in 0..n {
@@ -118,7 +123,8 @@ impl Nodes {
         let control = self.dir.join(&format!("c{i}.sock"));
         let listener = {
             let _guard = self.rt.enter();
-            node_conn::listen(&control).map_err(|e| Failure::new(format!("cannot listen on {}: {e}", control.display())))?
+            node_conn::listen(&control)
+                .map_err(|e| Failure::new(format!("cannot listen on {}: {e}", control.display())))?
         };
         let log = self.log_path(i);
         let mut args = vec![self.mode_args[0].clone(), "--me".into(), i.to_string()];
@@ -129,11 +135,9 @@ impl Nodes {
         }
         args.extend(["--data".into(), self.data_dir(i).display().to_string()]);
         args.extend(["--control".into(), control.display().to_string()]);
-        let _ = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, format!("=== incarnation {incarnation} ===\n").as_bytes()));
+        let _ = std::fs::OpenOptions::new().create(true).append(true).open(&log).and_then(|mut f| {
+            std::io::Write::write_all(&mut f, format!("=== incarnation {incarnation} ===\n").as_bytes())
+        });
         let mut process = NodeProcess::spawn(&self.binary, &args, &log)
             .map_err(|e| Failure::new(format!("cannot start {}: {e}", self.binary.display())))?;
         self.inv.lock().expect("invariants lock").restarted(i);
@@ -142,7 +146,8 @@ impl Nodes {
         match self.rt.block_on(node_conn::accept(listener, i, READY_TIMEOUT, observe)) {
             Ok((conn, _pid)) => {
                 self.net.server_up(i);
-                self.timeline.record(format!("node {i} started (pid {}, incarnation {incarnation})", process.pid()));
+                self.timeline
+                    .record(format!("node {i} started (pid {}, incarnation {incarnation})", process.pid()));
                 *self.live[i].lock().expect("live lock") = Some(Live { process, conn: Arc::new(conn) });
                 Ok(())
             }
@@ -182,7 +187,8 @@ impl Nodes {
                 // Give the exit a moment to reach the log.
                 std::thread::sleep(Duration::from_millis(50));
                 let tail = indent(&process::tail(&log, LOG_TAIL_LINES));
-                let msg = format!("node {i} exited unexpectedly ({why}); last lines of {}:\n{tail}", log.display());
+                let msg =
+                    format!("node {i} exited unexpectedly ({why}); last lines of {}:\n{tail}", log.display());
                 timeline.record(format!("node {i} exited unexpectedly"));
                 return inv.lock().expect("invariants lock").violate(msg);
             }
@@ -194,7 +200,9 @@ impl Nodes {
                     inv.snapshot(i, index, &commands, restored)
                 }
                 Event::Message(ToHarness::Problem { message }) => inv.violate(format!("node {i}: {message}")),
-                Event::Message(other) => inv.violate(format!("node {i} sent an unexpected control message {other:?}")),
+                Event::Message(other) => {
+                    inv.violate(format!("node {i} sent an unexpected control message {other:?}"))
+                }
                 Event::Closed(_) => unreachable!("handled above"),
             }
         }
@@ -232,14 +240,23 @@ impl Nodes {
     /// The last lines of every node's log, for a diagnosis.
     pub fn log_tails(&self) -> String {
         (0..self.n)
-            .map(|i| format!("  node {i} ({}):\n{}", self.log_path(i).display(), indent(&process::tail(&self.log_path(i), LOG_TAIL_LINES))))
+            .map(|i| {
+                format!(
+                    "  node {i} ({}):\n{}",
+                    self.log_path(i).display(),
+                    indent(&process::tail(&self.log_path(i), LOG_TAIL_LINES))
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }
 
     /// PIDs of the live processes (for tests of the kit itself).
     pub fn pids(&self) -> Vec<u32> {
-        self.live.iter().filter_map(|l| l.lock().expect("live lock").as_ref().map(|l| l.process.pid())).collect()
+        self.live
+            .iter()
+            .filter_map(|l| l.lock().expect("live lock").as_ref().map(|l| l.process.pid()))
+            .collect()
     }
 }
 

@@ -40,7 +40,13 @@ impl Timeline {
 
     /// The most recent entries, one per line.
     pub fn recent(&self) -> String {
-        self.recent.lock().expect("timeline lock").iter().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+        self.recent
+            .lock()
+            .expect("timeline lock")
+            .iter()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Writes buffered entries to the file.

@@ -41,11 +41,15 @@ async fn counts_and_bytes_are_exact_on_a_scripted_exchange() {
         assert_eq!(reply.len(), len);
     }
     // postcard: a Vec<u8> of n < 128 bytes is 1 + n bytes, of 1000 bytes 2 + 1000.
-    let payload = (1 + 0) + (1 + 10) + (2 + 1000);
+    let payload = [1, 1 + 10, 2 + 1000].iter().sum::<u64>();
     assert_eq!(net.stats().total_calls(), 3);
     assert_eq!(net.stats().delivered_to(0), 3);
     assert_eq!(net.stats().delivered_method(0, "Echo.Echo"), 3);
-    assert_eq!(net.stats().total_bytes(), 2 * payload as u64, "request bytes when sent + reply bytes when delivered");
+    assert_eq!(
+        net.stats().total_bytes(),
+        2 * payload,
+        "request bytes when sent + reply bytes when delivered"
+    );
     assert_eq!(ran.load(Ordering::SeqCst), 3);
 }
 

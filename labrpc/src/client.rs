@@ -112,7 +112,9 @@ impl Client {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         conn.pending.lock().expect("pending lock").insert(id, tx);
-        if conn.dead.load(Ordering::Acquire) || conn.tx.send(Frame::new(Kind::Request, id, method, payload).bytes()).is_err() {
+        if conn.dead.load(Ordering::Acquire)
+            || conn.tx.send(Frame::new(Kind::Request, id, method, payload).bytes()).is_err()
+        {
             conn.pending.lock().expect("pending lock").remove(&id);
             self.forget(&conn).await;
             return Err(self.disconnected("connection closed"));
@@ -167,7 +169,9 @@ impl Client {
                         let result = match frame.kind() {
                             Kind::Reply => Ok(frame.clone()),
                             Kind::Lost => Err(RpcError::Lost),
-                            Kind::Fault => Err(RpcError::Fault(String::from_utf8_lossy(frame.payload()).into())),
+                            Kind::Fault => {
+                                Err(RpcError::Fault(String::from_utf8_lossy(frame.payload()).into()))
+                            }
                             Kind::Request => {
                                 break format!("unexpected request frame {frame:?} on a client connection");
                             }

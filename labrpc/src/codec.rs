@@ -12,7 +12,8 @@ pub struct CodecError(String);
 
 /// Encodes a value.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
-    postcard::to_stdvec(value).map_err(|e| CodecError(format!("cannot encode {}: {e}", std::any::type_name::<T>())))
+    postcard::to_stdvec(value)
+        .map_err(|e| CodecError(format!("cannot encode {}: {e}", std::any::type_name::<T>())))
 }
 
 /// Decodes a value, naming the type on failure.

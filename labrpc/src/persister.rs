@@ -111,7 +111,12 @@ impl Persister {
             }
             Err(source) => return Err(PersistError::Io { path, source }),
         };
-        Ok(Persister { dir, contents: Mutex::new(contents), fsyncs: AtomicU64::new(0), saves: AtomicU64::new(0) })
+        Ok(Persister {
+            dir,
+            contents: Mutex::new(contents),
+            fsyncs: AtomicU64::new(0),
+            saves: AtomicU64::new(0),
+        })
     }
 
     /// Saves `raft_state` and, when given, a new `snapshot` (otherwise the
@@ -169,7 +174,8 @@ impl Persister {
         let tmp = self.write_temp(raft_state, snapshot)?;
         let path = self.dir.join(STATE_FILE);
         fs::rename(&tmp, &path).map_err(|source| PersistError::Io { path: path.clone(), source })?;
-        let dir = File::open(&self.dir).map_err(|source| PersistError::Io { path: self.dir.clone(), source })?;
+        let dir =
+            File::open(&self.dir).map_err(|source| PersistError::Io { path: self.dir.clone(), source })?;
         dir.sync_all().map_err(|source| PersistError::Io { path: self.dir.clone(), source })?;
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
         Ok(())

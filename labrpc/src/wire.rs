@@ -107,10 +107,7 @@ impl Frame {
         buf.extend_from_slice(&[method.len() as u8]);
         buf.extend_from_slice(method.as_bytes());
         buf.extend_from_slice(payload);
-        Frame {
-            buf: buf.freeze(),
-            method_end: 4 + FIXED_HEADER + method.len(),
-        }
+        Frame { buf: buf.freeze(), method_end: 4 + FIXED_HEADER + method.len() }
     }
 
     /// Validates a whole frame held in `buf` (length prefix included).
@@ -216,7 +213,10 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
 /// Writes queued frames to a stream, coalescing whatever is queued into one
 /// write. Returns when the queue closes or the stream fails.
-pub async fn write_frames<W>(mut out: W, mut rx: tokio::sync::mpsc::UnboundedReceiver<Bytes>) -> std::io::Result<()>
+pub async fn write_frames<W>(
+    mut out: W,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Bytes>,
+) -> std::io::Result<()>
 where
     W: tokio::io::AsyncWrite + Unpin,
 {

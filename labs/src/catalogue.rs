@@ -43,9 +43,45 @@ macro_rules! case {
 /// Every graded test, in the order they run.
 pub fn all() -> Vec<TestCase> {
     use crate::lab2a as a;
+    use crate::lab2b as b;
     vec![
         case!("InitialElection2A", "2A", "Test (2A): initial election", 5, a::initial_election),
         case!("ReElection2A", "2A", "Test (2A): election after network failure", 5, a::re_election),
         case!("ManyElections2A", "2A", "Test (2A): multiple elections", 5, a::many_elections),
+        case!("BasicAgree2B", "2B", "Test (2B): basic agreement", 5, b::basic_agree),
+        case!("RPCBytes2B", "2B", "Test (2B): RPC byte count", 5, b::rpc_bytes),
+        case!(
+            "FollowerFailure2B",
+            "2B",
+            "Test (2B): test progressive failure of followers",
+            5,
+            b::follower_failure
+        ),
+        case!("LeaderFailure2B", "2B", "Test (2B): test failure of leaders", 5, b::leader_failure),
+        case!("FailAgree2B", "2B", "Test (2B): agreement after follower reconnects", 5, b::fail_agree),
+        case!(
+            "FailNoAgree2B",
+            "2B",
+            "Test (2B): no agreement if too many followers disconnect",
+            5,
+            b::fail_no_agree
+        ),
+        case!("ConcurrentStarts2B", "2B", "Test (2B): concurrent Start()s", 5, b::concurrent_starts),
+        case!("Rejoin2B", "2B", "Test (2B): rejoin of partitioned leader", 5, b::rejoin),
+        case!(
+            "Backup2B",
+            "2B",
+            "Test (2B): leader backs up quickly over incorrect follower logs",
+            5,
+            b::backup
+        ),
+        case!("Count2B", "2B", "Test (2B): RPC counts aren't too high", 5, b::count),
+        case!(
+            "FastBackup2B",
+            "2B",
+            "Test (2B): leader repairs a long conflict in few AppendEntries",
+            5,
+            b::fast_backup
+        ),
     ]
 }

@@ -12,6 +12,7 @@
 
 mod catalogue;
 mod lab2a;
+mod lab2b;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::time::Duration;

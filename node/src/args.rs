@@ -54,7 +54,10 @@ pub struct BadArg {
 fn socket_ok(arg: &'static str, p: &Path) -> Result<(), BadArg> {
     let len = p.as_os_str().len();
     if len == 0 || len > MAX_SOCKET_PATH {
-        return Err(BadArg { arg, why: format!("{} is {len} bytes; a socket path needs 1..={MAX_SOCKET_PATH}", p.display()) });
+        return Err(BadArg {
+            arg,
+            why: format!("{} is {len} bytes; a socket path needs 1..={MAX_SOCKET_PATH}", p.display()),
+        });
     }
     Ok(())
 }
@@ -76,7 +79,10 @@ impl Command {
 impl RaftArgs {
     fn validate(&self) -> Result<(), BadArg> {
         if self.me >= self.peers.len() {
-            return Err(BadArg { arg: "me", why: format!("{} but only {} --peer given", self.me, self.peers.len()) });
+            return Err(BadArg {
+                arg: "me",
+                why: format!("{} but only {} --peer given", self.me, self.peers.len()),
+            });
         }
         socket_ok("listen", &self.listen)?;
         socket_ok("control", &self.control)?;

@@ -22,15 +22,16 @@ pub async fn run(args: RaftArgs) -> Result<(), String> {
     let mut applied: Vec<Vec<u8>> = Vec::new();
     let saved = persister.snapshot();
     if !saved.is_empty() {
-        let (index, commands): SnapshotData = postcard::from_bytes(&saved)
-            .map_err(|e| format!("cannot decode the tester snapshot saved in {}: {e}", args.data.display()))?;
+        let (index, commands): SnapshotData = postcard::from_bytes(&saved).map_err(|e| {
+            format!("cannot decode the tester snapshot saved in {}: {e}", args.data.display())
+        })?;
         out.send(&ToHarness::Snapshot { index, commands: commands.clone(), restored: true });
         applied = commands;
     }
 
     let _ = std::fs::remove_file(&args.listen);
-    let listener =
-        UnixListener::bind(&args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen.display()))?;
+    let listener = UnixListener::bind(&args.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen.display()))?;
     let peers: Vec<Client> = args.peers.iter().map(Client::new).collect();
     let (apply_tx, apply_rx) = mpsc::unbounded_channel();
     let rf = Raft::new(peers, args.me, persister.clone(), apply_tx);
@@ -49,7 +50,12 @@ pub async fn run(args: RaftArgs) -> Result<(), String> {
             },
             Request::GetState => {
                 let (term, is_leader) = rf.state();
-                Reply::State { term, is_leader, saves: persister.save_count(), fsyncs: persister.fsync_count() }
+                Reply::State {
+                    term,
+                    is_leader,
+                    saves: persister.save_count(),
+                    fsyncs: persister.fsync_count(),
+                }
             }
             other => Reply::Error { message: format!("a raft node does not serve {other:?}") },
         };
@@ -84,7 +90,9 @@ async fn apply_loop(
                     applied = commands;
                 }
                 Ok((inner, _)) => out.send(&ToHarness::Problem {
-                    message: format!("ApplyMsg::Snapshot with index {index} holds a snapshot taken at {inner}"),
+                    message: format!(
+                        "ApplyMsg::Snapshot with index {index} holds a snapshot taken at {inner}"
+                    ),
                 }),
                 Err(e) => out.send(&ToHarness::Problem {
                     message: format!("ApplyMsg::Snapshot at index {index} does not decode: {e}"),

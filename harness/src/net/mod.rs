@@ -109,7 +109,8 @@ impl Network {
     /// Must be called inside the network's tokio runtime.
     pub fn add_link(&self, from: EndId, to: usize, listen: &Path) -> std::io::Result<()> {
         let slot = self.inner.servers.lock().expect("servers lock")[to].clone();
-        let link = Arc::new(Link { from, to: slot, enabled: AtomicBool::new(false), callers: Mutex::default() });
+        let link =
+            Arc::new(Link { from, to: slot, enabled: AtomicBool::new(false), callers: Mutex::default() });
         let _ = std::fs::remove_file(listen);
         let listener = UnixListener::bind(listen)?;
         self.inner.links.lock().expect("links lock").insert((from, to), link.clone());
@@ -129,7 +130,8 @@ impl Network {
         let Some(link) = link else { panic!("no link {from} -> {to}: add_link it first") };
         link.enabled.store(enabled, Ordering::SeqCst);
         if !enabled {
-            let callers: Vec<_> = link.callers.lock().expect("callers lock").iter().filter_map(Weak::upgrade).collect();
+            let callers: Vec<_> =
+                link.callers.lock().expect("callers lock").iter().filter_map(Weak::upgrade).collect();
             for c in callers {
                 c.fail_all();
             }
@@ -138,7 +140,12 @@ impl Network {
 
     /// Whether the link `from → to` is enabled.
     pub fn link_enabled(&self, from: EndId, to: usize) -> bool {
-        self.inner.links.lock().expect("links lock").get(&(from, to)).is_some_and(|l| l.enabled.load(Ordering::SeqCst))
+        self.inner
+            .links
+            .lock()
+            .expect("links lock")
+            .get(&(from, to))
+            .is_some_and(|l| l.enabled.load(Ordering::SeqCst))
     }
 
     /// Sets the network's mode.
@@ -202,7 +209,11 @@ impl Network {
                 }
             };
             if frame.kind() != Kind::Request {
-                tracing::warn!("proxy {}->{}: closing a caller that sent {frame:?}", link.from, link.to.index);
+                tracing::warn!(
+                    "proxy {}->{}: closing a caller that sent {frame:?}",
+                    link.from,
+                    link.to.index
+                );
                 break;
             }
             self.on_request(&link, &caller, frame).await;
@@ -291,8 +302,14 @@ impl Network {
             let reachable = link.enabled.load(Ordering::SeqCst)
                 && link.to.alive.load(Ordering::SeqCst)
                 && link.to.incarnation.load(Ordering::SeqCst) == inc;
-            let verdict = rules::reply_verdict(self.mode(), reachable, &mut *self.inner.rng.lock().expect("rng lock"));
-            self.trace(format_args!("{}->{} reply #{}: {verdict:?}", link.from, link.to.index, frame.call_id()));
+            let verdict =
+                rules::reply_verdict(self.mode(), reachable, &mut *self.inner.rng.lock().expect("rng lock"));
+            self.trace(format_args!(
+                "{}->{} reply #{}: {verdict:?}",
+                link.from,
+                link.to.index,
+                frame.call_id()
+            ));
             match verdict {
                 ReplyVerdict::Lose => caller.lose_now(frame.call_id()),
                 ReplyVerdict::Deliver(d) => {
@@ -341,7 +358,8 @@ impl Caller {
 
     fn fail_incarnation(&self, incarnation: u64) {
         let mut pending = self.pending.lock().expect("pending lock");
-        let ids: Vec<u64> = pending.iter().filter(|(_, inc)| **inc == incarnation).map(|(id, _)| *id).collect();
+        let ids: Vec<u64> =
+            pending.iter().filter(|(_, inc)| **inc == incarnation).map(|(id, _)| *id).collect();
         for id in &ids {
             pending.remove(id);
         }

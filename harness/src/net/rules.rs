@@ -126,7 +126,8 @@ mod tests {
     #[test]
     fn unreliable_drops_about_ten_percent_of_replies() {
         let mut rng = ChaCha8Rng::seed_from_u64(8);
-        let lost = (0..N).filter(|_| reply_verdict(unreliable(), true, &mut rng) == ReplyVerdict::Lose).count();
+        let lost =
+            (0..N).filter(|_| reply_verdict(unreliable(), true, &mut rng) == ReplyVerdict::Lose).count();
         assert!((9_525..=10_475).contains(&lost), "{lost} replies lost of {N}");
     }
 
@@ -136,7 +137,9 @@ mod tests {
         let mode = Mode { long_reordering: true, ..Mode::default() };
         let mut held = 0;
         for _ in 0..N {
-            let ReplyVerdict::Deliver(d) = reply_verdict(mode, true, &mut rng) else { panic!("reliable lost") };
+            let ReplyVerdict::Deliver(d) = reply_verdict(mode, true, &mut rng) else {
+                panic!("reliable lost")
+            };
             if d > Duration::ZERO {
                 held += 1;
                 assert!(d >= ms(REORDER_MIN_MS) && d <= ms(REORDER_MIN_MS + REORDER_SPREAD_MS), "{d:?}");
@@ -165,7 +168,10 @@ mod tests {
     fn reliable_delivers_everything_at_once() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         for _ in 0..10_000 {
-            assert_eq!(request_verdict(Mode::default(), true, &mut rng), RequestVerdict::Deliver(Duration::ZERO));
+            assert_eq!(
+                request_verdict(Mode::default(), true, &mut rng),
+                RequestVerdict::Deliver(Duration::ZERO)
+            );
             assert_eq!(reply_verdict(Mode::default(), true, &mut rng), ReplyVerdict::Deliver(Duration::ZERO));
         }
     }

@@ -56,7 +56,13 @@ impl Stats {
 
     /// Requests delivered to `server` for `method`.
     pub fn delivered_method(&self, server: usize, method: &str) -> u64 {
-        self.delivered.lock().expect("stats lock").get(server).and_then(|m| m.get(method)).copied().unwrap_or(0)
+        self.delivered
+            .lock()
+            .expect("stats lock")
+            .get(server)
+            .and_then(|m| m.get(method))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Requests delivered per method, all servers.
