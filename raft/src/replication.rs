@@ -119,7 +119,15 @@ pub fn accept_append(s: &mut State, args: AppendEntriesArgs) -> (AppendEntriesRe
         return refuse(s, None);
     }
     match s.role {
-        Role::Leader(_) => tracing::error!(peer = s.me, term = s.term, "two leaders in one term"),
+        Role::Leader(_) => {
+            tracing::error!(
+                peer = s.me,
+                term = s.term,
+                from = args.leader,
+                "two leaders in one term: refused"
+            );
+            return refuse(s, None);
+        }
         Role::Candidate { .. } => s.role = Role::Follower,
         Role::Follower => {}
     }

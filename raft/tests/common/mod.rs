@@ -63,6 +63,11 @@ pub struct Cluster {
 impl Cluster {
     /// A cluster of `n` peers, none started yet.
     pub fn new(n: usize, snapshot_every: u64) -> Cluster {
+        // Peer logs on stderr when asked for: RUST_LOG=raft=debug.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let dir = tempfile::Builder::new().prefix("rl").tempdir_in("/tmp").expect("tempdir");
         let net = Network::new(dir.path(), n, |j| dir.path().join(format!("p{j}.sock")));
         Cluster { dir, n, snapshot_every, peers: (0..n).map(|_| None).collect(), net }

@@ -1,22 +1,36 @@
-//! A reliable network between in-process peers that counts, as the lab's
-//! proxy does, RPCs delivered to servers and bytes carried (request payloads
-//! plus reply payloads). One Unix socket per directed link; each connection
-//! is forwarded frame by frame to the target peer's own socket.
+//! A network between in-process peers that counts, as the lab's proxy does,
+//! RPCs delivered to servers and bytes carried (request payloads plus reply
+//! payloads), and can be made unreliable as labrpc's is. One Unix socket per
+//! directed link; each connection is forwarded frame by frame to the target
+//! peer's own socket.
 
-use labrpc::wire::{FrameReader, Kind};
+use bytes::Bytes;
+use labrpc::wire::{Frame, FrameReader, Kind, write_frames};
+use rand::Rng;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::unix::OwnedReadHalf;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::runtime::Runtime;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// labrpc's unreliable network: requests wait up to this long (ms)…
+const UNRELIABLE_DELAY_MS: u64 = 27;
+/// …and this share of requests, and of replies, is lost.
+const UNRELIABLE_LOSS: f64 = 0.1;
+/// labrpc's long reordering: this share of replies is held back…
+const REORDER_SHARE: f64 = 600.0 / 900.0;
+/// …for 200 ms plus up to this long (ms), skewed short.
+const REORDER_EXTRA_MS: u64 = 2000;
 
 #[derive(Default)]
 struct Counters {
     rpcs: AtomicU64,
     bytes: AtomicU64,
+    unreliable: AtomicBool,
+    long_reordering: AtomicBool,
 }
 
 /// The links of one cluster, served by a runtime of their own (so they
@@ -55,6 +69,16 @@ impl Network {
         self.counters.rpcs.load(Ordering::Relaxed)
     }
 
+    /// Makes every link lose, delay and reorder calls (or stop doing so).
+    pub fn set_unreliable(&self, unreliable: bool) {
+        self.counters.unreliable.store(unreliable, Ordering::Relaxed);
+    }
+
+    /// Holds most replies back for a while, so they arrive out of order.
+    pub fn set_long_reordering(&self, on: bool) {
+        self.counters.long_reordering.store(on, Ordering::Relaxed);
+    }
+
     /// Payload bytes carried so far (requests and replies).
     pub fn bytes(&self) -> u64 {
         self.counters.bytes.load(Ordering::Relaxed)
@@ -77,24 +101,80 @@ async fn serve_link(listener: UnixListener, target: PathBuf, counters: Arc<Count
             let Ok(server) = UnixStream::connect(&target).await else { return };
             let (caller_read, caller_write) = caller.into_split();
             let (server_read, server_write) = server.into_split();
+            let (to_caller, rx) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(write_frames(caller_write, rx));
+            let (to_server, rx) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(write_frames(server_write, rx));
             tokio::select! {
-                () = forward(caller_read, server_write, counters.clone()) => {}
-                () = forward(server_read, caller_write, counters) => {}
+                () = requests(caller_read, to_server, to_caller.clone(), counters.clone()) => {}
+                () = replies(server_read, to_caller, counters) => {}
             }
         });
     }
 }
 
-/// Copies frames until either side closes, counting them.
-async fn forward(from: OwnedReadHalf, mut to: OwnedWriteHalf, counters: Arc<Counters>) {
+/// Forwards the caller's requests, counting them; when unreliable, delays
+/// each and loses some (the caller gets a `Lost` frame).
+async fn requests(
+    from: OwnedReadHalf,
+    to_server: UnboundedSender<Bytes>,
+    to_caller: UnboundedSender<Bytes>,
+    counters: Arc<Counters>,
+) {
     let mut reader = FrameReader::new(from);
     while let Ok(Some(frame)) = reader.next().await {
-        if frame.kind() == Kind::Request {
-            counters.rpcs.fetch_add(1, Ordering::Relaxed);
+        if !counters.unreliable.load(Ordering::Relaxed) {
+            deliver_request(&frame, &to_server, &counters);
+            continue;
         }
-        counters.bytes.fetch_add(frame.payload().len() as u64, Ordering::Relaxed);
-        if to.write_all(frame.as_bytes()).await.is_err() {
-            return;
+        let (delay, lost) = {
+            let mut rng = rand::rng();
+            (rng.random_range(0..UNRELIABLE_DELAY_MS), rng.random_bool(UNRELIABLE_LOSS))
+        };
+        let (to_server, to_caller, counters) = (to_server.clone(), to_caller.clone(), counters.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            if lost {
+                let _ = to_caller.send(Frame::new(Kind::Lost, frame.call_id(), "", &[]).bytes());
+            } else {
+                deliver_request(&frame, &to_server, &counters);
+            }
+        });
+    }
+}
+
+fn deliver_request(frame: &Frame, to_server: &UnboundedSender<Bytes>, counters: &Counters) {
+    counters.rpcs.fetch_add(1, Ordering::Relaxed);
+    counters.bytes.fetch_add(frame.payload().len() as u64, Ordering::Relaxed);
+    let _ = to_server.send(frame.bytes());
+}
+
+/// Forwards the server's replies, counting them; when unreliable, loses
+/// some; with long reordering, holds most back for a while.
+async fn replies(from: OwnedReadHalf, to_caller: UnboundedSender<Bytes>, counters: Arc<Counters>) {
+    let mut reader = FrameReader::new(from);
+    while let Ok(Some(frame)) = reader.next().await {
+        let unreliable = counters.unreliable.load(Ordering::Relaxed);
+        let reordering = counters.long_reordering.load(Ordering::Relaxed);
+        if !unreliable && !reordering {
+            counters.bytes.fetch_add(frame.payload().len() as u64, Ordering::Relaxed);
+            let _ = to_caller.send(frame.bytes());
+            continue;
         }
+        let (lost, hold) = {
+            let mut rng = rand::rng();
+            let hold = (reordering && rng.random_bool(REORDER_SHARE)).then(|| {
+                let extra = rng.random_range(0..=REORDER_EXTRA_MS);
+                200 + rng.random_range(0..=extra)
+            });
+            (unreliable && rng.random_bool(UNRELIABLE_LOSS), hold)
+        };
+        let reply = if lost { Frame::new(Kind::Lost, frame.call_id(), "", &[]) } else { frame };
+        let (to_caller, counters) = (to_caller.clone(), counters.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(hold.unwrap_or(0))).await;
+            counters.bytes.fetch_add(reply.payload().len() as u64, Ordering::Relaxed);
+            let _ = to_caller.send(reply.bytes());
+        });
     }
 }
