@@ -44,6 +44,8 @@ macro_rules! case {
 pub fn all() -> Vec<TestCase> {
     use crate::lab2a as a;
     use crate::lab2b as b;
+    use crate::lab2c as c;
+    use crate::lab2d as d;
     vec![
         case!("InitialElection2A", "2A", "Test (2A): initial election", 5, a::initial_election),
         case!("ReElection2A", "2A", "Test (2A): election after network failure", 5, a::re_election),
@@ -83,5 +85,38 @@ pub fn all() -> Vec<TestCase> {
             5,
             b::fast_backup
         ),
+        case!("Persist12C", "2C", "Test (2C): basic persistence", 5, c::persist1),
+        case!("Persist22C", "2C", "Test (2C): more persistence", 5, c::persist2),
+        case!(
+            "Persist32C",
+            "2C",
+            "Test (2C): partitioned leader and one follower crash, leader restarts",
+            5,
+            c::persist3
+        ),
+        case!("Figure82C", "2C", "Test (2C): Figure 8", 5, c::figure8),
+        case!("UnreliableAgree2C", "2C", "Test (2C): unreliable agreement", 5, c::unreliable_agree),
+        case!("Figure8Unreliable2C", "2C", "Test (2C): Figure 8 (unreliable)", 5, c::figure8_unreliable),
+        case!("ReliableChurn2C", "2C", "Test (2C): churn", 5, c::reliable_churn),
+        case!("UnreliableChurn2C", "2C", "Test (2C): unreliable churn", 5, c::unreliable_churn),
+        case!("SnapshotBasic2D", "2D", "Test (2D): snapshots basic", 5, d::basic),
+        case!("SnapshotInstall2D", "2D", "Test (2D): install snapshots (disconnect)", 5, d::install),
+        case!(
+            "SnapshotInstallUnreliable2D",
+            "2D",
+            "Test (2D): install snapshots (disconnect+unreliable)",
+            5,
+            d::install_unreliable
+        ),
+        case!("SnapshotInstallCrash2D", "2D", "Test (2D): install snapshots (crash)", 5, d::install_crash),
+        case!(
+            "SnapshotInstallUnCrash2D",
+            "2D",
+            "Test (2D): install snapshots (unreliable+crash)",
+            5,
+            d::install_uncrash
+        ),
+        case!("SnapshotAllCrash2D", "2D", "Test (2D): crash and restart all servers", 5, d::all_crash),
+        case!("SnapshotInit2D", "2D", "Test (2D): snapshot initialization after crash", 5, d::init),
     ]
 }

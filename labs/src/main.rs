@@ -13,6 +13,8 @@
 mod catalogue;
 mod lab2a;
 mod lab2b;
+mod lab2c;
+mod lab2d;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::time::Duration;
