@@ -3,7 +3,9 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Another raft crate to test instead of the reference one (a folder with Cargo.toml).
 RAFT ?=
-# Extra arguments for the test runner, e.g. ARGS="--exact InitialElection2A".
+# One test to run instead of the whole group, e.g. TEST=InitialElection2A.
+TEST ?=
+# Extra arguments for the test runner, e.g. ARGS="--test-threads 1".
 ARGS ?=
 
 ifeq ($(strip $(RAFT)),)
@@ -17,29 +19,32 @@ endif
 # Extra arguments for the grader, e.g. GRADE_ARGS='--groups 2A --iterations 3'.
 GRADE_ARGS ?=
 
+# The runner's filter: TEST exactly if given, else the group.
+only = $(if $(strip $(TEST)),$(TEST) --exact,$(1))
+
 .PHONY: grade help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
-	@echo "  Variables: RAFT=path/to/raft (test another raft crate), ARGS='…' (runner flags, e.g. --exact NAME)"
+	@echo "  Variables: RAFT=path/to/raft (test another raft crate), TEST=Name (one test), ARGS='…' (runner flags)"
 
 build: ## Build node and the test runner (release)
 	$(BUILD)
 
 test-2A: build ## Leader election tests
-	$(LABS) 2A $(ARGS)
+	$(LABS) $(call only,2A) $(ARGS)
 
 test-2B: build ## Log replication tests
-	$(LABS) 2B $(ARGS)
+	$(LABS) $(call only,2B) $(ARGS)
 
 test-2C: build ## Persistence tests
-	$(LABS) 2C $(ARGS)
+	$(LABS) $(call only,2C) $(ARGS)
 
 test-2D: build ## Snapshot tests
-	$(LABS) 2D $(ARGS)
+	$(LABS) $(call only,2D) $(ARGS)
 
 test: build ## Every lab group
-	$(LABS) $(ARGS)
+	$(LABS) $(call only,) $(ARGS)
 
 grade: ## Grade the reference solution (or SUBMISSION=dir) with the default rubric; reports in target/grade/
 	$(CARGO) build --release -p grader -p node -p labs
@@ -55,8 +60,9 @@ lint: ## rustfmt check and clippy with warnings denied
 unit: ## Unit, integration and doc tests of the kit (cargo test)
 	$(CARGO) test --workspace
 
-check: lint unit build ## Everything CI runs: lint, kit tests, every lab group
+check: lint unit build ## Everything CI runs: lint, kit tests, every lab group, the broken-fixture check
 	$(LABS) $(ARGS)
+	scripts/check-fixture.sh
 
 bench-proxy: ## Proxy latency and throughput versus a direct socket
 	$(CARGO) bench -p harness --bench proxy

@@ -523,6 +523,16 @@ impl Cluster {
         Ok(())
     }
 
+    /// The test's directory (sockets, data directories, logs).
+    pub fn dir(&self) -> &std::path::Path {
+        self.nodes.dir.path()
+    }
+
+    /// The log file of peer `i`.
+    pub fn log_path(&self, i: usize) -> std::path::PathBuf {
+        self.nodes.log_path(i)
+    }
+
     /// PIDs of the running node processes.
     pub fn pids(&self) -> Vec<u32> {
         self.nodes.pids()
