@@ -1,0 +1,69 @@
+//! The table of graded tests, read from `labs --catalogue`. The grader knows
+//! no test by name: whatever the catalogue lists can be graded.
+
+use crate::error::GraderError;
+use crate::process::{self, Exit, Spawned};
+use serde::Deserialize;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// How long `labs --catalogue` may take.
+const CATALOGUE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One row of the catalogue.
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// "InitialElection2A".
+    pub id: String,
+    /// "2A".
+    pub group: String,
+    /// "Test (2A): initial election".
+    pub title: String,
+    /// Default points.
+    pub points: f64,
+    /// The runner's own time limit for the test.
+    pub timeout_secs: u64,
+}
+
+/// Runs `labs --catalogue` and parses its table.
+pub fn load(labs: &Path) -> Result<Vec<Entry>, GraderError> {
+    let what = format!("{} --catalogue", labs.display());
+    let mut cmd = Command::new(labs);
+    cmd.arg("--catalogue");
+    let done = process::run(Spawned::new(cmd, "catalogue"), CATALOGUE_TIMEOUT, None)
+        .map_err(|e| GraderError::Catalogue(what.clone(), e.to_string()))?;
+    if done.exit != Exit::Code(0) {
+        return Err(GraderError::Catalogue(
+            what,
+            format!("{:?}: {}", done.exit, done.capture.tail_lines(20)),
+        ));
+    }
+    parse(&done.capture.text()).map_err(|e| GraderError::Catalogue(what, e))
+}
+
+/// Parses the catalogue's JSON and checks that ids are unique and non-empty.
+pub fn parse(json: &str) -> Result<Vec<Entry>, String> {
+    let entries: Vec<Entry> =
+        serde_json::from_str(json.trim()).map_err(|e| format!("not a catalogue: {e}"))?;
+    let mut seen = std::collections::HashSet::new();
+    for e in &entries {
+        if e.id.is_empty() || !seen.insert(e.id.as_str()) {
+            return Err(format!("test id {:?} is empty or listed twice", e.id));
+        }
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_the_labs_table() {
+        let json = r#"[{"id":"A2A","group":"2A","title":"Test (2A): a","points":5,"timeout_secs":150}]"#;
+        let c = super::parse(json).unwrap();
+        assert_eq!(c[0].id, "A2A");
+        assert_eq!(c[0].points, 5.0);
+        assert!(super::parse(&format!("[{0},{0}]", &json[1..json.len() - 1])).unwrap_err().contains("twice"));
+        assert!(super::parse("nope").is_err());
+    }
+}

@@ -1,0 +1,113 @@
+//! The command line.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Grades raftlab submissions: builds them, runs the test groups many times,
+/// scores them from a rubric, and writes reports for people (console,
+/// index.html), Gradescope (results.json) and CI (junit.xml).
+///
+/// Exit status: 0 every run passed, 1 some run failed (or the submission did
+/// not build), 2 the grader itself could not run.
+#[derive(Parser, Debug)]
+#[command(name = "grader", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Build a submission (or use the reference crates) and grade it.
+    Run(RunArgs),
+    /// Combine the report folders of `run --shard K/N` into one report.
+    Merge(MergeArgs),
+    /// Write a package for a grading service.
+    Package(PackageArgs),
+}
+
+/// `grader run`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// A folder holding raft/ and optionally kvraft/; without it, the reference crates.
+    pub submission: Option<PathBuf>,
+    /// Groups to run, e.g. 2A,2B (default: every group of the catalogue).
+    #[arg(long, value_delimiter = ',')]
+    pub groups: Vec<String>,
+    /// Tests to run, by exact catalogue id (added to --groups).
+    #[arg(long, num_args = 1.., value_delimiter = ',')]
+    pub tests: Vec<String>,
+    /// Runs of each test (default: the rubric's `iterations`, else 1).
+    #[arg(long, short = 'n', value_parser = clap::value_parser!(u32).range(1..))]
+    pub iterations: Option<u32>,
+    /// Runs at a time (default: half the CPUs, at least 1).
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// Seconds before a run is stopped and failed (default: each test's own limit + 10 s).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+    /// Seconds the submission's build may take.
+    #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..))]
+    pub build_timeout: u64,
+    /// The rubric (TOML; default: the built-in grader/rubric/default.toml).
+    #[arg(long)]
+    pub rubric: Option<PathBuf>,
+    /// The report folder.
+    #[arg(long, default_value = "target/grade")]
+    pub out: PathBuf,
+    /// Base seed of the runs' seeds (default: random; printed in the report).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run only share K of N of the work (1 ≤ K ≤ N); combine with `grader merge`.
+    #[arg(long, value_name = "K/N", value_parser = crate::plan::parse_shard)]
+    pub shard: Option<crate::result::Shard>,
+    /// The labs binary whose catalogue is graded (default: beside the grader).
+    #[arg(long)]
+    pub labs: Option<PathBuf>,
+    /// The raftlab workspace (default: found from the grader's location or the current folder).
+    #[arg(long)]
+    pub workspace: Option<PathBuf>,
+    /// Where submissions are built (kept between runs so only the student crates rebuild;
+    /// default: <workspace>/target/grader-swap).
+    #[arg(long)]
+    pub swap_root: Option<PathBuf>,
+}
+
+/// `grader merge`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The report folders of every shard.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// The merged report folder.
+    #[arg(long, default_value = "target/grade-merged")]
+    pub out: PathBuf,
+}
+
+/// `grader package`.
+#[derive(Args, Debug)]
+pub struct PackageArgs {
+    /// The service.
+    pub target: PackageTarget,
+    /// The zip file to write.
+    #[arg(long, default_value = "target/gradescope-autograder.zip")]
+    pub out: PathBuf,
+    /// A rubric to ship instead of the default one.
+    #[arg(long)]
+    pub rubric: Option<PathBuf>,
+    /// Extra arguments for `grader run` inside the package, e.g. "--groups 2A,2B --iterations 3".
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    pub grade_args: String,
+    /// The raftlab workspace to package.
+    #[arg(long)]
+    pub workspace: Option<PathBuf>,
+}
+
+/// Grading services `package` knows.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum PackageTarget {
+    /// A Gradescope autograder zip (setup.sh, run_autograder).
+    Gradescope,
+}

@@ -1,0 +1,129 @@
+//! Running the units: J at a time, each one `labs <id> --exact` process with
+//! its own seed, artifact folder, captured output and time limit.
+
+use crate::plan::{self, Unit};
+use crate::process::{self, Exit, Spawned};
+use crate::progress::Progress;
+use crate::result::{Outcome, Run};
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Seconds past a test's own time limit (the runner's watchdog) before the
+/// grader kills the run: time for the runner to report and exit by itself.
+pub const GRACE_SECS: u64 = 10;
+/// The largest file a run's processes may write (node logs included): a
+/// flood ends the flooding process (SIGXFSZ) instead of filling the disk.
+pub const RUN_FILE_SIZE_LIMIT: u64 = 256 * 1024 * 1024;
+/// Lines of a run's output kept in the in-memory result.
+pub const TAIL_LINES: usize = 40;
+
+/// What every run needs.
+pub struct Setup<'a> {
+    /// The `labs` binary to run.
+    pub labs: &'a Path,
+    /// The `node` binary beside it.
+    pub node: &'a Path,
+    /// The report folder; runs go in its `runs/`.
+    pub out: &'a Path,
+    /// Runs at a time.
+    pub jobs: usize,
+    /// A time limit for every run, instead of each test's own plus [`GRACE_SECS`].
+    pub timeout: Option<Duration>,
+    /// The seed runs' seeds derive from.
+    pub base_seed: u64,
+}
+
+/// A test as the runner needs it.
+pub struct TestSpec {
+    /// Catalogue id.
+    pub id: String,
+    /// The test's own time limit.
+    pub timeout_secs: u64,
+}
+
+/// Runs every unit and returns its run, in the order of `units`.
+pub fn execute(setup: &Setup, tests: &[TestSpec], units: &[Unit], progress: &Progress) -> Vec<(Unit, Run)> {
+    let queue: Mutex<VecDeque<Unit>> = Mutex::new(units.iter().copied().collect());
+    let results: Mutex<Vec<(Unit, Run)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..setup.jobs.max(1).min(units.len().max(1)) {
+            s.spawn(|| {
+                while let Some(unit) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
+                    let test = &tests[unit.test];
+                    progress.started(&test.id, unit.iteration);
+                    let run = run_one(setup, test, unit.iteration);
+                    progress.finished(&test.id, &run);
+                    results.lock().unwrap_or_else(|e| e.into_inner()).push((unit, run));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    let order = |u: &Unit| units.iter().position(|x| x == u);
+    results.sort_by_key(|(u, _)| order(u));
+    results
+}
+
+/// The folder of one run, relative to the report folder.
+pub fn run_dir(test: &str, iteration: u32) -> PathBuf {
+    let safe: String = test
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    Path::new("runs").join(safe).join(iteration.to_string())
+}
+
+fn run_one(setup: &Setup, test: &TestSpec, iteration: u32) -> Run {
+    let seed = plan::seed(setup.base_seed, &test.id, iteration);
+    let rel = run_dir(&test.id, iteration);
+    let dir = setup.out.join(&rel);
+    let artifacts = dir.join("artifacts");
+    let not_run = |reason: String| Run {
+        iteration,
+        seed,
+        outcome: Outcome::NotRun { reason },
+        secs: 0.0,
+        output: None,
+        tail: String::new(),
+        artifacts: None,
+    };
+    if let Err(e) = std::fs::create_dir_all(&artifacts) {
+        return not_run(format!("cannot create {}: {e}", artifacts.display()));
+    }
+    let limit = setup.timeout.unwrap_or(Duration::from_secs(test.timeout_secs + GRACE_SECS));
+    let mut cmd = Command::new(setup.labs);
+    cmd.arg(&test.id)
+        .arg("--exact")
+        .env("LAB_SEED", seed.to_string())
+        .env("LAB_ARTIFACTS", &artifacts)
+        .env("LAB_NODE", setup.node);
+    let spawned = Spawned {
+        cmd,
+        label: format!("{}-{iteration}", test.id),
+        file_size_limit: Some(RUN_FILE_SIZE_LIMIT),
+    };
+    let output_rel = rel.join("output.txt");
+    let done = match process::run(spawned, limit, Some(&setup.out.join(&output_rel))) {
+        Ok(d) => d,
+        Err(e) => return not_run(format!("cannot run {}: {e}", setup.labs.display())),
+    };
+    let outcome = match done.exit {
+        Exit::Code(0) => Outcome::Passed,
+        Exit::Code(c) => Outcome::Failed { code: Some(c), signal: None },
+        Exit::Signal(s) => Outcome::Failed { code: None, signal: Some(s) },
+        Exit::TimedOut => Outcome::TimedOut { limit_secs: limit.as_secs() },
+    };
+    let kept = std::fs::read_dir(&artifacts).map(|mut d| d.next().is_some()).unwrap_or(false);
+    Run {
+        iteration,
+        seed,
+        outcome,
+        secs: done.secs,
+        output: Some(output_rel.to_string_lossy().into_owned()),
+        tail: done.capture.tail_lines(TAIL_LINES),
+        artifacts: kept.then(|| rel.join("artifacts").to_string_lossy().into_owned()),
+    }
+}

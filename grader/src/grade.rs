@@ -1,0 +1,216 @@
+//! `grader run`: from a command line to a written report.
+
+use crate::catalogue::{self, Entry};
+use crate::cli::RunArgs;
+use crate::error::GraderError;
+use crate::execute::{self, Setup, TestSpec};
+use crate::plan;
+use crate::progress::Progress;
+use crate::result::{Build, BuildStatus, GRADE_FORMAT, Grade, Outcome, Run, TestReport};
+use crate::rubric;
+use crate::submission;
+use crate::{reaper, report};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Grades as `args` say, writes the reports, prints the table, and returns the result.
+pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
+    let started = Instant::now();
+    let workspace = submission::workspace(args.workspace.as_deref());
+    let labs_ref =
+        submission::reference_labs(args.labs.as_deref(), workspace.as_ref().ok().map(PathBuf::as_path))?;
+    let catalogue = catalogue::load(&labs_ref)?;
+    let rubric = rubric::load(args.rubric.as_deref(), &catalogue)?;
+    let selected = select(&catalogue, &args.groups, &args.tests)?;
+    let sub = args.submission.as_deref().map(submission::check).transpose()?;
+    let workspace = match &sub {
+        Some(_) => Some(workspace?),
+        None => None,
+    };
+    let out = prepare_out(&args.out)?;
+    let iterations = args.iterations.or(rubric.iterations).unwrap_or(1);
+    let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
+    let base_seed = args.seed.unwrap_or_else(random_seed);
+    reaper::init();
+
+    let all_units = plan::units(selected.len(), iterations);
+    let units = plan::share(all_units, args.shard);
+    let progress = Progress::new(units.len());
+
+    let (build, labs) = match &sub {
+        None => (
+            Build { status: BuildStatus::Reference, secs: 0.0, message: String::new() },
+            Some(labs_ref.clone()),
+        ),
+        Some(s) => {
+            let ws = workspace.as_deref().expect("a submission needs the workspace, checked above");
+            let swap_root = args.swap_root.clone().unwrap_or_else(|| ws.join("target/grader-swap"));
+            progress.note(&format!("Building {} (in {}) …", s.dir.display(), swap_root.display()));
+            let (build, labs) = submission::build(
+                s,
+                ws,
+                &swap_root,
+                Duration::from_secs(args.build_timeout),
+                &out.join("build.txt"),
+            );
+            progress.note(&match build.status {
+                BuildStatus::Built => format!("Built in {:.0} s.", build.secs),
+                _ => "The submission did not build; every test scores 0.".to_string(),
+            });
+            (build, labs)
+        }
+    };
+    let node = labs.as_ref().map(|l| l.with_file_name("node")).unwrap_or_default();
+    let specs: Vec<TestSpec> =
+        selected.iter().map(|e| TestSpec { id: e.id.clone(), timeout_secs: e.timeout_secs }).collect();
+    let results: Vec<(plan::Unit, Run)> = match &labs {
+        Some(labs) => {
+            let setup = Setup {
+                labs,
+                node: &node,
+                out: &out,
+                jobs,
+                timeout: args.timeout.map(Duration::from_secs),
+                base_seed,
+            };
+            execute::execute(&setup, &specs, &units, &progress)
+        }
+        None => units
+            .iter()
+            .map(|u| {
+                let run = Run {
+                    iteration: u.iteration,
+                    seed: plan::seed(base_seed, &specs[u.test].id, u.iteration),
+                    outcome: Outcome::NotRun { reason: "the submission did not build".into() },
+                    secs: 0.0,
+                    output: None,
+                    tail: String::new(),
+                    artifacts: None,
+                };
+                (*u, run)
+            })
+            .collect(),
+    };
+    progress.finish();
+
+    let tests = selected
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let scoring = &rubric.tests[&e.id];
+            let mut runs: Vec<Run> =
+                results.iter().filter(|(u, _)| u.test == i).map(|(_, r)| r.clone()).collect();
+            runs.sort_by_key(|r| r.iteration);
+            TestReport {
+                id: e.id.clone(),
+                group: e.group.clone(),
+                title: e.title.clone(),
+                points: scoring.points,
+                policy: scoring.policy,
+                visibility: scoring.visibility,
+                runs,
+            }
+        })
+        .collect();
+    let grade = Grade {
+        format: GRADE_FORMAT,
+        submission: sub
+            .as_ref()
+            .map(|s| s.dir.display().to_string())
+            .unwrap_or_else(|| "reference crates".into()),
+        base_seed,
+        iterations,
+        shard: args.shard,
+        build,
+        tests,
+        elapsed_secs: started.elapsed().as_secs_f64(),
+        labs: labs.unwrap_or_default().display().to_string(),
+        node: node.display().to_string(),
+    };
+    reaper::sweep(None);
+    report::write_all(&grade, &out)?;
+    print!("{}", report::console::table(&grade, &out));
+    Ok(grade)
+}
+
+/// The tests to run, in catalogue order: those of `groups` and those named
+/// in `tests`; every test when both are empty.
+pub fn select(catalogue: &[Entry], groups: &[String], tests: &[String]) -> Result<Vec<Entry>, GraderError> {
+    for g in groups {
+        if !catalogue.iter().any(|e| e.group.eq_ignore_ascii_case(g)) {
+            let known: std::collections::BTreeSet<&str> =
+                catalogue.iter().map(|e| e.group.as_str()).collect();
+            return Err(GraderError::Usage(format!(
+                "--groups: no group {g} in the catalogue (known: {})",
+                known.into_iter().collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    for t in tests {
+        if !catalogue.iter().any(|e| &e.id == t) {
+            return Err(GraderError::Usage(format!(
+                "--tests: no test {t} in the catalogue (see `labs --list`)"
+            )));
+        }
+    }
+    let all = groups.is_empty() && tests.is_empty();
+    Ok(catalogue
+        .iter()
+        .filter(|e| all || groups.iter().any(|g| e.group.eq_ignore_ascii_case(g)) || tests.contains(&e.id))
+        .cloned()
+        .collect())
+}
+
+/// Creates the report folder and clears the runs of an earlier grading.
+fn prepare_out(out: &Path) -> Result<PathBuf, GraderError> {
+    let io = |e| GraderError::Io(format!("cannot use the report folder {}", out.display()), e);
+    std::fs::create_dir_all(out).map_err(io)?;
+    let out = out.canonicalize().map_err(io)?;
+    let runs = out.join("runs");
+    if runs.symlink_metadata().is_ok() {
+        std::fs::remove_dir_all(&runs).or_else(|_| std::fs::remove_file(&runs)).map_err(io)?;
+    }
+    Ok(out)
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map(|n| (n.get() / 2).max(1)).unwrap_or(1)
+}
+
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cat() -> Vec<Entry> {
+        ["A2A", "B2A", "C2B"]
+            .iter()
+            .map(|id| Entry {
+                id: id.to_string(),
+                group: id[1..].to_string(),
+                title: String::new(),
+                points: 1.0,
+                timeout_secs: 1,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn selection_by_group_and_name() {
+        let ids = |v: Vec<Entry>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
+        assert_eq!(ids(select(&cat(), &[], &[]).unwrap()), ["A2A", "B2A", "C2B"]);
+        assert_eq!(ids(select(&cat(), &["2b".into()], &[]).unwrap()), ["C2B"]);
+        assert_eq!(ids(select(&cat(), &["2B".into()], &["A2A".into()]).unwrap()), ["A2A", "C2B"]);
+        assert!(select(&cat(), &["3A".into()], &[]).unwrap_err().to_string().contains("known: 2A, 2B"));
+        assert!(select(&cat(), &[], &["Z2A".into()]).is_err());
+    }
+}

@@ -1,0 +1,55 @@
+//! `grader`: builds a raftlab submission, runs the test groups many times,
+//! scores them from a rubric, and writes reports for people, Gradescope and CI.
+//!
+//! ```text
+//! grader run [SUBMISSION] [--groups 2A,2B] [--iterations N] [--jobs J] [--out DIR] …
+//! grader run SUBMISSION --shard 2/4 --seed 7 --out shard2   (one share of the work)
+//! grader merge shard1 shard2 shard3 shard4 --out merged
+//! grader package gradescope --out autograder.zip
+//! ```
+
+mod capture;
+mod catalogue;
+mod cli;
+mod error;
+mod execute;
+mod grade;
+mod merge;
+mod package;
+mod plan;
+mod process;
+mod progress;
+mod reaper;
+mod report;
+mod result;
+mod rubric;
+mod score;
+mod submission;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Every run passed.
+const EXIT_PASSED: u8 = 0;
+/// Some run failed, or the submission did not build.
+const EXIT_FAILED: u8 = 1;
+/// The grader could not run.
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let outcome = match cli.command {
+        cli::Cmd::Run(args) => grade::run(&args).map(|g| score::all_passed(&g)),
+        cli::Cmd::Merge(args) => merge::run(&args).map(|g| score::all_passed(&g)),
+        cli::Cmd::Package(args) => package::run(&args).map(|()| true),
+    };
+    reaper::sweep(None);
+    match outcome {
+        Ok(true) => ExitCode::from(EXIT_PASSED),
+        Ok(false) => ExitCode::from(EXIT_FAILED),
+        Err(e) => {
+            eprintln!("grader: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

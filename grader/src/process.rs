@@ -1,0 +1,211 @@
+//! Running one process the grader starts (a test run, the build, the
+//! catalogue): its own process group, a time limit, output captured with a
+//! cap, and nothing of it left behind when it ends.
+
+use crate::capture::{CAP, Capture};
+use crate::reaper;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+/// How often a running process is checked for exit.
+const POLL: Duration = Duration::from_millis(20);
+/// How long to wait for the output pipe to close after the process group is
+/// gone (a process outside the group could still hold it open).
+const DRAIN_WAIT: Duration = Duration::from_secs(2);
+
+/// A command to run, with how to label and limit it.
+pub struct Spawned {
+    /// The command; stdin, stdout, stderr and the process group are set by [`run`].
+    pub cmd: Command,
+    /// What it is, for the run token ("InitialElection2A-3", "build").
+    pub label: String,
+    /// The largest file any of its processes may write (RLIMIT_FSIZE), if limited.
+    pub file_size_limit: Option<u64>,
+}
+
+impl Spawned {
+    /// A command without a file size limit.
+    pub fn new(cmd: Command, label: &str) -> Spawned {
+        Spawned { cmd, label: label.to_string(), file_size_limit: None }
+    }
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this status.
+    Code(i32),
+    /// A signal ended it.
+    Signal(i32),
+    /// It was still running at its time limit and was killed.
+    TimedOut,
+}
+
+/// A finished process.
+#[derive(Debug)]
+pub struct Done {
+    /// How it ended.
+    pub exit: Exit,
+    /// Wall-clock time from spawn to exit.
+    pub secs: f64,
+    /// Its stdout and stderr, interleaved, capped.
+    pub capture: Capture,
+}
+
+/// Runs `spawned` to completion or `timeout`, capturing stdout and stderr
+/// into one capped stream (also written to `output`, if given). When it ends
+/// or times out, its process group is killed and any descendant that carries
+/// its run token is swept.
+///
+/// # Errors
+/// If the process cannot be started or the output file cannot be written.
+pub fn run(spawned: Spawned, timeout: Duration, output: Option<&Path>) -> std::io::Result<Done> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let token =
+        format!("{}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), spawned.label);
+    let Spawned { mut cmd, file_size_limit, .. } = spawned;
+    let (reader, writer) = std::io::pipe()?;
+    cmd.stdin(Stdio::null())
+        .stdout(writer.try_clone()?)
+        .stderr(writer)
+        .env(reaper::TOKEN_VAR, &token)
+        .process_group(0);
+    // SAFETY: the closure runs between fork and exec and makes only
+    // async-signal-safe system calls (prctl, setrlimit).
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)?;
+            if let Some(limit) = file_size_limit {
+                nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_FSIZE, limit, limit)
+                    .map_err(std::io::Error::from)?;
+            }
+            Ok(())
+        });
+    }
+    let start = Instant::now();
+    let spawned = reaper::spawn(&mut cmd);
+    // Our copies of the pipe's write end must close, or the reader never ends.
+    drop(cmd);
+    let mut child = spawned?;
+    let pgid = Pid::from_raw(child.id() as i32);
+
+    let capture = Arc::new(Mutex::new(Capture::new(CAP)));
+    let (eof_tx, eof_rx) = mpsc::channel::<()>();
+    {
+        let capture = Arc::clone(&capture);
+        let mut reader = reader;
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                capture.lock().unwrap_or_else(|e| e.into_inner()).push(&buf[..n]);
+            }
+            let _ = eof_tx.send(());
+        });
+    }
+
+    let deadline = start + timeout;
+    let exit = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                break match (status.code(), status.signal()) {
+                    (Some(c), _) => Exit::Code(c),
+                    (None, Some(s)) => Exit::Signal(s),
+                    (None, None) => Exit::Signal(0),
+                };
+            }
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = killpg(pgid, Signal::SIGKILL);
+                let _ = child.wait();
+                break Exit::TimedOut;
+            }
+            Ok(None) => std::thread::sleep(POLL),
+            Err(_) => {
+                let _ = killpg(pgid, Signal::SIGKILL);
+                let _ = child.wait();
+                break Exit::Signal(9);
+            }
+        }
+    };
+    let secs = start.elapsed().as_secs_f64();
+    reaper::forget(child.id());
+    // Whatever is left of its group, and whatever escaped it.
+    let _ = killpg(pgid, Signal::SIGKILL);
+    reaper::sweep(Some(&token));
+    let _ = eof_rx.recv_timeout(DRAIN_WAIT);
+
+    let capture = capture.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(path) = output {
+        std::fs::write(path, capture.text())?;
+    }
+    Ok(Done { exit, secs, capture })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alive(pid: i32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| !s.contains(") Z")).unwrap_or(false)
+    }
+
+    fn sh(script: &str) -> Spawned {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(script);
+        Spawned::new(cmd, "test")
+    }
+
+    #[test]
+    fn captures_both_streams_and_the_status() {
+        let done = run(sh("echo out; echo err >&2; exit 3"), Duration::from_secs(10), None).unwrap();
+        assert_eq!(done.exit, Exit::Code(3));
+        assert_eq!(done.capture.text(), "out\nerr\n");
+    }
+
+    #[test]
+    fn a_hang_times_out_and_its_group_dies() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
+        let done = run(sh(&script), Duration::from_millis(500), None).unwrap();
+        assert_eq!(done.exit, Exit::TimedOut);
+        let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!alive(pid), "the background sleep outlived its run");
+    }
+
+    #[test]
+    fn an_escaped_daemon_is_swept() {
+        reaper::init();
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        // setsid leaves the process group; the token in its environment gives it away.
+        let script = format!(
+            "setsid sh -c 'echo $$ > {}; exec sleep 300' >/dev/null 2>&1 & sleep 0.3",
+            pidfile.display()
+        );
+        let done = run(sh(&script), Duration::from_secs(10), None).unwrap();
+        assert_eq!(done.exit, Exit::Code(0));
+        let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!alive(pid), "the setsid daemon outlived its run");
+    }
+
+    #[test]
+    fn a_flood_is_capped() {
+        let done =
+            run(sh("head -c 5000000 /dev/zero | tr '\\0' x; echo; echo last"), Duration::from_secs(20), None)
+                .unwrap();
+        assert!(done.capture.omitted() > 4_000_000);
+        assert!(done.capture.text().ends_with("last\n"));
+    }
+}

@@ -1,0 +1,111 @@
+//! The console report: a table per group (test, passed/runs, time mean ± sd,
+//! points), the total, and each failing run with its replay command.
+
+use crate::result::{BuildStatus, Grade};
+use crate::score::{self, fmt_points};
+use std::fmt::Write;
+use std::path::Path;
+
+/// The report as text.
+pub fn table(grade: &Grade, out: &Path) -> String {
+    let mut s = String::new();
+    let runs = if grade.iterations == 1 { "1 run".to_string() } else { format!("{} runs", grade.iterations) };
+    let shard = grade.shard.map(|sh| format!(", shard {}/{}", sh.index, sh.count)).unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "\nGrade of {}: {runs} of each test{shard}, base seed {}",
+        grade.submission, grade.base_seed
+    );
+    match grade.build.status {
+        BuildStatus::Failed | BuildStatus::TimedOut => {
+            let _ =
+                writeln!(s, "\nBUILD FAILED — every test scores 0.\n{}", indent(&grade.build.message, "  "));
+        }
+        BuildStatus::Built => {
+            let _ = writeln!(s, "Built in {:.0} s.", grade.build.secs);
+        }
+        BuildStatus::Reference => {}
+    }
+    let width = grade.tests.iter().map(|t| t.id.len()).max().unwrap_or(0).max(12);
+    for (group, tests) in super::groups(grade) {
+        let _ = writeln!(s, "\n  {group:<width$}  {:>7}  {:>13}  {:>9}", "passed", "time (s)", "points");
+        let (mut got, mut max) = (0.0, 0.0);
+        for t in tests {
+            let sc = score::score(t);
+            got += sc.score;
+            max += sc.max;
+            let time = match score::time_stats(t) {
+                Some((mean, sd)) => format!("{mean:.1} ± {sd:.1}"),
+                None => "-".into(),
+            };
+            let mark = if sc.all_passed() { " " } else { "✗" };
+            let _ = writeln!(
+                s,
+                "{mark} {:<width$}  {:>7}  {time:>13}  {:>9}",
+                t.id,
+                format!("{}/{}", sc.passed, sc.runs),
+                format!("{}/{}", fmt_points(sc.score), fmt_points(sc.max))
+            );
+        }
+        let total = format!("{group} total");
+        let _ = writeln!(
+            s,
+            "  {total:<width$}  {:>7}  {:>13}  {:>9}",
+            "",
+            "",
+            format!("{}/{}", fmt_points(got), fmt_points(max))
+        );
+    }
+    let (got, max) = score::total(grade);
+    let verdict = if score::all_passed(grade) { "all runs passed" } else { "some runs failed" };
+    let _ = writeln!(
+        s,
+        "\nTotal {}/{} — {verdict} (elapsed {:.1} s)",
+        fmt_points(got),
+        fmt_points(max),
+        grade.elapsed_secs
+    );
+    let failures: Vec<_> = grade
+        .tests
+        .iter()
+        .flat_map(|t| t.runs.iter().filter(|r| !r.outcome.passed()).map(move |r| (t, r)))
+        .filter(|(_, r)| grade.build.ok() || r.outcome.ran())
+        .collect();
+    if !failures.is_empty() {
+        let _ = writeln!(s, "\nFailing runs:");
+        for (t, r) in failures {
+            let _ = writeln!(s, "  {} #{} (seed {}): {}", t.id, r.iteration, r.seed, r.reason());
+            if r.outcome.ran() {
+                let _ = writeln!(s, "    replay: {}", r.replay(grade, &t.id));
+            }
+            if let Some(o) = &r.output {
+                let _ = writeln!(s, "    output: {}", out.join(o).display());
+            }
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\nReports: {} (also results.json, junit.xml, grade.json)",
+        out.join(super::HTML_FILE).display()
+    );
+    s
+}
+
+fn indent(text: &str, pad: &str) -> String {
+    text.lines().map(|l| format!("{pad}{l}")).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_table_has_a_row_per_test_and_totals() {
+        let g = crate::report::sample::grade();
+        let t = super::table(&g, std::path::Path::new("out"));
+        assert!(t.contains("  Good2A            2/2      3.5 ± 0.7        5/5"), "{t}");
+        assert!(t.contains("✗ Flaky2A           1/2"), "{t}");
+        assert!(t.contains("2A total"), "{t}");
+        assert!(t.contains("Total 5/15 — some runs failed"), "{t}");
+        assert!(t.contains("Slow2B #1 (seed 1001): timed out after 160 s"), "{t}");
+        assert!(t.contains("replay: LAB_SEED=1002 LAB_NODE=/k/node /k/labs Flaky2A --exact"), "{t}");
+    }
+}

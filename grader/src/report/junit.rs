@@ -1,0 +1,78 @@
+//! JUnit XML for CI: one testsuite per group, one testcase per test; a test
+//! with a failing run is a failure (or an error, when it never ran because
+//! the build failed) with its reason and the failing run's output tail.
+
+use crate::result::Grade;
+use crate::score;
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+use std::time::Duration;
+
+/// The report as XML.
+pub fn xml(grade: &Grade) -> String {
+    let mut report = Report::new("raftlab");
+    report.set_time(Duration::from_secs_f64(grade.elapsed_secs.max(0.0)));
+    for (group, tests) in super::groups(grade) {
+        let mut suite = TestSuite::new(group);
+        suite.add_property(Property::new("base_seed", grade.base_seed.to_string()));
+        suite.add_property(Property::new("iterations", grade.iterations.to_string()));
+        for t in tests {
+            let sc = score::score(t);
+            let status = if sc.all_passed() {
+                TestCaseStatus::success()
+            } else if !grade.build.ok() {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                s.set_type("build")
+                    .set_message("the submission did not build")
+                    .set_description(grade.build.message.as_str());
+                s
+            } else {
+                let failing: Vec<_> = t.runs.iter().filter(|r| !r.outcome.passed()).collect();
+                let first = failing.first();
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                let message = match first {
+                    Some(r) => format!(
+                        "{} of {} runs failed; run {} (seed {}): {}",
+                        failing.len(),
+                        sc.runs,
+                        r.iteration,
+                        r.seed,
+                        r.reason()
+                    ),
+                    None => "no runs".to_string(),
+                };
+                s.set_type("test").set_message(message);
+                if let Some(r) = first {
+                    s.set_description(format!("replay: {}\n\n{}", r.replay(grade, &t.id), r.tail));
+                }
+                s
+            };
+            let mut case = TestCase::new(t.id.as_str(), status);
+            case.set_classname(format!("raftlab.{group}"));
+            let secs: f64 = t.runs.iter().map(|r| r.secs).sum();
+            case.set_time(Duration::from_secs_f64(secs.max(0.0)));
+            case.add_property(Property::new(
+                "points",
+                format!("{}/{}", score::fmt_points(sc.score), score::fmt_points(sc.max)),
+            ));
+            case.add_property(Property::new("passed_runs", format!("{}/{}", sc.passed, sc.runs)));
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    report.to_string().unwrap_or_else(|e| {
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"raftlab\" tests=\"0\" failures=\"0\" errors=\"1\"><!-- cannot serialize: {} --></testsuites>\n", e.to_string().replace("--", "- -"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_suite_per_group_and_failures_with_output() {
+        let x = super::xml(&crate::report::sample::grade());
+        assert_eq!(x.matches("<testsuite ").count(), 2, "{x}");
+        assert_eq!(x.matches("<testcase ").count(), 3, "{x}");
+        assert_eq!(x.matches("<failure ").count(), 2, "{x}");
+        assert!(x.contains("&lt;script&gt;"), "{x}");
+        assert!(!x.contains("<script>"));
+    }
+}

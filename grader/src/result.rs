@@ -1,0 +1,204 @@
+//! The one in-memory result of a grading: what was built, and every run of
+//! every selected test. Every report is written from it, and it is saved as
+//! `grade.json` so that `grader merge` can combine shards.
+
+use crate::rubric::{Policy, Visibility};
+use serde::{Deserialize, Serialize};
+
+/// The version of the `grade.json` layout; `merge` refuses other versions.
+pub const GRADE_FORMAT: u32 = 1;
+
+/// A whole grading (or one shard of it).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Grade {
+    /// [`GRADE_FORMAT`].
+    pub format: u32,
+    /// What was graded: the submission folder, or "reference crates".
+    pub submission: String,
+    /// The seed every run's seed is derived from.
+    pub base_seed: u64,
+    /// Runs of each test.
+    pub iterations: u32,
+    /// Which share of the work this is, if it is one.
+    pub shard: Option<Shard>,
+    /// How the submission was built.
+    pub build: Build,
+    /// The selected tests, in catalogue order, with their runs.
+    pub tests: Vec<TestReport>,
+    /// Wall-clock seconds of the whole grading (the longest shard's, merged).
+    pub elapsed_secs: f64,
+    /// The binaries that ran, for the replay commands.
+    pub labs: String,
+    /// The node binary beside `labs`.
+    pub node: String,
+}
+
+/// Shard `index` of `count` (1-based), as in `--shard 2/4`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// 1..=count.
+    pub index: u32,
+    /// How many shards share the work.
+    pub count: u32,
+}
+
+/// How the submission was built.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Build {
+    /// The outcome.
+    pub status: BuildStatus,
+    /// Seconds the build took.
+    pub secs: f64,
+    /// For a failure: the compiler's errors (or the reason); else empty.
+    pub message: String,
+}
+
+/// The outcome of building a submission.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BuildStatus {
+    /// No submission: the reference crates, built beforehand.
+    Reference,
+    /// The submission built.
+    Built,
+    /// The submission did not build.
+    Failed,
+    /// The build ran past its time limit and was stopped.
+    TimedOut,
+}
+
+impl Build {
+    /// Whether tests could run.
+    pub fn ok(&self) -> bool {
+        matches!(self.status, BuildStatus::Reference | BuildStatus::Built)
+    }
+}
+
+/// One selected test and its runs.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct TestReport {
+    /// The catalogue id ("InitialElection2A").
+    pub id: String,
+    /// The group ("2A").
+    pub group: String,
+    /// The title the test prints.
+    pub title: String,
+    /// The most this test can earn.
+    pub points: f64,
+    /// How its runs are scored.
+    pub policy: Policy,
+    /// When students see it (Gradescope).
+    pub visibility: Visibility,
+    /// Its runs, by iteration.
+    pub runs: Vec<Run>,
+}
+
+/// One run of one test: one `labs <id> --exact` process.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Run {
+    /// 1-based.
+    pub iteration: u32,
+    /// The `LAB_SEED` it ran with.
+    pub seed: u64,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Wall-clock seconds.
+    pub secs: f64,
+    /// Its captured output, relative to the report folder.
+    pub output: Option<String>,
+    /// The last lines of its output, for the reports.
+    pub tail: String,
+    /// Its artifact folder (node logs, timeline), relative to the report folder, if it kept any.
+    pub artifacts: Option<String>,
+}
+
+/// How a run ended. Only the process's exit status and the time limit decide;
+/// nothing the run prints does.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Exit status 0.
+    Passed,
+    /// Any other exit status, or a signal.
+    Failed {
+        /// The exit code, if it exited.
+        code: Option<i32>,
+        /// The signal that ended it, if one did.
+        signal: Option<i32>,
+    },
+    /// Still running at its time limit; its process group was killed.
+    TimedOut {
+        /// The limit, in seconds.
+        limit_secs: u64,
+    },
+    /// Never started (the build failed, or the process could not start).
+    NotRun {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// Whether the run passed.
+    pub fn passed(&self) -> bool {
+        matches!(self, Outcome::Passed)
+    }
+
+    /// Whether the test actually ran (its time means something).
+    pub fn ran(&self) -> bool {
+        !matches!(self, Outcome::NotRun { .. })
+    }
+
+    /// One phrase for people: "passed", "exit status 101", "timed out after 160 s".
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Passed => "passed".into(),
+            Outcome::Failed { code: Some(c), .. } => format!("failed (exit status {c})"),
+            Outcome::Failed { signal: Some(s), .. } => format!("failed (killed by signal {s})"),
+            Outcome::Failed { .. } => "failed".into(),
+            Outcome::TimedOut { limit_secs } => {
+                format!("timed out after {limit_secs} s (process group killed)")
+            }
+            Outcome::NotRun { reason } => format!("not run: {reason}"),
+        }
+    }
+}
+
+impl Run {
+    /// The command that replays this run with the same seed.
+    pub fn replay(&self, grade: &Grade, test: &str) -> String {
+        format!("LAB_SEED={} LAB_NODE={} {} {test} --exact", self.seed, grade.node, grade.labs)
+    }
+
+    /// The most telling line of the output: the harness's failure diagnosis
+    /// if it printed one. For display only; never decides pass or fail.
+    pub fn reason(&self) -> String {
+        let telling = |l: &str| {
+            let t = l.trim();
+            !t.is_empty()
+                && !t.starts_with("test result:")
+                && !t.starts_with("failures:")
+                && (t.contains("FAILED")
+                    || t.contains("panicked")
+                    || t.contains("fail:")
+                    || t.contains("error"))
+        };
+        let mut candidates = self.tail.lines().filter(|l| telling(l)).map(|l| l.trim().to_string());
+        let mut picked = candidates.next();
+        // libtest's own "test X ... FAILED" line says nothing; prefer the next telling one.
+        if picked.as_deref().is_some_and(|l| l.starts_with("test ") && l.ends_with("FAILED")) {
+            picked = candidates.next().or(picked);
+        }
+        let mut out = self.outcome.describe();
+        if let Some(line) = picked {
+            out.push_str(": ");
+            out.push_str(&truncate_chars(&line, 200));
+        }
+        out
+    }
+}
+
+/// At most `n` characters of `s`, with "…" if cut.
+pub fn truncate_chars(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n).collect::<String>() + "…" }
+}
