@@ -4,7 +4,7 @@
 use crate::failure::{Failure, TestResult};
 use crate::invariants::show;
 use crate::net::rules::Mode;
-use crate::nodes::{Nodes, indent};
+use crate::nodes::Nodes;
 use control::{Reply, Request};
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -51,7 +51,6 @@ struct Began {
 pub struct Cluster {
     nodes: Nodes,
     name: String,
-    seed: u64,
     connected: Mutex<Vec<bool>>,
     rng: Mutex<ChaCha8Rng>,
     began: Mutex<Option<Began>>,
@@ -86,7 +85,6 @@ impl Cluster {
         let cluster = Cluster {
             nodes,
             name: crate::cluster::test_name(),
-            seed,
             connected: Mutex::new(vec![false; n]),
             rng: Mutex::new(crate::seed::rng(seed)),
             began: Mutex::new(None),
@@ -168,19 +166,9 @@ impl Cluster {
         Err(self.diagnose(Failure::new(msg)))
     }
 
-    /// Adds the seed and the recent timeline to a failure.
+    /// Adds the seed, the test directory and the recent timeline to a failure.
     pub fn diagnose(&self, f: Failure) -> Failure {
-        if f.message().contains("\n  seed ") {
-            return f;
-        }
-        self.nodes.timeline.record(format!("FAILED: {}", f.message().lines().next().unwrap_or("")));
-        f.with_context(&format!(
-            "  seed {} (rerun with LAB_SEED={})\n  test directory: {}\n  recent events:\n{}",
-            self.seed,
-            self.seed,
-            self.nodes.dir.path().display(),
-            self.nodes.timeline.recent()
-        ))
+        self.nodes.diagnose(f)
     }
 
     // ---- the network ----
@@ -272,24 +260,12 @@ impl Cluster {
     /// The largest Raft state saved by any peer, in bytes, read from the data
     /// directories.
     pub fn log_size(&self) -> TestResult<u64> {
-        let mut max = 0;
-        for i in self.all() {
-            let s = labrpc::persister::stored_sizes(&self.nodes.data_dir(i))
-                .map_err(|e| self.diagnose(Failure::new(e.to_string())))?;
-            max = max.max(s.raft_state);
-        }
-        Ok(max)
+        Ok(self.nodes.max_stored_sizes()?.raft_state)
     }
 
     /// The largest snapshot saved by any peer, in bytes.
     pub fn snapshot_size(&self) -> TestResult<u64> {
-        let mut max = 0;
-        for i in self.all() {
-            let s = labrpc::persister::stored_sizes(&self.nodes.data_dir(i))
-                .map_err(|e| self.diagnose(Failure::new(e.to_string())))?;
-            max = max.max(s.snapshot);
-        }
-        Ok(max)
+        Ok(self.nodes.max_stored_sizes()?.snapshot)
     }
 
     // ---- talking to peers ----
@@ -491,6 +467,7 @@ impl Cluster {
     pub fn begin(&self, title: &str) {
         println!("{title} ...");
         self.nodes.timeline.record(format!("begin {title}"));
+        self.passed.store(false, Ordering::SeqCst);
         *self.began.lock().expect("began lock") = Some(Began {
             title: title.to_string(),
             at: Instant::now(),
@@ -541,18 +518,7 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        self.nodes.kill_all();
-        if !self.passed.load(Ordering::SeqCst) {
-            self.nodes.timeline.flush();
-            let tails = self.nodes.log_tails();
-            let kept = self.nodes.dir.keep(&self.name);
-            println!(
-                "  ... FAILED (seed {}, rerun with LAB_SEED={})\n  artifacts: {}\n  last lines of each node's log:\n{}",
-                self.seed,
-                self.seed,
-                kept.display(),
-                indent(&tails)
-            );
-        }
+        let passed = self.passed.load(Ordering::SeqCst);
+        self.nodes.finish(passed, &self.name);
     }
 }

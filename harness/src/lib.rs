@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod dir;
 pub mod failure;
 pub mod invariants;
+pub mod kv;
 pub mod net;
 pub mod node_conn;
 pub mod nodes;
@@ -21,6 +22,7 @@ pub mod timeline;
 
 pub use cluster::{Cluster, ELECTION_TIMEOUT, Options};
 pub use failure::{Failure, TestResult};
+pub use kv::{Clerk, KvCluster};
 
 /// A command from a number, as the tests write them: its decimal digits.
 pub fn cmd(n: impl std::fmt::Display) -> Vec<u8> {

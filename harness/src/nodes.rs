@@ -37,7 +37,8 @@ pub struct Nodes {
     pub(crate) net: Network,
     pub(crate) inv: Arc<Mutex<Invariants>>,
     pub(crate) timeline: Arc<Timeline>,
-    binary: PathBuf,
+    pub(crate) seed: u64,
+    pub(crate) binary: PathBuf,
     /// The subcommand and its mode arguments, e.g. `["raft", "--snapshot-every", "10"]`.
     mode_args: Vec<String>,
     n: usize,
@@ -76,6 +77,7 @@ impl Nodes {
             }
         }
         Ok(Nodes {
+            seed,
             rt,
             dir,
             net,
@@ -249,6 +251,52 @@ impl Nodes {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// Adds the seed, the test directory and the recent timeline to a failure.
+    pub fn diagnose(&self, f: Failure) -> Failure {
+        if f.message().contains("\n  seed ") {
+            return f;
+        }
+        self.timeline.record(format!("FAILED: {}", f.message().lines().next().unwrap_or("")));
+        f.with_context(&format!(
+            "  seed {} (rerun with LAB_SEED={})\n  test directory: {}\n  recent events:\n{}",
+            self.seed,
+            self.seed,
+            self.dir.path().display(),
+            self.timeline.recent()
+        ))
+    }
+
+    /// The largest Raft state and the largest snapshot saved by any node,
+    /// read from the data directories by the harness itself.
+    pub fn max_stored_sizes(&self) -> Result<labrpc::persister::StoredSizes, Failure> {
+        let mut max = labrpc::persister::StoredSizes::default();
+        for i in 0..self.n {
+            let s = labrpc::persister::stored_sizes(&self.data_dir(i))
+                .map_err(|e| self.diagnose(Failure::new(e.to_string())))?;
+            max.raft_state = max.raft_state.max(s.raft_state);
+            max.snapshot = max.snapshot.max(s.snapshot);
+        }
+        Ok(max)
+    }
+
+    /// Kills every node and, if the test did not pass, keeps its files and
+    /// prints where they are, the seed and each node's last log lines.
+    pub fn finish(&mut self, passed: bool, test_name: &str) {
+        self.kill_all();
+        if !passed {
+            self.timeline.flush();
+            let tails = self.log_tails();
+            let kept = self.dir.keep(test_name);
+            println!(
+                "  ... FAILED (seed {}, rerun with LAB_SEED={})\n  artifacts: {}\n  last lines of each node's log:\n{}",
+                self.seed,
+                self.seed,
+                kept.display(),
+                indent(&tails)
+            );
+        }
     }
 
     /// PIDs of the live processes (for tests of the kit itself).

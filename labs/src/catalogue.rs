@@ -28,7 +28,7 @@ pub struct TestCase {
 pub const HARD_TIMEOUT_SECS: u64 = 150;
 
 macro_rules! case {
-    ($id:literal, $group:literal, $title:literal, $points:expr, $run:path) => {
+    ($id:literal, $group:literal, $title:literal, $points:expr, $run:expr) => {
         TestCase {
             id: $id,
             group: $group,
@@ -46,6 +46,7 @@ pub fn all() -> Vec<TestCase> {
     use crate::lab2b as b;
     use crate::lab2c as c;
     use crate::lab2d as d;
+    use crate::lab3 as kv;
     vec![
         case!("InitialElection2A", "2A", "Test (2A): initial election", 5, a::initial_election),
         case!("ReElection2A", "2A", "Test (2A): election after network failure", 5, a::re_election),
@@ -118,5 +119,291 @@ pub fn all() -> Vec<TestCase> {
         ),
         case!("SnapshotAllCrash2D", "2D", "Test (2D): crash and restart all servers", 5, d::all_crash),
         case!("SnapshotInit2D", "2D", "Test (2D): snapshot initialization after crash", 5, d::init),
+        case!("Basic3A", "3A", "Test: one client (3A)", 5, |t| {
+            kv::generic(
+                t,
+                kv::Generic {
+                    clients: 1,
+                    servers: 5,
+                    unreliable: false,
+                    crash: false,
+                    partitions: false,
+                    maxraftstate: None,
+                    random_keys: false,
+                },
+            )
+        }),
+        case!("Speed3A", "3A", "Test: ops complete fast enough (3A)", 5, |t| kv::speed(t, None)),
+        case!("Concurrent3A", "3A", "Test: many clients (3A)", 5, |t| {
+            kv::generic(
+                t,
+                kv::Generic {
+                    clients: 5,
+                    servers: 5,
+                    unreliable: false,
+                    crash: false,
+                    partitions: false,
+                    maxraftstate: None,
+                    random_keys: false,
+                },
+            )
+        }),
+        case!("Unreliable3A", "3A", "Test: unreliable net, many clients (3A)", 5, |t| {
+            kv::generic(
+                t,
+                kv::Generic {
+                    clients: 5,
+                    servers: 5,
+                    unreliable: true,
+                    crash: false,
+                    partitions: false,
+                    maxraftstate: None,
+                    random_keys: false,
+                },
+            )
+        }),
+        case!(
+            "UnreliableOneKey3A",
+            "3A",
+            "Test: concurrent append to same key, unreliable (3A)",
+            5,
+            kv::unreliable_one_key
+        ),
+        case!("OnePartition3A", "3A", "Test: progress in majority (3A)", 5, kv::one_partition),
+        case!("ManyPartitionsOneClient3A", "3A", "Test: partitions, one client (3A)", 5, |t| {
+            kv::generic(
+                t,
+                kv::Generic {
+                    clients: 1,
+                    servers: 5,
+                    unreliable: false,
+                    crash: false,
+                    partitions: true,
+                    maxraftstate: None,
+                    random_keys: false,
+                },
+            )
+        }),
+        case!("ManyPartitionsManyClients3A", "3A", "Test: partitions, many clients (3A)", 5, |t| {
+            kv::generic(
+                t,
+                kv::Generic {
+                    clients: 5,
+                    servers: 5,
+                    unreliable: false,
+                    crash: false,
+                    partitions: true,
+                    maxraftstate: None,
+                    random_keys: false,
+                },
+            )
+        }),
+        case!("PersistOneClient3A", "3A", "Test: restarts, one client (3A)", 5, |t| {
+            kv::generic(
+                t,
+                kv::Generic {
+                    clients: 1,
+                    servers: 5,
+                    unreliable: false,
+                    crash: true,
+                    partitions: false,
+                    maxraftstate: None,
+                    random_keys: false,
+                },
+            )
+        }),
+        case!("PersistConcurrent3A", "3A", "Test: restarts, many clients (3A)", 5, |t| {
+            kv::generic(
+                t,
+                kv::Generic {
+                    clients: 5,
+                    servers: 5,
+                    unreliable: false,
+                    crash: true,
+                    partitions: false,
+                    maxraftstate: None,
+                    random_keys: false,
+                },
+            )
+        }),
+        case!(
+            "PersistConcurrentUnreliable3A",
+            "3A",
+            "Test: unreliable net, restarts, many clients (3A)",
+            5,
+            |t| {
+                kv::generic(
+                    t,
+                    kv::Generic {
+                        clients: 5,
+                        servers: 5,
+                        unreliable: true,
+                        crash: true,
+                        partitions: false,
+                        maxraftstate: None,
+                        random_keys: false,
+                    },
+                )
+            }
+        ),
+        case!("PersistPartition3A", "3A", "Test: restarts, partitions, many clients (3A)", 5, |t| {
+            kv::generic(
+                t,
+                kv::Generic {
+                    clients: 5,
+                    servers: 5,
+                    unreliable: false,
+                    crash: true,
+                    partitions: true,
+                    maxraftstate: None,
+                    random_keys: false,
+                },
+            )
+        }),
+        case!(
+            "PersistPartitionUnreliable3A",
+            "3A",
+            "Test: unreliable net, restarts, partitions, many clients (3A)",
+            5,
+            |t| {
+                kv::generic(
+                    t,
+                    kv::Generic {
+                        clients: 5,
+                        servers: 5,
+                        unreliable: true,
+                        crash: true,
+                        partitions: true,
+                        maxraftstate: None,
+                        random_keys: false,
+                    },
+                )
+            }
+        ),
+        case!(
+            "PersistPartitionUnreliableLinearizable3A",
+            "3A",
+            "Test: unreliable net, restarts, partitions, random keys, many clients (3A)",
+            5,
+            |t| {
+                kv::generic(
+                    t,
+                    kv::Generic {
+                        clients: 15,
+                        servers: 7,
+                        unreliable: true,
+                        crash: true,
+                        partitions: true,
+                        maxraftstate: None,
+                        random_keys: true,
+                    },
+                )
+            }
+        ),
+        case!("SnapshotRPC3B", "3B", "Test: InstallSnapshot RPC (3B)", 5, kv::snapshot_rpc),
+        case!("SnapshotSize3B", "3B", "Test: snapshot size is reasonable (3B)", 5, kv::snapshot_size),
+        case!("Speed3B", "3B", "Test: ops complete fast enough (3B)", 5, |t| kv::speed(t, Some(1000))),
+        case!("SnapshotRecover3B", "3B", "Test: restarts, snapshots, one client (3B)", 5, |t| {
+            kv::generic(
+                t,
+                kv::Generic {
+                    clients: 1,
+                    servers: 5,
+                    unreliable: false,
+                    crash: true,
+                    partitions: false,
+                    maxraftstate: Some(1000),
+                    random_keys: false,
+                },
+            )
+        }),
+        case!("SnapshotRecoverManyClients3B", "3B", "Test: restarts, snapshots, many clients (3B)", 5, |t| {
+            kv::generic(
+                t,
+                kv::Generic {
+                    clients: 20,
+                    servers: 5,
+                    unreliable: false,
+                    crash: true,
+                    partitions: false,
+                    maxraftstate: Some(1000),
+                    random_keys: false,
+                },
+            )
+        }),
+        case!("SnapshotUnreliable3B", "3B", "Test: unreliable net, snapshots, many clients (3B)", 5, |t| {
+            kv::generic(
+                t,
+                kv::Generic {
+                    clients: 5,
+                    servers: 5,
+                    unreliable: true,
+                    crash: false,
+                    partitions: false,
+                    maxraftstate: Some(1000),
+                    random_keys: false,
+                },
+            )
+        }),
+        case!(
+            "SnapshotUnreliableRecover3B",
+            "3B",
+            "Test: unreliable net, restarts, snapshots, many clients (3B)",
+            5,
+            |t| {
+                kv::generic(
+                    t,
+                    kv::Generic {
+                        clients: 5,
+                        servers: 5,
+                        unreliable: true,
+                        crash: true,
+                        partitions: false,
+                        maxraftstate: Some(1000),
+                        random_keys: false,
+                    },
+                )
+            }
+        ),
+        case!(
+            "SnapshotUnreliableRecoverConcurrentPartition3B",
+            "3B",
+            "Test: unreliable net, restarts, partitions, snapshots, many clients (3B)",
+            5,
+            |t| {
+                kv::generic(
+                    t,
+                    kv::Generic {
+                        clients: 5,
+                        servers: 5,
+                        unreliable: true,
+                        crash: true,
+                        partitions: true,
+                        maxraftstate: Some(1000),
+                        random_keys: false,
+                    },
+                )
+            }
+        ),
+        case!(
+            "SnapshotUnreliableRecoverConcurrentPartitionLinearizable3B",
+            "3B",
+            "Test: unreliable net, restarts, partitions, snapshots, random keys, many clients (3B)",
+            5,
+            |t| {
+                kv::generic(
+                    t,
+                    kv::Generic {
+                        clients: 15,
+                        servers: 7,
+                        unreliable: true,
+                        crash: true,
+                        partitions: true,
+                        maxraftstate: Some(1000),
+                        random_keys: true,
+                    },
+                )
+            }
+        ),
     ]
 }

@@ -15,6 +15,7 @@ mod lab2a;
 mod lab2b;
 mod lab2c;
 mod lab2d;
+mod lab3;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::time::Duration;

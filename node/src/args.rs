@@ -17,6 +17,42 @@ pub struct Cli {
 pub enum Command {
     /// Host one Raft peer with the lab 2 tester service.
     Raft(RaftArgs),
+    /// Host one KV server (lab 3) and its Raft peer on one RPC server.
+    KvServer(KvServerArgs),
+    /// Host the clerks of a lab 3 test, driven over the control socket.
+    KvClients(KvClientsArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct KvServerArgs {
+    /// This server's index among --peer.
+    #[arg(long)]
+    pub me: usize,
+    /// Socket on which this server serves RPCs (KV and Raft).
+    #[arg(long)]
+    pub listen: PathBuf,
+    /// Socket through which to call Raft peer i, once per server in order.
+    #[arg(long = "peer", required = true)]
+    pub peers: Vec<PathBuf>,
+    /// Data directory for the Persister.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The harness's control socket.
+    #[arg(long)]
+    pub control: PathBuf,
+    /// Snapshot when the Raft state reaches this many bytes; -1 never snapshots.
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub maxraftstate: i64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct KvClientsArgs {
+    /// An index for logs (the harness runs one clerk host per test).
+    #[arg(long, default_value_t = 0)]
+    pub me: usize,
+    /// The harness's control socket.
+    #[arg(long)]
+    pub control: PathBuf,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -66,32 +102,39 @@ impl Command {
     pub fn me(&self) -> usize {
         match self {
             Command::Raft(a) => a.me,
+            Command::KvServer(a) => a.me,
+            Command::KvClients(a) => a.me,
         }
     }
 
     pub fn validate(&self) -> Result<(), BadArg> {
         match self {
-            Command::Raft(a) => a.validate(),
+            Command::Raft(a) => validate_peer(a.me, &a.listen, &a.peers, &a.data, &a.control),
+            Command::KvServer(a) => {
+                if a.maxraftstate < -1 || a.maxraftstate == 0 {
+                    return Err(BadArg {
+                        arg: "maxraftstate",
+                        why: format!("{} is neither -1 (off) nor a positive size", a.maxraftstate),
+                    });
+                }
+                validate_peer(a.me, &a.listen, &a.peers, &a.data, &a.control)
+            }
+            Command::KvClients(a) => socket_ok("control", &a.control),
         }
     }
 }
 
-impl RaftArgs {
-    fn validate(&self) -> Result<(), BadArg> {
-        if self.me >= self.peers.len() {
-            return Err(BadArg {
-                arg: "me",
-                why: format!("{} but only {} --peer given", self.me, self.peers.len()),
-            });
-        }
-        socket_ok("listen", &self.listen)?;
-        socket_ok("control", &self.control)?;
-        for p in &self.peers {
-            socket_ok("peer", p)?;
-        }
-        if self.data.as_os_str().is_empty() {
-            return Err(BadArg { arg: "data", why: "empty path".into() });
-        }
-        Ok(())
+fn validate_peer(me: usize, listen: &Path, peers: &[PathBuf], data: &Path, control: &Path) -> Result<(), BadArg> {
+    if me >= peers.len() {
+        return Err(BadArg { arg: "me", why: format!("{me} but only {} --peer given", peers.len()) });
     }
+    socket_ok("listen", listen)?;
+    socket_ok("control", control)?;
+    for p in peers {
+        socket_ok("peer", p)?;
+    }
+    if data.as_os_str().is_empty() {
+        return Err(BadArg { arg: "data", why: "empty path".into() });
+    }
+    Ok(())
 }

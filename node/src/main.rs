@@ -1,10 +1,14 @@
 //! `node`: one process of a raftlab test.
 //!
-//! `node raft …` hosts one Raft peer and the lab 2 tester service. The harness
-//! starts it, talks to it over the control socket, and kills it to crash it.
-//! Student code (the `raft` crate) runs only here.
+//! `node raft …` hosts one Raft peer and the lab 2 tester service;
+//! `node kv-server …` one KV server with its Raft peer; `node kv-clients …`
+//! the clerks of a lab 3 test. The harness starts them, talks to them over
+//! the control socket, and kills them to crash them. Student code (the
+//! `raft` and `kvraft` crates) runs only here.
 
 mod args;
+mod clerk_host;
+mod kv_host;
 mod link;
 mod raft_host;
 
@@ -28,6 +32,8 @@ fn main() -> ExitCode {
     let result = rt.block_on(async {
         match cli.command {
             args::Command::Raft(a) => raft_host::run(a).await,
+            args::Command::KvServer(a) => kv_host::run(a).await,
+            args::Command::KvClients(a) => clerk_host::run(a).await,
         }
     });
     match result {

@@ -1,0 +1,458 @@
+//! The KV cluster a lab 3 test is written against: 6.824's kvraft config.go
+//! as verbs. Servers are `node kv-server` processes; clerks live in one
+//! `node kv-clients` process and reach the servers through the proxy, each
+//! clerk on links of its own, so partitions cut clients off as in 6.824.
+//! Every clerk operation is recorded in a [`history::History`] and the whole
+//! history is checked for linearizability at [`KvCluster::end`].
+
+pub mod clerks;
+pub mod history;
+
+use crate::cluster::test_name;
+use crate::failure::{Failure, TestResult};
+use crate::net::EndId;
+use crate::net::rules::Mode;
+use crate::nodes::Nodes;
+use clerks::ClerkHost;
+use control::{KvOp as WireOp, Reply, Request};
+use history::{History, Judgement};
+use lincheck::KvOp;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The tester's election allowance in the KV tests (6.824's `electionTimeout`).
+pub const ELECTION_TIMEOUT: Duration = Duration::from_secs(1);
+/// Caller ids of clerks start here; servers are 0..n.
+pub const CLERK_BASE: EndId = 1000;
+/// How long one clerk operation may take before the harness stops waiting
+/// (the operation then stays pending in the history). Clerks retry forever,
+/// so this only bounds a test that is stuck anyway.
+pub const OP_LIMIT: Duration = Duration::from_secs(120);
+
+/// A clerk, by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Clerk(u32);
+
+struct Began {
+    title: String,
+    at: Instant,
+    rpcs: u64,
+    ops: u64,
+}
+
+/// A cluster of KV servers and a host of clerks.
+pub struct KvCluster {
+    nodes: Nodes,
+    host: ClerkHost,
+    name: String,
+    maxraftstate: Option<usize>,
+    rng: Mutex<ChaCha8Rng>,
+    clerks: AtomicU64,
+    history: Arc<History>,
+    ops: Arc<AtomicU64>,
+    began: Mutex<Option<Began>>,
+    created: Instant,
+    passed: AtomicBool,
+    host_exit: Arc<Mutex<Option<String>>>,
+}
+
+/// An operation running on a clerk; see [`KvCluster::start_op`].
+pub struct PendingOp {
+    rx: std::sync::mpsc::Receiver<Result<String, String>>,
+}
+
+impl PendingOp {
+    /// Waits up to `limit` for the result: `Ok(None)` if still running.
+    pub fn wait(&self, limit: Duration) -> TestResult<Option<String>> {
+        match self.rx.recv_timeout(limit) {
+            Ok(Ok(v)) => Ok(Some(v)),
+            Ok(Err(e)) => Err(Failure::new(e)),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Ok(None),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                Err(Failure::new("the clerk operation was abandoned"))
+            }
+        }
+    }
+}
+
+impl KvCluster {
+    /// Starts `n` KV servers, all connected, and the clerk host. With
+    /// `maxraftstate`, servers snapshot when their Raft state reaches it.
+    pub fn new(n: usize, unreliable: bool, maxraftstate: Option<usize>) -> TestResult<KvCluster> {
+        let seed = crate::seed::test_seed();
+        println!("seed {seed} (rerun with LAB_SEED={seed})");
+        let limit = maxraftstate.map_or(-1, |m| m as i64).to_string();
+        let nodes = Nodes::new(n, seed, vec!["kv-server".into(), "--maxraftstate".into(), limit])?;
+        // KV tests fail lost calls fast (6.824's short delays).
+        nodes.net.set_mode(Mode { reliable: !unreliable, long_reordering: false, long_delays: false });
+        let host_exit: Arc<Mutex<Option<String>>> = Arc::default();
+        let record = host_exit.clone();
+        let host = ClerkHost::start(
+            &nodes.rt,
+            &nodes.binary,
+            &nodes.dir.join("ck.sock"),
+            &nodes.dir.join("clerks.log"),
+            move |why| {
+                record.lock().expect("host lock").get_or_insert(why);
+            },
+        )
+        .map_err(|f| nodes.diagnose(f))?;
+        nodes.timeline.record(format!("clerk host started (pid {})", host.pid()));
+        let kv = KvCluster {
+            nodes,
+            host,
+            name: test_name(),
+            maxraftstate,
+            rng: Mutex::new(crate::seed::rng(seed)),
+            clerks: AtomicU64::new(0),
+            history: Arc::default(),
+            ops: Arc::default(),
+            began: Mutex::new(None),
+            created: Instant::now(),
+            passed: AtomicBool::new(false),
+            host_exit,
+        };
+        for i in 0..n {
+            kv.nodes.start(i).map_err(|f| kv.nodes.diagnose(f))?;
+        }
+        kv.connect_all();
+        Ok(kv)
+    }
+
+    /// Number of servers.
+    pub fn n(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// All servers.
+    pub fn all(&self) -> Vec<usize> {
+        (0..self.n()).collect()
+    }
+
+    /// The snapshot threshold the servers run with.
+    pub fn maxraftstate(&self) -> Option<usize> {
+        self.maxraftstate
+    }
+
+    /// A random number in `range`, from the test's seeded generator.
+    pub fn random_range(&self, range: std::ops::Range<u64>) -> u64 {
+        self.rng.lock().expect("rng lock").random_range(range)
+    }
+
+    /// Fails with the first problem seen so far: an invariant violation or
+    /// the clerk host's death.
+    pub fn check_invariants(&self) -> TestResult {
+        if let Some(v) = self.nodes.violation() {
+            return Err(self.nodes.diagnose(Failure::new(v)));
+        }
+        if let Some(why) = self.host_exit.lock().expect("host lock").clone() {
+            let log = self.nodes.dir.join("clerks.log");
+            return Err(self.nodes.diagnose(Failure::new(format!(
+                "the clerk host exited unexpectedly ({why}); last lines of {}:\n{}",
+                log.display(),
+                crate::nodes::indent(&crate::process::tail(&log, crate::nodes::LOG_TAIL_LINES))
+            ))));
+        }
+        Ok(())
+    }
+
+    fn fail<T>(&self, msg: impl Into<String>) -> TestResult<T> {
+        Err(self.nodes.diagnose(Failure::new(msg)))
+    }
+
+    // ---- the network ----
+
+    fn set_peer_link(&self, from: usize, to: usize, on: bool) {
+        self.nodes.net.set_link(from as EndId, to, on);
+    }
+
+    /// Connects server `i` to the servers in `to`, both ways.
+    pub fn connect(&self, i: usize, to: &[usize]) {
+        for &j in to {
+            self.set_peer_link(i, j, true);
+            self.set_peer_link(j, i, true);
+        }
+    }
+
+    /// Cuts server `i` off from the servers in `from`, both ways.
+    pub fn disconnect(&self, i: usize, from: &[usize]) {
+        for &j in from {
+            self.set_peer_link(i, j, false);
+            self.set_peer_link(j, i, false);
+        }
+    }
+
+    /// Connects every server to every other.
+    pub fn connect_all(&self) {
+        for i in self.all() {
+            self.connect(i, &self.all());
+        }
+        self.nodes.timeline.record("connect all");
+    }
+
+    /// Servers in `p1` reach only each other, and so do those in `p2`.
+    /// Clerks' links are left as they are.
+    pub fn partition(&self, p1: &[usize], p2: &[usize]) {
+        for &i in p1 {
+            self.disconnect(i, p2);
+            self.connect(i, p1);
+        }
+        for &i in p2 {
+            self.disconnect(i, p1);
+            self.connect(i, p2);
+        }
+        self.nodes.timeline.record(format!("partition {p1:?} | {p2:?}"));
+    }
+
+    /// The 6.824 partition: a majority without the current leader, and a
+    /// minority with it (the leader last).
+    pub fn make_partition(&self) -> TestResult<(Vec<usize>, Vec<usize>)> {
+        let leader = self.leader()?.unwrap_or(0);
+        let rest: Vec<usize> = self.all().into_iter().filter(|&i| i != leader).collect();
+        let majority = self.n() / 2 + 1;
+        let p1 = rest[..majority].to_vec();
+        let mut p2 = rest[majority..].to_vec();
+        p2.push(leader);
+        Ok((p1, p2))
+    }
+
+    /// Unreliable network on or off.
+    pub fn set_unreliable(&self, unreliable: bool) {
+        let mode = self.nodes.net.mode();
+        self.nodes.net.set_mode(Mode { reliable: !unreliable, ..mode });
+        self.nodes.timeline.record(format!("unreliable {unreliable}"));
+    }
+
+    /// Calls made so far (labrpc's `GetTotalCount`).
+    pub fn rpc_total(&self) -> u64 {
+        self.nodes.net.stats().total_calls()
+    }
+
+    // ---- servers ----
+
+    /// A server that believes it leads, if any (asks each running server).
+    pub fn leader(&self) -> TestResult<Option<usize>> {
+        for i in self.all() {
+            match self.nodes.request(i, Request::GetState).map_err(|f| self.nodes.diagnose(f))? {
+                Some(Reply::State { term, is_leader: true, .. }) => {
+                    self.nodes.inv.lock().expect("invariants lock").leader_seen(i, term);
+                    return Ok(Some(i));
+                }
+                _ => continue,
+            }
+        }
+        Ok(None)
+    }
+
+    /// Crashes server `i`: cuts it off from the other servers and kills its
+    /// process. Its clerks' calls to it are lost.
+    pub fn shutdown_server(&self, i: usize) {
+        self.disconnect(i, &self.all());
+        self.nodes.kill(i);
+    }
+
+    /// Starts a new process for server `i` on its data directory, not yet
+    /// connected to the other servers (call [`KvCluster::connect_all`]).
+    pub fn start_server(&self, i: usize) -> TestResult {
+        self.nodes.start(i).map_err(|f| self.nodes.diagnose(f))
+    }
+
+    /// The largest Raft state on any server's disk, in bytes.
+    pub fn log_size(&self) -> TestResult<u64> {
+        Ok(self.nodes.max_stored_sizes()?.raft_state)
+    }
+
+    /// The largest snapshot on any server's disk, in bytes.
+    pub fn snapshot_size(&self) -> TestResult<u64> {
+        Ok(self.nodes.max_stored_sizes()?.snapshot)
+    }
+
+    // ---- clerks ----
+
+    /// Creates a clerk that can reach the servers in `to` (links to the others
+    /// exist but are cut).
+    pub fn make_client(&self, to: &[usize]) -> TestResult<Clerk> {
+        let id = self.clerks.fetch_add(1, Ordering::SeqCst) as u32;
+        let from = CLERK_BASE + id;
+        let mut sockets = Vec::new();
+        {
+            let _guard = self.nodes.rt.enter();
+            for j in self.all() {
+                let path = self.nodes.dir.join(&format!("k{id}-{j}.sock"));
+                self.nodes.net.add_link(from, j, &path).map_err(|e| {
+                    self.nodes.diagnose(Failure::new(format!("cannot open clerk link {path:?}: {e}")))
+                })?;
+                sockets.push(path.display().to_string());
+            }
+        }
+        let ck = Clerk(id);
+        self.connect_client(ck, to);
+        match self
+            .host_request(Request::MakeClerk { clerk: id, servers: sockets }, Duration::from_secs(10))?
+        {
+            Reply::ClerkMade => Ok(ck),
+            other => self.fail(format!("the clerk host answered MakeClerk with {other:?}")),
+        }
+    }
+
+    /// Lets clerk `ck` reach the servers in `to` (others stay as they were).
+    pub fn connect_client(&self, ck: Clerk, to: &[usize]) {
+        for &j in to {
+            self.nodes.net.set_link(CLERK_BASE + ck.0, j, true);
+        }
+        self.nodes.timeline.record(format!("clerk {} reaches {to:?}", ck.0));
+    }
+
+    /// Cuts clerk `ck` off from every server.
+    pub fn delete_client(&self, ck: Clerk) {
+        for j in self.all() {
+            self.nodes.net.set_link(CLERK_BASE + ck.0, j, false);
+        }
+    }
+
+    fn host_request(&self, body: Request, limit: Duration) -> TestResult<Reply> {
+        self.check_invariants()?;
+        let conn = self.host.conn.clone();
+        match self.nodes.rt.block_on(conn.request(body, limit)) {
+            Ok(reply) => Ok(reply),
+            Err(e) => {
+                self.check_invariants()?;
+                self.fail(format!("the clerk host did not answer: {e}"))
+            }
+        }
+    }
+
+    /// Starts an operation on clerk `ck` and returns at once; the call and
+    /// its return are recorded in the history with the harness's clock.
+    pub fn start_op(&self, ck: Clerk, op: KvOp, key: &str, value: &str) -> PendingOp {
+        let slot = self.history.call(ck.0 as usize, op, key, value);
+        let wire = match op {
+            KvOp::Get => WireOp::Get { key: key.into() },
+            KvOp::Put => WireOp::Put { key: key.into(), value: value.into() },
+            KvOp::Append => WireOp::Append { key: key.into(), value: value.into() },
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (conn, history, ops) = (self.host.conn.clone(), self.history.clone(), self.ops.clone());
+        self.nodes.rt.spawn(async move {
+            let result = match conn.request(Request::ClerkOp { clerk: ck.0, op: wire }, OP_LIMIT).await {
+                Ok(Reply::OpDone { value }) => {
+                    history.ret(slot, value.clone());
+                    ops.fetch_add(1, Ordering::Relaxed);
+                    Ok(value)
+                }
+                Ok(other) => Err(format!("clerk {} answered {other:?}", ck.0)),
+                Err(e) => Err(format!("clerk {} did not finish an operation: {e}", ck.0)),
+            };
+            let _ = tx.send(result);
+        });
+        PendingOp { rx }
+    }
+
+    fn run_op(&self, ck: Clerk, op: KvOp, key: &str, value: &str) -> TestResult<String> {
+        self.check_invariants()?;
+        let pending = self.start_op(ck, op, key, value);
+        match pending.wait(OP_LIMIT + Duration::from_secs(1)) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => {
+                self.fail(format!("clerk {} did not finish {op:?}({key:?}) within {OP_LIMIT:?}", ck.0))
+            }
+            Err(f) => {
+                self.check_invariants()?;
+                Err(self.nodes.diagnose(f))
+            }
+        }
+    }
+
+    /// `ck.Get(key)`, recorded.
+    pub fn get(&self, ck: Clerk, key: &str) -> TestResult<String> {
+        self.run_op(ck, KvOp::Get, key, "")
+    }
+
+    /// `ck.Put(key, value)`, recorded.
+    pub fn put(&self, ck: Clerk, key: &str, value: &str) -> TestResult {
+        self.run_op(ck, KvOp::Put, key, value).map(drop)
+    }
+
+    /// `ck.Append(key, value)`, recorded.
+    pub fn append(&self, ck: Clerk, key: &str, value: &str) -> TestResult {
+        self.run_op(ck, KvOp::Append, key, value).map(drop)
+    }
+
+    /// Gets `key` and fails unless it reads `value` (6.824's `check`).
+    pub fn check(&self, ck: Clerk, key: &str, value: &str) -> TestResult {
+        let got = self.get(ck, key)?;
+        if got != value {
+            return self.fail(format!("Get({key:?}): expected:\n{value:?}\nreceived:\n{got:?}"));
+        }
+        Ok(())
+    }
+
+    // ---- begin / end ----
+
+    /// Prints `title …` and resets the summary line's counters.
+    pub fn begin(&self, title: &str) {
+        println!("{title} ...");
+        self.nodes.timeline.record(format!("begin {title}"));
+        self.passed.store(false, Ordering::SeqCst);
+        *self.began.lock().expect("began lock") = Some(Began {
+            title: title.into(),
+            at: Instant::now(),
+            rpcs: self.rpc_total(),
+            ops: self.ops.load(Ordering::Relaxed),
+        });
+    }
+
+    /// Checks the history recorded so far for linearizability: a violation
+    /// fails the test and saves the HTML view in the test's directory; a
+    /// check that runs out of time passes with a warning.
+    pub fn check_linearizable(&self) -> TestResult {
+        if self.history.is_empty() {
+            return Ok(());
+        }
+        match self.history.judge(&self.nodes.dir.join("linearizability.html")) {
+            Judgement::Ok => Ok(()),
+            Judgement::Unknown => {
+                println!("  WARNING: linearizability check timed out, assuming history is ok");
+                self.nodes.timeline.record("linearizability check timed out");
+                Ok(())
+            }
+            Judgement::Illegal(view) => {
+                self.fail(format!("history is not linearizable; the view of the violation is in {view}"))
+            }
+        }
+    }
+
+    /// Ends a story: checks invariants, the time limit and the
+    /// linearizability of every operation so far, then prints the KV summary
+    /// line (seconds, servers, RPCs, clerk operations).
+    pub fn end(&self) -> TestResult {
+        self.check_invariants()?;
+        self.check_linearizable()?;
+        if self.created.elapsed() > crate::cluster::TEST_TIME_LIMIT {
+            return self.fail("test took longer than 120 seconds");
+        }
+        let began = self.began.lock().expect("began lock").take();
+        let Some(b) = began else { panic!("end() without begin(): call kv.begin(title) first") };
+        println!(
+            "  ... Passed --  {:4.1}  {} {:5} {:4}",
+            b.at.elapsed().as_secs_f64(),
+            self.n(),
+            self.rpc_total() - b.rpcs,
+            self.ops.load(Ordering::Relaxed) - b.ops
+        );
+        self.nodes.timeline.record(format!("passed {}", b.title));
+        self.passed.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl Drop for KvCluster {
+    fn drop(&mut self) {
+        self.host.kill();
+        let passed = self.passed.load(Ordering::SeqCst);
+        self.nodes.finish(passed, &self.name);
+    }
+}
