@@ -16,7 +16,7 @@ use std::time::Duration;
 pub const GRACE_SECS: u64 = 10;
 /// The largest file a run's processes may write (node logs included): a
 /// flood ends the flooding process (SIGXFSZ) instead of filling the disk.
-pub const RUN_FILE_SIZE_LIMIT: u64 = 256 * 1024 * 1024;
+pub const RUN_FILE_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 /// Lines of a run's output kept in the in-memory result.
 pub const TAIL_LINES: usize = 40;
 

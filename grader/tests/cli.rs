@@ -1,0 +1,227 @@
+//! The grader end to end against a fake labs runner (tests/support/fake-labs),
+//! whose tests pass, fail, flake, lie, flood and hang on purpose; and a fake
+//! build script. Fast: no cargo builds, no real clusters.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fake_labs() -> PathBuf {
+    crate_dir().join("tests/support/fake-labs")
+}
+
+/// `grader run` on the fake runner, with a rubric of the catalogue's points
+/// (the default rubric names the real tests, which the fake does not have).
+fn grade(out: &Path, extra: &[&str]) -> Command {
+    let mut cmd = grade_with_rubric(out, &crate_dir().join("tests/support/catalogue-points.toml"));
+    cmd.args(extra);
+    cmd
+}
+
+fn grade_with_rubric(out: &Path, rubric: &Path) -> Command {
+    let mut cmd = grader();
+    cmd.arg("run").arg("--labs").arg(fake_labs()).arg("--out").arg(out).arg("--rubric").arg(rubric);
+    cmd
+}
+
+#[test]
+fn a_passing_test_scores_full_points_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&mut grade(dir.path(), &["--tests", "PassA2A", "-n", "2"]));
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("PassA2A") && table.contains("2/2") && table.contains("Total 5/5"), "{table}");
+    validate(dir.path(), 1, 0, 0, Some(5.0));
+}
+
+#[test]
+fn failures_are_scored_from_exit_status_and_time_limit_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&mut grade(dir.path(), &["--timeout", "3", "-j", "3", "--seed", "11"]));
+    assert_eq!(out.status.code(), Some(1), "some tests fail");
+    let results = json(&dir.path().join("results.json"));
+    // The liar prints pass lines and exits 1; the flood prints "Passed" last and exits 3.
+    for (id, reason) in [
+        ("FailB2A", "expected one leader"),
+        ("LiarD2B", "exit status 1"),
+        ("FloodE2C", "exit status 3"),
+        ("HangF2C", "timed out after 3 s"),
+    ] {
+        let t = gs_test(&results, id);
+        assert_eq!(t["status"], "failed", "{id}");
+        assert_eq!(t["score"], 0.0, "{id}");
+        assert!(t["output"].as_str().unwrap().contains(reason), "{id}: {}", t["output"]);
+    }
+    assert_eq!(gs_test(&results, "PassA2A")["score"], 5.0);
+    // The flood was capped: the kept output is two 64 KiB ends and a note.
+    let flood = std::fs::read_to_string(dir.path().join("runs/FloodE2C/1/output.txt")).unwrap();
+    assert!(flood.len() < 200 * 1024, "{} bytes kept", flood.len());
+    assert!(flood.contains("bytes of output omitted"));
+    // The failing run's artifacts are linked from the page.
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(html.contains("runs/FailB2A/1/artifacts/FailB2A/node-0.log"), "artifacts not linked");
+    let flaky_failed = gs_test(&results, "FlakyC2B")["status"] == "failed";
+    validate(dir.path(), 6, 4 + flaky_failed as usize, 0, None);
+    assert!(leftover_processes("sleep 600").is_empty(), "the hung test's sleep outlived the grading");
+}
+
+#[test]
+fn proportional_rubrics_give_partial_credit() {
+    let dir = tempfile::tempdir().unwrap();
+    let rubric = dir.path().join("r.toml");
+    std::fs::write(&rubric, "policy = \"proportional\"\n[tests]\nFlakyC2B = 8\n").unwrap();
+    let out_dir = dir.path().join("out");
+    let out = run(grade_with_rubric(&out_dir, &rubric)
+        .args(["--tests", "FlakyC2B", "-n", "6", "-j", "3", "--seed", "3"]));
+    let g = json(&out_dir.join("grade.json"));
+    let runs = g["tests"][0]["runs"].as_array().unwrap();
+    let passed = runs.iter().filter(|r| r["outcome"]["kind"] == "passed").count();
+    let even = runs.iter().filter(|r| r["seed"].as_u64().unwrap() % 2 == 0).count();
+    assert_eq!(passed, even, "pass/fail follows the exit status");
+    let results = json(&out_dir.join("results.json"));
+    assert!((results["score"].as_f64().unwrap() - 8.0 * passed as f64 / 6.0).abs() < 0.01);
+    assert_eq!(out.status.code(), Some(if passed == 6 { 0 } else { 1 }));
+}
+
+#[test]
+fn the_grader_says_why_it_cannot_run_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_rubric = dir.path().join("r.toml");
+    std::fs::write(&bad_rubric, "[tests]\nPassA2A = 1\nGhost2A = 2\n").unwrap();
+    for (rubric, message) in [
+        (PathBuf::from("/nonexistent/r.toml"), "rubric /nonexistent/r.toml: cannot read it".to_string()),
+        (
+            bad_rubric.clone(),
+            format!(
+                "rubric {}, line 3: key `tests.Ghost2A`: no such test in the catalogue",
+                bad_rubric.display()
+            ),
+        ),
+    ] {
+        let out = run(&mut grade_with_rubric(&dir.path().join("out"), &rubric));
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&message), "{err}");
+    }
+    // The default rubric names tests the fake runner does not have.
+    let out = run(grader().args(["run", "--out"]).arg(dir.path().join("out")).arg("--labs").arg(fake_labs()));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("grader/rubric/default.toml (built in), line"));
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--groups".into(), "9Z".into()], "no group 9Z"),
+        (vec!["--tests".into(), "Nope2A".into()], "no test Nope2A"),
+        (vec!["/nonexistent/submission".into()], "submission /nonexistent/submission"),
+        (vec!["--shard".into(), "3/2".into()], "expected K/N"),
+    ];
+    for (args, message) in cases {
+        let out = run(grade(&dir.path().join("out"), &[]).args(&args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    let out = run(grader().args(["run", "--labs", "/nonexistent/labs"]));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// A workspace whose swap-build script behaves as `script` says.
+fn fake_workspace(dir: &Path, script: &str) -> (PathBuf, PathBuf) {
+    let ws = dir.join("ws");
+    std::fs::create_dir_all(ws.join("scripts")).unwrap();
+    std::fs::write(ws.join("Cargo.toml"), "[workspace]\n").unwrap();
+    std::fs::write(ws.join("scripts/swap-build.sh"), script).unwrap();
+    let sub = dir.join("sub");
+    std::fs::create_dir_all(sub.join("raft")).unwrap();
+    std::fs::write(sub.join("raft/Cargo.toml"), "[package]\nname = \"raft\"\n").unwrap();
+    (ws, sub)
+}
+
+#[test]
+fn a_build_failure_scores_every_test_zero_with_the_compiler_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, sub) = fake_workspace(
+        dir.path(),
+        "echo '   Compiling raft' >&2\necho 'error[E0308]: mismatched types' >&2\necho ' --> raft/src/lib.rs:9:25' >&2\nexit 3\n",
+    );
+    let out_dir = dir.path().join("out");
+    let out = run(grade(&out_dir, &["-n", "2"]).arg(&sub).arg("--workspace").arg(&ws));
+    assert_eq!(out.status.code(), Some(1));
+    let results = json(&out_dir.join("results.json"));
+    assert_eq!(results["score"], 0.0);
+    assert!(
+        results["output"].as_str().unwrap().contains("error[E0308]: mismatched types"),
+        "{}",
+        results["output"]
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("BUILD FAILED"));
+    validate(&out_dir, 6, 0, 6, Some(0.0));
+}
+
+#[test]
+fn a_build_past_its_limit_is_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, sub) = fake_workspace(dir.path(), "echo building >&2\nsleep 601\n");
+    let out_dir = dir.path().join("out");
+    let out = run(grade(&out_dir, &["--tests", "PassA2A", "--build-timeout", "2"])
+        .arg(&sub)
+        .arg("--workspace")
+        .arg(&ws));
+    assert_eq!(out.status.code(), Some(1));
+    let g = json(&out_dir.join("grade.json"));
+    assert_eq!(g["build"]["status"], "timed_out");
+    validate(&out_dir, 1, 0, 1, Some(0.0));
+    assert!(leftover_processes("sleep 601").is_empty());
+}
+
+/// grade.json without what differs between runs of the same work: times and the folder.
+fn normalized(out: &Path) -> Value {
+    let mut g = json(&out.join("grade.json"));
+    g["elapsed_secs"] = Value::Null;
+    g["shard"] = Value::Null;
+    for t in g["tests"].as_array_mut().unwrap() {
+        for r in t["runs"].as_array_mut().unwrap() {
+            r["secs"] = Value::Null;
+        }
+    }
+    g
+}
+
+#[test]
+fn shards_merge_into_the_single_run_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let common = ["--tests", "PassA2A,FailB2A,FlakyC2B,LiarD2B", "-n", "3", "--seed", "99", "-j", "4"];
+    let single = dir.path().join("single");
+    run(&mut grade(&single, &common));
+    let mut shards = Vec::new();
+    for k in 1..=3 {
+        let out = dir.path().join(format!("shard{k}"));
+        let o = run(grade(&out, &common).args(["--shard", &format!("{k}/3")]));
+        assert!(o.status.code() == Some(0) || o.status.code() == Some(1));
+        shards.push(out);
+    }
+    let merged = dir.path().join("merged");
+    let o = run(grader().arg("merge").args(&shards).arg("--out").arg(&merged));
+    assert_eq!(o.status.code(), Some(1), "FailB2A fails in every report");
+    assert_eq!(normalized(&merged), normalized(&single));
+    let (m, s) = (json(&merged.join("results.json")), json(&single.join("results.json")));
+    assert_eq!(m["score"], s["score"]);
+    let statuses = |v: &Value| {
+        v["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["name"].clone(), t["score"].clone(), t["status"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(statuses(&m), statuses(&s));
+    assert!(merged.join("runs/FailB2A/3/output.txt").is_file(), "the shards' run outputs are copied");
+    let flaky_failed = gs_test(&m, "FlakyC2B")["status"] == "failed";
+    validate(&merged, 4, 2 + flaky_failed as usize, 0, None);
+
+    // A missing shard is an error, not a smaller report.
+    let o = run(grader().arg("merge").args(&shards[..2]).arg("--out").arg(dir.path().join("partial")));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing shard(s) 3/3"));
+}
