@@ -3,16 +3,18 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Another raft crate to test instead of the reference one (a folder with Cargo.toml).
 RAFT ?=
+# Another kvraft crate (with RAFT, for lab 3).
+KVRAFT ?=
 # One test to run instead of the whole group, e.g. TEST=InitialElection2A.
 TEST ?=
 # Extra arguments for the test runner, e.g. ARGS="--test-threads 1".
 ARGS ?=
 
-ifeq ($(strip $(RAFT)),)
+ifeq ($(strip $(RAFT)$(KVRAFT)),)
 LABS = target/release/labs
 BUILD = $(CARGO) build --release -p node -p labs
 else
-LABS = $$(scripts/swap-build.sh $(RAFT))
+LABS = $$(scripts/swap-build.sh $(or $(RAFT),raft) $(KVRAFT))
 BUILD = true
 endif
 
@@ -42,6 +44,12 @@ test-2C: build ## Persistence tests
 
 test-2D: build ## Snapshot tests
 	$(LABS) $(call only,2D) $(ARGS)
+
+test-3A: build ## Linearizable KV service tests
+	$(LABS) $(call only,3A) $(ARGS)
+
+test-3B: build ## KV service with snapshots tests
+	$(LABS) $(call only,3B) $(ARGS)
 
 test: build ## Every lab group
 	$(LABS) $(call only,) $(ARGS)
