@@ -24,7 +24,8 @@ GRADE_ARGS ?=
 # The runner's filter: TEST exactly if given, else the group.
 only = $(if $(strip $(TEST)),$(TEST) --exact,$(1))
 
-.PHONY: grade help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
+# bench-checker is defined below.
+.PHONY: bench-checker grade help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +75,9 @@ check: lint unit build ## Everything CI runs: lint, kit tests, every lab group, 
 
 bench-proxy: ## Proxy latency and throughput versus a direct socket
 	$(CARGO) bench -p harness --bench proxy
+
+bench-checker: ## The linearizability checker on the public histories in ../shared
+	$(CARGO) bench -p lincheck --bench histories
 
 clean: ## Remove build output
 	$(CARGO) clean
