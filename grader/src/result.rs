@@ -154,7 +154,9 @@ impl Outcome {
         match self {
             Outcome::Passed => "passed".into(),
             Outcome::Failed { code: Some(c), .. } => format!("failed (exit status {c})"),
-            Outcome::Failed { signal: Some(s), .. } => format!("failed (killed by signal {s})"),
+            Outcome::Failed { signal: Some(s), .. } => {
+                format!("failed (killed by signal {s}{})", signal_meaning(*s))
+            }
             Outcome::Failed { .. } => "failed".into(),
             Outcome::TimedOut { limit_secs } => {
                 format!("timed out after {limit_secs} s (process group killed)")
@@ -195,6 +197,17 @@ impl Run {
             out.push_str(&truncate_chars(&line, 200));
         }
         out
+    }
+}
+
+/// What a signal that ended a run usually means.
+fn signal_meaning(signal: i32) -> &'static str {
+    match signal {
+        6 => ", SIGABRT: aborted",
+        9 => ", SIGKILL",
+        11 => ", SIGSEGV: invalid memory access",
+        25 => ", SIGXFSZ: a process wrote a file past the grader's per-file limit, e.g. by flooding its log",
+        _ => "",
     }
 }
 

@@ -110,3 +110,63 @@ pub fn leftover_processes(marker: &str) -> Vec<String> {
     }
     found
 }
+
+/// Processes still running that a grader with process id `grader_pid` started
+/// (their environment carries its run token).
+pub fn leftovers_of(grader_pid: u32) -> Vec<String> {
+    leftover_processes("")
+        .into_iter()
+        .filter(|_| true)
+        .filter(|line| {
+            let pid = line.split(':').next().unwrap_or("");
+            let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            String::from_utf8_lossy(&env).contains(&format!("GRADER_RUN_TOKEN={grader_pid}-"))
+        })
+        .collect()
+}
+
+/// Runs the grader, returning its output and process id.
+pub fn run_with_pid(cmd: &mut Command) -> (Output, u32) {
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the grader starts");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("the grader ends");
+    eprintln!(
+        "$ {cmd:?}\n--- stdout\n{}--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, pid)
+}
+
+/// Copies a folder (files and folders only).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let kind = e.file_type().unwrap();
+        if kind.is_dir() {
+            if e.file_name() != "target" {
+                copy_dir(&e.path(), &to.join(e.file_name()));
+            }
+        } else if kind.is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Total size of the regular files under `dir`.
+pub fn du(dir: &Path) -> u64 {
+    let mut total = 0;
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let Ok(m) = e.path().symlink_metadata() else { continue };
+        if m.is_dir() {
+            total += du(&e.path());
+        } else if m.is_file() {
+            total += m.len();
+        }
+    }
+    total
+}

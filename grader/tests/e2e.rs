@@ -1,0 +1,179 @@
+//! The grader end to end with the real kit: the reference crates, a broken
+//! Raft, and one hostile submission of each kind (grader/fixtures/), each
+//! built once through scripts/swap-build.sh into one shared build folder and
+//! graded on a single short test.
+//!
+//! Slow (a release build per fixture, about a minute each on two cores), so
+//! ignored by `cargo test`. Run them with the release binaries built first:
+//!
+//! ```text
+//! cargo build --release -p grader -p node -p labs
+//! cargo test -p grader --test e2e -- --ignored --test-threads 1
+//! ```
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// The fixtures share one build folder, one build at a time.
+static SWAP: Mutex<()> = Mutex::new(());
+
+fn labs() -> PathBuf {
+    let labs = workspace().join("target/release/labs");
+    assert!(labs.is_file(), "build the kit first: cargo build --release -p grader -p node -p labs");
+    labs
+}
+
+fn swap_root() -> PathBuf {
+    workspace().join("target/grader-e2e-swap")
+}
+
+fn grade(out: &Path, submission: Option<&Path>, extra: &[&str]) -> (Output, u32) {
+    let mut cmd: Command = grader();
+    cmd.arg("run").arg("--labs").arg(labs()).arg("--workspace").arg(workspace()).arg("--out").arg(out);
+    cmd.arg("--swap-root").arg(swap_root()).args(extra);
+    if let Some(s) = submission {
+        cmd.arg(s);
+    }
+    run_with_pid(&mut cmd)
+}
+
+/// A submission folder holding `raft/`, a copy of `crate_dir`.
+fn submission(tmp: &Path, crate_dir: &Path) -> PathBuf {
+    let sub = tmp.join("submission");
+    copy_dir(crate_dir, &sub.join("raft"));
+    sub
+}
+
+#[test]
+#[ignore = "slow: runs the real 2A tests; run with make grader-e2e"]
+fn the_reference_scores_full_points_on_2a() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, pid) = grade(tmp.path(), None, &["--groups", "2A", "-j", "1"]);
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("Total 15/15 — all runs passed"), "{table}");
+    validate(tmp.path(), 3, 0, 0, Some(15.0));
+    assert!(leftovers_of(pid).is_empty(), "{:?}", leftovers_of(pid));
+}
+
+#[test]
+#[ignore = "slow: the default rubric against the real catalogue; run with make grader-e2e"]
+fn the_default_rubric_names_only_catalogue_tests() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A grading with no test run still loads the catalogue and the rubric.
+    let (out, _) = grade(tmp.path(), None, &["--groups", "2A", "--shard", "4/4"]);
+    assert_ne!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+#[ignore = "slow: builds a broken raft; run with make grader-e2e"]
+fn a_broken_raft_scores_less_with_reasons() {
+    let _lock = SWAP.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let sub = submission(tmp.path(), &workspace().join("fixtures/raft-all-leaders"));
+    let out_dir = tmp.path().join("out");
+    let (out, pid) = grade(&out_dir, Some(&sub), &["--groups", "2A", "--timeout", "90"]);
+    assert_eq!(out.status.code(), Some(1));
+    let results = json(&out_dir.join("results.json"));
+    assert!(results["score"].as_f64().unwrap() < 15.0);
+    for t in results["tests"].as_array().unwrap().iter().filter(|t| t["status"] == "failed") {
+        let o = t["output"].as_str().unwrap();
+        assert!(o.contains("seed") && o.contains("Replay:"), "no reason for {}: {o}", t["name"]);
+    }
+    let failed = results["tests"].as_array().unwrap().iter().filter(|t| t["status"] == "failed").count();
+    assert!(failed >= 1);
+    validate(&out_dir, 3, failed, 0, None);
+    assert!(leftovers_of(pid).is_empty(), "{:?}", leftovers_of(pid));
+}
+
+/// Grades a hostile fixture on InitialElection2A and checks what every such
+/// grading must give: exit 1, score 0, valid reports, nothing left running.
+/// Returns the report folder and the test's results.json entry.
+fn grade_hostile(tmp: &Path, fixture: &str) -> (PathBuf, Value, Output) {
+    let _lock = SWAP.lock().unwrap_or_else(|e| e.into_inner());
+    let sub = submission(tmp, &crate_dir().join("fixtures").join(fixture));
+    let out_dir = tmp.join("out");
+    let (out, pid) = grade(&out_dir, Some(&sub), &["--tests", "InitialElection2A", "--timeout", "60"]);
+    assert_eq!(out.status.code(), Some(1), "{fixture}: exit status");
+    let results = json(&out_dir.join("results.json"));
+    assert_eq!(results["score"], 0.0, "{fixture}: score");
+    let test = results["tests"][0].clone();
+    assert_eq!(test["status"], "failed", "{fixture}");
+    let build_failed = json(&out_dir.join("grade.json"))["build"]["status"] != "built";
+    validate(&out_dir, 1, (!build_failed) as usize, build_failed as usize, Some(0.0));
+    assert!(leftovers_of(pid).is_empty(), "{fixture}: left running: {:?}", leftovers_of(pid));
+    (out_dir, test, out)
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_no_compile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out_dir, _, out) = grade_hostile(tmp.path(), "no-compile");
+    let g = json(&out_dir.join("grade.json"));
+    assert_eq!(g["build"]["status"], "failed");
+    let results = json(&out_dir.join("results.json"));
+    let output = results["output"].as_str().unwrap();
+    assert!(output.contains("does not compile") && output.contains("error"), "{output}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("BUILD FAILED"));
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_panic_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, test, _) = grade_hostile(tmp.path(), "panic-at-start");
+    assert!(test["output"].as_str().unwrap().contains("panicked"), "{}", test["output"]);
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_hang_in_new() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, test, _) = grade_hostile(tmp.path(), "hang-in-new");
+    assert!(test["output"].as_str().unwrap().contains("seed"), "{}", test["output"]);
+    assert!(leftover_processes("sleep 613").is_empty(), "the fixture's daemon outlived the grading");
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_fake_pass_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out_dir, _, _) = grade_hostile(tmp.path(), "fake-pass");
+    let output = std::fs::read_to_string(out_dir.join("runs/InitialElection2A/1/output.txt")).unwrap();
+    assert!(output.contains("... Passed --   3.1"), "the fixture's forged line reached the runner's output");
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_flood() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out_dir, _, _) = grade_hostile(tmp.path(), "flood");
+    let output = out_dir.join("runs/InitialElection2A/1/output.txt");
+    assert!(std::fs::metadata(&output).unwrap().len() < 200 * 1024);
+    // Node logs are capped per file (RLIMIT_FSIZE), so the whole report stays bounded.
+    let size = du(&out_dir);
+    assert!(size < 400 * 1024 * 1024, "the report folder holds {size} bytes");
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_writes_into_the_report_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out_dir, _, _) = grade_hostile(tmp.path(), "write-report");
+    for name in ["results.json", "junit.xml", "index.html", "grade.json"] {
+        let meta = std::fs::symlink_metadata(out_dir.join(name)).unwrap();
+        assert!(meta.is_file(), "{name} is not a regular file");
+        let text = std::fs::read_to_string(out_dir.join(name)).unwrap();
+        assert!(!text.contains("9999") && !text.contains("forged"), "{name} kept the forgery");
+    }
+    assert!(
+        !Path::new("/tmp/forged-grade.json").exists(),
+        "a report was written through the planted symlink"
+    );
+}
