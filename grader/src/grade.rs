@@ -19,6 +19,8 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
     let workspace = submission::workspace(args.workspace.as_deref());
     let labs_ref =
         submission::reference_labs(args.labs.as_deref(), workspace.as_ref().ok().map(PathBuf::as_path))?;
+    // Absolute, so that the replay commands in the reports work from anywhere.
+    let labs_ref = std::path::absolute(&labs_ref).unwrap_or(labs_ref);
     let catalogue = catalogue::load(&labs_ref)?;
     let rubric = rubric::load(args.rubric.as_deref(), &catalogue)?;
     let selected = select(&catalogue, &args.groups, &args.tests)?;
@@ -45,6 +47,7 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
         Some(s) => {
             let ws = workspace.as_deref().expect("a submission needs the workspace, checked above");
             let swap_root = args.swap_root.clone().unwrap_or_else(|| ws.join("target/grader-swap"));
+            let swap_root = std::path::absolute(&swap_root).unwrap_or(swap_root);
             progress.note(&format!("Building {} (in {}) …", s.dir.display(), swap_root.display()));
             let (build, labs) = submission::build(
                 s,
