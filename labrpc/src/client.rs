@@ -1,8 +1,8 @@
 //! The RPC client: one per peer, many calls in flight at once.
 
 use crate::codec;
-use crate::wire::{Frame, FrameReader, Kind, write_frames};
-use bytes::Bytes;
+use crate::sink::FrameSink;
+use crate::wire::{Frame, FrameReader, Kind};
 use serde::{Serialize, de::DeserializeOwned};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::UnixStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// How long a call may wait for an answer before [`RpcError::Timeout`]. The
 /// test network always answers a call, with a reply or a loss, well within
@@ -47,7 +47,7 @@ pub enum RpcError {
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Frame, RpcError>>>>>;
 
 struct Conn {
-    tx: mpsc::UnboundedSender<Bytes>,
+    tx: FrameSink,
     pending: Pending,
     /// Set by the reader when the connection ends, so the next call dials again.
     dead: Arc<AtomicBool>,
@@ -151,15 +151,10 @@ impl Client {
         let stream =
             UnixStream::connect(&self.inner.path).await.map_err(|e| self.disconnected(&e.to_string()))?;
         let (read, write) = stream.into_split();
-        let (tx, rx) = mpsc::unbounded_channel();
+        let tx = FrameSink::new(write);
         let pending: Pending = Arc::default();
         let dead = Arc::new(AtomicBool::new(false));
         let conn = Arc::new(Conn { tx, pending: pending.clone(), dead: dead.clone() });
-        tokio::spawn(async move {
-            if let Err(e) = write_frames(write, rx).await {
-                tracing::debug!("rpc client writer stopped: {e}");
-            }
-        });
         let path = self.inner.path.clone();
         tokio::spawn(async move {
             let mut reader = FrameReader::new(read);

@@ -61,6 +61,7 @@ mod client;
 pub mod codec;
 pub mod persister;
 mod server;
+pub mod sink;
 pub mod wire;
 
 pub use apply::{ApplyMsg, NotLeader};

@@ -1,14 +1,14 @@
 //! The RPC server: dispatches each request by "Service.Method" to a handler.
 
 use crate::codec;
-use crate::wire::{Frame, FrameReader, Kind, write_frames};
+use crate::sink::FrameSink;
+use crate::wire::{Frame, FrameReader, Kind};
 use serde::{Serialize, de::DeserializeOwned};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::mpsc;
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send>>;
 type Handler = Arc<dyn Fn(&[u8]) -> BoxFuture + Send + Sync>;
@@ -74,12 +74,7 @@ impl Server {
     /// Serves requests arriving on one connection until it closes.
     pub async fn serve_connection(self, stream: UnixStream) {
         let (read, write) = stream.into_split();
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            if let Err(e) = write_frames(write, rx).await {
-                tracing::debug!("rpc server writer stopped: {e}");
-            }
-        });
+        let tx = FrameSink::new(write);
         let mut reader = FrameReader::new(read);
         loop {
             let frame = match reader.next().await {

@@ -185,6 +185,22 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         FrameReader { inner, buf: BytesMut::with_capacity(64 * 1024) }
     }
 
+    /// A frame already in the buffer, without reading from the stream: lets a
+    /// forwarder gather what one read brought and write it in one go.
+    pub fn try_next_buffered(&mut self) -> Result<Option<Frame>, FrameError> {
+        if self.buf.len() < 4 {
+            return Ok(None);
+        }
+        let len = (&self.buf[..4]).get_u32_le() as usize;
+        if len > MAX_FRAME_LEN {
+            return Err(FrameError::TooLarge { len });
+        }
+        if self.buf.len() < 4 + len {
+            return Ok(None);
+        }
+        Frame::parse(self.buf.split_to(4 + len).freeze()).map(Some)
+    }
+
     /// The next frame, `Ok(None)` at a clean end of stream, or the reason the
     /// stream is unusable.
     pub async fn next(&mut self) -> Result<Option<Frame>, FrameError> {

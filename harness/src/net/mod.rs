@@ -15,7 +15,8 @@
 pub mod rules;
 pub mod stats;
 
-use labrpc::wire::{Frame, FrameReader, Kind, write_frames};
+use labrpc::sink::FrameSink;
+use labrpc::wire::{Frame, FrameReader, Kind};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rules::{Mode, ReplyVerdict, RequestVerdict};
@@ -26,9 +27,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::mpsc;
 
 pub use stats::Stats;
+
+/// Frames gathered from one read and written with one write, at most.
+const MAX_BATCH: usize = 256;
 
 /// A caller: a server's index, or a clerk's id (lab 3).
 pub type EndId = u32;
@@ -66,10 +69,10 @@ struct Link {
 
 /// One connection from a caller on a link.
 struct Caller {
-    to_caller: mpsc::UnboundedSender<bytes::Bytes>,
+    to_caller: FrameSink,
     /// Calls forwarded and not yet answered: call id → server incarnation.
     pending: Mutex<HashMap<u64, u64>>,
-    upstream: tokio::sync::Mutex<Option<(u64, mpsc::UnboundedSender<bytes::Bytes>)>>,
+    upstream: tokio::sync::Mutex<Option<(u64, FrameSink)>>,
 }
 
 impl Network {
@@ -186,10 +189,8 @@ impl Network {
 
     async fn serve_caller(self, link: Arc<Link>, stream: UnixStream) {
         let (read, write) = stream.into_split();
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_frames(write, rx));
         let caller = Arc::new(Caller {
-            to_caller: tx,
+            to_caller: FrameSink::new(write),
             pending: Mutex::default(),
             upstream: tokio::sync::Mutex::new(None),
         });
@@ -199,30 +200,48 @@ impl Network {
             callers.push(Arc::downgrade(&caller));
         }
         let mut frames = FrameReader::new(read);
-        loop {
-            let frame = match frames.next().await {
-                Ok(Some(f)) => f,
+        // Frames that arrived in one read are forwarded with one write.
+        let mut out = Outgoing::default();
+        'conn: loop {
+            let mut batch = match frames.next().await {
+                Ok(Some(f)) => vec![f],
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!("proxy {}->{}: closing a caller: {e}", link.from, link.to.index);
                     break;
                 }
             };
-            if frame.kind() != Kind::Request {
-                tracing::warn!(
-                    "proxy {}->{}: closing a caller that sent {frame:?}",
-                    link.from,
-                    link.to.index
-                );
-                break;
+            while batch.len() < MAX_BATCH {
+                match frames.try_next_buffered() {
+                    Ok(Some(f)) => batch.push(f),
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!("proxy {}->{}: closing a caller: {e}", link.from, link.to.index);
+                        break 'conn;
+                    }
+                }
             }
-            self.on_request(&link, &caller, frame).await;
+            for frame in batch {
+                if frame.kind() != Kind::Request {
+                    tracing::warn!(
+                        "proxy {}->{}: closing a caller that sent {frame:?}",
+                        link.from,
+                        link.to.index
+                    );
+                    out.flush(&caller);
+                    break 'conn;
+                }
+                self.on_request(&link, &caller, frame, &mut out).await;
+            }
+            out.flush(&caller);
         }
         // The caller is gone: close its upstream so late replies go nowhere.
-        caller.upstream.lock().await.take();
+        if let Some((_, up)) = caller.upstream.lock().await.take() {
+            up.close();
+        }
     }
 
-    async fn on_request(&self, link: &Arc<Link>, caller: &Arc<Caller>, frame: Frame) {
+    async fn on_request(&self, link: &Arc<Link>, caller: &Arc<Caller>, frame: Frame, out: &mut Outgoing) {
         self.inner.stats.call(frame.payload().len());
         let reachable = link.enabled.load(Ordering::SeqCst) && link.to.alive.load(Ordering::SeqCst);
         let mode = self.mode();
@@ -235,19 +254,22 @@ impl Network {
             frame.call_id()
         ));
         match verdict {
-            RequestVerdict::Deliver(d) if d.is_zero() => self.forward(link, caller, frame).await,
+            RequestVerdict::Deliver(d) if d.is_zero() => self.forward(link, caller, frame, out).await,
             RequestVerdict::Deliver(d) => {
                 let (net, link, caller) = (self.clone(), link.clone(), caller.clone());
                 tokio::spawn(async move {
                     tokio::time::sleep(d).await;
-                    net.forward(&link, &caller, frame).await;
+                    let mut out = Outgoing::default();
+                    net.forward(&link, &caller, frame, &mut out).await;
+                    out.flush(&caller);
                 });
             }
             RequestVerdict::Lose(d) => caller.lose_later(frame.call_id(), d),
         }
     }
 
-    async fn forward(&self, link: &Arc<Link>, caller: &Arc<Caller>, frame: Frame) {
+    /// Queues `frame` in `out` for the server's current incarnation.
+    async fn forward(&self, link: &Arc<Link>, caller: &Arc<Caller>, frame: Frame, out: &mut Outgoing) {
         let incarnation = link.to.incarnation.load(Ordering::SeqCst);
         let upstream = match self.upstream(link, caller, incarnation).await {
             Some(tx) => tx,
@@ -255,20 +277,12 @@ impl Network {
         };
         caller.pending.lock().expect("pending lock").insert(frame.call_id(), incarnation);
         self.inner.stats.delivered(link.to.index, frame.method());
-        if upstream.send(frame.bytes()).is_err() {
-            caller.pending.lock().expect("pending lock").remove(&frame.call_id());
-            caller.lose_now(frame.call_id());
-        }
+        out.push(&upstream, caller, frame);
     }
 
     /// The caller's connection to the server's current incarnation, dialled
     /// on first use.
-    async fn upstream(
-        &self,
-        link: &Arc<Link>,
-        caller: &Arc<Caller>,
-        incarnation: u64,
-    ) -> Option<mpsc::UnboundedSender<bytes::Bytes>> {
+    async fn upstream(&self, link: &Arc<Link>, caller: &Arc<Caller>, incarnation: u64) -> Option<FrameSink> {
         let mut slot = caller.upstream.lock().await;
         if let Some((inc, tx)) = slot.as_ref()
             && *inc == incarnation
@@ -276,10 +290,12 @@ impl Network {
         {
             return Some(tx.clone());
         }
+        if let Some((_, old)) = slot.take() {
+            old.close();
+        }
         let stream = UnixStream::connect(&link.to.socket).await.ok()?;
         let (read, write) = stream.into_split();
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_frames(write, rx));
+        let tx = FrameSink::new(write);
         let (net, link, weak) = (self.clone(), link.clone(), Arc::downgrade(caller));
         tokio::spawn(async move { net.relay_replies(link, weak, read, incarnation).await });
         *slot = Some((incarnation, tx.clone()));
@@ -294,41 +310,91 @@ impl Network {
         incarnation: u64,
     ) {
         let mut frames = FrameReader::new(read);
-        while let Ok(Some(frame)) = frames.next().await {
+        'conn: while let Ok(Some(first)) = frames.next().await {
             let Some(caller) = caller.upgrade() else { return };
-            let Some(inc) = caller.pending.lock().expect("pending lock").remove(&frame.call_id()) else {
-                continue;
-            };
-            let reachable = link.enabled.load(Ordering::SeqCst)
-                && link.to.alive.load(Ordering::SeqCst)
-                && link.to.incarnation.load(Ordering::SeqCst) == inc;
-            let verdict =
-                rules::reply_verdict(self.mode(), reachable, &mut *self.inner.rng.lock().expect("rng lock"));
-            self.trace(format_args!(
-                "{}->{} reply #{}: {verdict:?}",
-                link.from,
-                link.to.index,
-                frame.call_id()
-            ));
-            match verdict {
-                ReplyVerdict::Lose => caller.lose_now(frame.call_id()),
-                ReplyVerdict::Deliver(d) => {
-                    self.inner.stats.reply(frame.payload().len());
-                    if d.is_zero() {
-                        let _ = caller.to_caller.send(frame.bytes());
-                    } else {
-                        let tx = caller.to_caller.clone();
-                        tokio::spawn(async move {
-                            tokio::time::sleep(d).await;
-                            let _ = tx.send(frame.bytes());
-                        });
+            let mut now = Vec::new();
+            let mut frame = Some(first);
+            while let Some(f) = frame.take() {
+                self.relay_one(&link, &caller, f, &mut now);
+                if now.len() < MAX_BATCH {
+                    match frames.try_next_buffered() {
+                        Ok(next) => frame = next,
+                        Err(_) => {
+                            let _ = caller.to_caller.send_batch(now);
+                            break 'conn;
+                        }
                     }
                 }
             }
+            let _ = caller.to_caller.send_batch(now);
         }
         // The server's connection ended: its unanswered calls are lost.
         if let Some(caller) = caller.upgrade() {
             caller.fail_incarnation(incarnation);
+        }
+    }
+}
+
+impl Network {
+    /// Judges one reply; one to deliver now goes into `now`.
+    fn relay_one(&self, link: &Arc<Link>, caller: &Arc<Caller>, frame: Frame, now: &mut Vec<bytes::Bytes>) {
+        let Some(inc) = caller.pending.lock().expect("pending lock").remove(&frame.call_id()) else {
+            return;
+        };
+        let reachable = link.enabled.load(Ordering::SeqCst)
+            && link.to.alive.load(Ordering::SeqCst)
+            && link.to.incarnation.load(Ordering::SeqCst) == inc;
+        let verdict =
+            rules::reply_verdict(self.mode(), reachable, &mut *self.inner.rng.lock().expect("rng lock"));
+        self.trace(format_args!("{}->{} reply #{}: {verdict:?}", link.from, link.to.index, frame.call_id()));
+        match verdict {
+            ReplyVerdict::Lose => now.push(Frame::new(Kind::Lost, frame.call_id(), "", &[]).bytes()),
+            ReplyVerdict::Deliver(d) => {
+                self.inner.stats.reply(frame.payload().len());
+                if d.is_zero() {
+                    now.push(frame.bytes());
+                } else {
+                    let tx = caller.to_caller.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(d).await;
+                        let _ = tx.send(frame.bytes());
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Frames on their way to one upstream connection, written together.
+#[derive(Default)]
+struct Outgoing {
+    sink: Option<FrameSink>,
+    frames: Vec<bytes::Bytes>,
+    ids: Vec<u64>,
+}
+
+impl Outgoing {
+    fn push(&mut self, sink: &FrameSink, caller: &Caller, frame: Frame) {
+        if self.sink.as_ref().is_some_and(|s| !s.same(sink)) {
+            self.flush(caller);
+        }
+        self.sink.get_or_insert_with(|| sink.clone());
+        self.ids.push(frame.call_id());
+        self.frames.push(frame.bytes());
+    }
+
+    /// Writes what is queued; calls whose frames could not be written are lost.
+    fn flush(&mut self, caller: &Caller) {
+        let ids = std::mem::take(&mut self.ids);
+        let frames = std::mem::take(&mut self.frames);
+        if let Some(sink) = self.sink.take()
+            && sink.send_batch(frames).is_err()
+        {
+            for id in ids {
+                if caller.pending.lock().expect("pending lock").remove(&id).is_some() {
+                    caller.lose_now(id);
+                }
+            }
         }
     }
 }
