@@ -7,7 +7,7 @@
 //! term, same clerk and request number): a different command at its index
 //! means its proposal was lost with a leadership change.
 //!
-//! After each command it checks the Raft state's size and, past
+//! After each batch of commands it checks the Raft state's size and, past
 //! `maxraftstate`, saves a snapshot and lets Raft trim the log. A snapshot
 //! from Raft (a restart, or InstallSnapshot from the leader) replaces the
 //! machine; handlers waiting at indexes it covers are dropped, which tells
@@ -42,18 +42,34 @@ pub struct Waiter {
     pub tx: oneshot::Sender<Applied>,
 }
 
+/// Most messages applied between two snapshot checks. A snapshot costs a
+/// durable save of the whole store, so a server that is behind (a restart, a
+/// burst of commits) first applies what is already delivered, then saves once
+/// at the highest index; the bound keeps the log from growing unchecked
+/// meanwhile.
+const APPLY_BATCH: usize = 256;
+
 /// Applies everything Raft delivers until the channel closes.
 pub async fn apply_loop(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<ApplyMsg>) {
-    while let Some(msg) = rx.recv().await {
-        match msg {
-            ApplyMsg::Command { index, term, command } => {
-                apply_command(&inner, index, term, &command);
-                maybe_snapshot(&inner);
+    while let Some(first) = rx.recv().await {
+        handle(&inner, first);
+        for _ in 1..APPLY_BATCH {
+            match rx.try_recv() {
+                Ok(msg) => handle(&inner, msg),
+                Err(_) => break,
             }
-            ApplyMsg::Snapshot { index, term, data } => install_snapshot(&inner, index, term, &data),
         }
+        maybe_snapshot(&inner);
     }
     tracing::info!(server = inner.me, "apply channel closed; the apply loop stops");
+}
+
+/// Applies one message from Raft.
+fn handle(inner: &Inner, msg: ApplyMsg) {
+    match msg {
+        ApplyMsg::Command { index, term, command } => apply_command(inner, index, term, &command),
+        ApplyMsg::Snapshot { index, term, data } => install_snapshot(inner, index, term, &data),
+    }
 }
 
 /// Applies one committed command and answers its waiter.

@@ -11,7 +11,7 @@
 //!   answered only once it is applied at the index `start` returned, in the
 //!   term `start` returned. So no server answers without a majority behind
 //!   it, and the answer reflects every operation committed before.
-//! * A request waits at most [`server::APPLY_WAIT`], and gives up sooner if
+//! * A request waits at most `server::APPLY_WAIT` (700 ms), and gives up sooner if
 //!   the peer's term changes or it stops leading; the clerk then tries the
 //!   next server. A cut-off leader thus never holds a clerk for long.
 //! * Each clerk has a random id and numbers its requests; the servers keep,
@@ -45,7 +45,6 @@ mod server;
 mod store;
 
 pub use clerk::Clerk;
-pub use server::APPLY_WAIT;
 
 use labrpc::{Client, Persister, Server};
 use machine::Machine;
