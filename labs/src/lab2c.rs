@@ -188,7 +188,16 @@ pub fn unreliable_agree(t: &TestCase) -> TestResult {
     for r in results {
         r?;
     }
-    cluster.one(&cmd(100), servers, true)?;
+    let last = cluster.one(&cmd(100), servers, true)?;
+    // No peer restarted, so the counters cover the whole test.
+    let mut fsyncs = 0;
+    for i in cluster.all() {
+        fsyncs += cluster.persist_counts(i)?.map_or(0, |(_, f)| f);
+    }
+    println!(
+        "  persistence: {fsyncs} fsyncs on {servers} peers for {last} entries ({:.2} per entry per peer)",
+        fsyncs as f64 / (last as f64 * servers as f64)
+    );
     cluster.end()
 }
 
