@@ -22,13 +22,18 @@ testing nothing.
     mutate.py list                       name, groups, ci, bug (tab-separated)
     mutate.py check ROOT                 every mutant applies to ROOT's raft/ and kvraft/
     mutate.py apply ROOT NAME DEST       writes DEST/raft and DEST/kvraft, mutated
+
+Exit status: 0 done, 2 usage, 3 a mutant is malformed or no longer applies.
 """
 import pathlib
 import shutil
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
-CATALOGUE = HERE / "mutants"
+import os
+
+# The catalogue folder ($SELFCHECK_MUTANTS overrides it, for the script's own tests).
+CATALOGUE = pathlib.Path(os.environ.get("SELFCHECK_MUTANTS", HERE / "mutants"))
 CRATES = ("raft", "kvraft")
 
 
