@@ -25,7 +25,7 @@ GRADE_ARGS ?=
 only = $(if $(strip $(TEST)),$(TEST) --exact,$(1))
 
 # bench-checker is defined below.
-.PHONY: bench-checker grade help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
+.PHONY: bench-checker grader-e2e grade help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -69,15 +69,20 @@ lint: ## rustfmt check and clippy with warnings denied
 unit: ## Unit, integration and doc tests of the kit (cargo test)
 	$(CARGO) test --workspace
 
-check: lint unit build ## Everything CI runs: lint, kit tests, every lab group, the broken-fixture check
+check: lint unit build ## Everything CI runs: lint, kit tests, every lab group, broken fixtures, the grader end to end
 	$(LABS) $(ARGS)
 	scripts/check-fixture.sh
+	$(MAKE) --no-print-directory grader-e2e
 
 bench-proxy: ## Proxy latency and throughput versus a direct socket
 	$(CARGO) bench -p harness --bench proxy
 
 bench-checker: ## The linearizability checker on the public histories in ../shared
 	$(CARGO) bench -p lincheck --bench histories
+
+grader-e2e: ## The grader's slow end-to-end tests (the reference, a broken raft, hostile fixtures)
+	$(CARGO) build --release -p grader -p node -p labs
+	$(CARGO) test -p grader --test e2e -- --ignored --test-threads 1
 
 clean: ## Remove build output
 	$(CARGO) clean
