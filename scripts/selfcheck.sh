@@ -34,7 +34,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 work=${SELFCHECK_ROOT:-$root/target/selfcheck}
-export SWAP_ROOT=$work/swap          # one scratch build, kept: only the mutated crates rebuild
+# One scratch build, kept: only the mutated crates rebuild ($SELFCHECK_SWAP overrides it).
+export SWAP_ROOT=${SELFCHECK_SWAP:-$work/swap}
 # A test still running after this is stopped (the labs watchdog stops it at 150 s).
 TEST_LIMIT_SECS=${SELFCHECK_TEST_LIMIT:-200}
 mkdir -p "$work/logs"
@@ -45,6 +46,19 @@ if [ -n "$only" ]; then
   catalogue=$(echo "$catalogue" | awk -F'\t' -v only=",$only," 'index(only, "," $1 ",")')
   [ -n "$catalogue" ] || { echo "selfcheck: no mutant named in $only" >&2; exit 2; }
 fi
+
+# Every test a mutant names must exist: a filter that matches nothing
+# "passes", and would report a false survivor. Checked with the first build.
+check_ci_tests() {
+  local known missing
+  known=$("$labs" --catalogue | python3 -c 'import json, sys; print("\n".join(t["id"] for t in json.load(sys.stdin)))')
+  missing=$(echo "$catalogue" | cut -f3 | tr ' ' '\n' | sort -u | grep -vxF "$known")
+  if [ -n "$missing" ]; then
+    echo "selfcheck: tests named in the mutants' ci: lines but not in the lab catalogue: $(echo $missing)" >&2
+    exit 2
+  fi
+}
+checked=0
 
 matrix=$work/matrix.tsv
 printf 'round\tmutant\tgroup\tresult\tkilled_by\tseconds\n' >"$matrix"
@@ -87,6 +101,7 @@ for round in $(seq 1 "$rounds"); do
       tail -20 "$work/logs/$name.build.log" >&2
       exit 2
     fi
+    [ $checked -eq 1 ] || { check_ci_tests; checked=1; }
     if [ "$mode" = ci ]; then
       units=("ci:$ci")
     else

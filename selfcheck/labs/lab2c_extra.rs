@@ -1,0 +1,183 @@
+//! 2C, scripted: persistence and commit-rule stories that the random 6.824
+//! tests reach only by luck, written as fixed sequences of partitions and
+//! crashes (found by the self-check: without them the mutants
+//! `commit-old-term`, `no-persist-term` and `persist-after-reply` survive the
+//! 2C group).
+
+use crate::catalogue::TestCase;
+use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, cmd, fail};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// Time for a leader to copy an entry to the followers it can reach: a few
+/// heartbeats (100 ms each in a Raft the tests accept).
+const REPLICATE: Duration = Duration::from_millis(500);
+/// Time for a change to persistent state that a peer has already reported
+/// (a term) to reach its disk: one save costs a few milliseconds.
+const SETTLE: Duration = Duration::from_millis(200);
+/// Elections run without any new entry before the crash.
+const TERM_ROUNDS: usize = 3;
+/// Rounds of "crash the follower that acknowledged an entry at once".
+const ACK_ROUNDS: u64 = 5;
+/// How often the tester looks for the leader's apply, to crash the follower
+/// as soon as possible after its acknowledgement.
+const ACK_POLL: Duration = Duration::from_micros(200);
+/// The longest an entry may take to commit with a live follower.
+const COMMIT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Figure 8 of the extended Raft paper, step by step, with five servers:
+/// (a) s1 leads and copies index 2 to s2 only; (b) s3, s4, s5 elect s5,
+/// which alone takes a different index 2 in a later term; (c) s1, s2, s3
+/// return and s1 or s2 leads, copying its index 2 (an earlier term's) to s3,
+/// a majority, with no entry of its own term; (d) s1 and s2 leave, s4 and s5
+/// return: only s5 can win, and it commits its own index 2. A leader that
+/// committed the earlier term's index 2 in (c) by counting replicas makes s5
+/// overwrite a committed entry, which the apply check reports.
+pub fn figure8_scripted(t: &TestCase) -> TestResult {
+    let servers = 5;
+    let cluster = Cluster::new(servers, Options::default())?;
+    cluster.begin(t.title);
+    cluster.one(&cmd(1), servers, true)?;
+
+    // (a) The leader and one follower alone get index 2.
+    let s1 = cluster.check_one_leader()?;
+    let others = cluster.others(s1);
+    let (s2, rest) = (others[0], others[1..].to_vec());
+    for &i in &rest {
+        cluster.disconnect(i);
+    }
+    if cluster.start(s1, &cmd(2))?.is_none() {
+        fail!("node {s1} stopped leading while two followers were still connected");
+    }
+    sleep(REPLICATE);
+    cluster.disconnect(s1);
+    cluster.disconnect(s2);
+
+    // (b) The other three elect a leader of a later term, which alone takes
+    // a different index 2.
+    for &i in &rest {
+        cluster.connect(i);
+    }
+    let s5 = cluster.check_one_leader()?;
+    let [s3, s4] = <[usize; 2]>::try_from(rest.iter().copied().filter(|&i| i != s5).collect::<Vec<_>>())
+        .expect("three servers minus their leader are two");
+    cluster.disconnect(s3);
+    cluster.disconnect(s4);
+    if cluster.start(s5, &cmd(3))?.is_none() {
+        fail!("node {s5} stopped leading right after its election");
+    }
+    sleep(REPLICATE);
+    cluster.disconnect(s5);
+
+    // (c) s1, s2 and s3 return: s3's log is shorter, so s1 or s2 leads and
+    // copies index 2 of the earlier term to s3. It is on a majority now, yet
+    // it must not commit: no entry of the new leader's term is.
+    cluster.connect(s1);
+    cluster.connect(s2);
+    cluster.connect(s3);
+    cluster.check_one_leader()?;
+    sleep(ELECTION_TIMEOUT);
+
+    // (d) s1 and s2 leave; s4 and s5 return. s5 has the latest last term, so
+    // only it can win, and its index 2 commits with its next entry. If index
+    // 2 had committed in (c), this overwrites a committed entry.
+    cluster.disconnect(s1);
+    cluster.disconnect(s2);
+    cluster.connect(s4);
+    cluster.connect(s5);
+    cluster.one(&cmd(4), 3, true)?;
+    cluster.n_committed(2)?;
+
+    for i in cluster.all() {
+        cluster.connect(i);
+    }
+    cluster.one(&cmd(5), servers, true)?;
+    cluster.end()
+}
+
+/// A restarted peer's term never goes back: elections move the term on
+/// without any new entry, then every peer crashes and restarts, and each
+/// must come back with at least the term it had reported (Figure 2:
+/// currentTerm is persistent state; a peer that forgets it may vote twice
+/// in one term).
+pub fn persist_term(t: &TestCase) -> TestResult {
+    let servers = 3;
+    let cluster = Cluster::new(servers, Options::default())?;
+    cluster.begin(t.title);
+    cluster.one(&cmd(1), servers, true)?;
+
+    // New leaders, and no new entries: only the term moves on.
+    for _ in 0..TERM_ROUNDS {
+        let leader = cluster.check_one_leader()?;
+        cluster.disconnect(leader);
+        cluster.check_one_leader()?;
+        cluster.connect(leader);
+    }
+    cluster.check_one_leader()?;
+    let term = cluster.check_terms()?;
+    sleep(SETTLE);
+
+    // Crash everyone, restart each on its own (disconnected, so no election
+    // can lower anything it reports): each must still be in `term` or later.
+    for i in cluster.all() {
+        cluster.crash(i);
+    }
+    for i in cluster.all() {
+        cluster.restart(i)?;
+        if let Some((restored, _)) = cluster.state(i)?
+            && restored < term
+        {
+            fail!("node {i} restarted in term {restored}, but had reported term {term} before its crash: currentTerm must be persisted");
+        }
+    }
+    for i in cluster.all() {
+        cluster.connect(i);
+    }
+    cluster.one(&cmd(2), servers, true)?;
+    cluster.end()
+}
+
+/// An acknowledgement is a promise: a follower persists an entry before it
+/// replies that it holds it. Each round cuts one follower off, starts an
+/// entry, and crashes the other follower the moment the leader applies the
+/// entry (so its acknowledgement has just been sent), then the leader too.
+/// The restarted follower and the one that was cut off must elect a leader
+/// that keeps the committed entry; a follower that saves after replying
+/// loses it, and its index is committed again with another command.
+pub fn persist_before_reply(t: &TestCase) -> TestResult {
+    let servers = 3;
+    let cluster = Cluster::new(servers, Options::default())?;
+    cluster.begin(t.title);
+    cluster.one(&cmd(0), servers, true)?;
+
+    for round in 1..=ACK_ROUNDS {
+        let leader = cluster.check_one_leader()?;
+        let [acker, away] = <[usize; 2]>::try_from(cluster.others(leader)).expect("three servers");
+        cluster.disconnect(away);
+        let Some((index, _)) = cluster.start(leader, &cmd(round * 100))? else {
+            fail!("node {leader} stopped leading with one follower still connected");
+        };
+        // Only `acker` can make the entry commit: crash it as soon as it has.
+        let t0 = Instant::now();
+        while !cluster.has_applied(leader, index) {
+            if t0.elapsed() > COMMIT_DEADLINE {
+                fail!("index {index} did not commit within {COMMIT_DEADLINE:?} with nodes {leader} and {acker}");
+            }
+            sleep(ACK_POLL);
+        }
+        cluster.crash(acker);
+        cluster.crash(leader);
+
+        // The acknowledged, committed entry must survive in `acker`.
+        cluster.restart(acker)?;
+        cluster.connect(acker);
+        cluster.connect(away);
+        cluster.one(&cmd(round * 100 + 1), 2, true)?;
+        cluster.n_committed(index)?;
+
+        cluster.restart(leader)?;
+        cluster.connect(leader);
+        cluster.one(&cmd(round * 100 + 2), servers, true)?;
+    }
+    cluster.end()
+}
