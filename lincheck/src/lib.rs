@@ -56,7 +56,7 @@ mod view;
 
 pub use check::{analyze, check_events, check_operations};
 pub use history::{Event, EventKind, HistoryError, Operation, operations_from_events};
-pub use model::{Model, OperationOf};
+pub use model::{Model, OperationOf, Prune};
 pub use models::kv::{KvInput, KvModel, KvOp, KvOutput};
 pub use models::register::{RegisterInput, RegisterModel, RegisterOutput};
 pub use result::{Analysis, CheckResult, Illegal, PartReport, Verdict};

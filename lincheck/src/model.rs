@@ -56,6 +56,14 @@ pub trait Model: Sync {
         vec![(0..history.len()).collect()]
     }
 
+    /// An optional pruning for one part of a history, built once per part
+    /// from its operations (local number `j` is `part[j]`). `None`, the
+    /// default, prunes nothing.
+    fn pruner(&self, part: &[&Operation<Self::Input, Self::Output>]) -> Option<Box<dyn Prune<Self::State>>> {
+        let _ = part;
+        None
+    }
+
     /// A short human-readable description of one operation, for the view.
     fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String;
 
@@ -65,3 +73,15 @@ pub trait Model: Sync {
 
 /// An operation of `M`'s history.
 pub type OperationOf<M> = Operation<<M as Model>::Input, <M as Model>::Output>;
+
+/// A necessary condition for a partial linearization to be completed.
+///
+/// The search asks [`Prune::viable`] after each step and abandons the
+/// configuration when it answers `false`. It must answer `true` whenever the
+/// operations not yet linearized can still be linearized from `state`;
+/// answering `true` is always safe.
+pub trait Prune<S>: Send {
+    /// Whether some linearization may continue from `state`, given which
+    /// operations (local numbers) are already linearized.
+    fn viable(&self, state: &S, linearized: &dyn Fn(usize) -> bool) -> bool;
+}

@@ -9,6 +9,9 @@
 //! where it was and no operation still open must precede it — so the search
 //! commits to it and never tries the alternatives. The length of the
 //! longest partial linearization is unchanged by this pruning.
+//!
+//! A model may add its own necessary condition ([`Model::pruner`]), asked
+//! after each state-changing step.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -74,6 +77,8 @@ pub(crate) fn search<M: Model>(
     };
     let read_only: Vec<bool> =
         part.iter().map(|&i| model.is_read_only(&history[i].input, history[i].output.as_ref())).collect();
+    let ops: Vec<&Operation<M::Input, M::Output>> = part.iter().map(|&i| &history[i]).collect();
+    let pruner = model.pruner(&ops);
     let mut timeline = Timeline::new(history, part);
     let mut bits = HashedBitset::new(part.len());
     let mut cache = Cache::new(bits.words().len());
@@ -123,7 +128,17 @@ pub(crate) fn search<M: Model>(
                     let j = timeline.op(e);
                     if let Some(next) = step(&state, j) {
                         bits.insert(j);
-                        if cache.insert(&bits, &next) {
+                        let viable = pruner.as_ref().is_none_or(|p| p.viable(&next, &|k| bits.contains(k)));
+                        if !viable {
+                            // A dead end one step on: it still counts for the longest.
+                            longest.offer(stack.len() + 1, || {
+                                let mut ops: Vec<usize> =
+                                    stack.iter().map(|f| part[timeline.op(f.entry)]).collect();
+                                ops.push(part[j]);
+                                ops
+                            });
+                        }
+                        if viable && cache.insert(&bits, &next) {
                             let before = Some(std::mem::replace(&mut state, next));
                             stack.push(Frame { entry: e, before });
                             timeline.lift(e);

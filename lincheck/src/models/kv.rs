@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::history::Operation;
-use crate::model::Model;
+use crate::model::{Model, Prune};
+
+/// Reads looked at from the front of the pruning's list (see [`GrowOnly`]).
+const PRUNE_SCAN: usize = 32;
 
 /// A key/value operation kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -82,6 +85,27 @@ impl Model for KvModel {
         by_key.into_values().collect()
     }
 
+    fn pruner(&self, part: &[&Operation<KvInput, KvOutput>]) -> Option<Box<dyn Prune<Arc<str>>>> {
+        let mut puts: Vec<(u64, usize)> = Vec::new();
+        let mut gets: Vec<(u64, usize, Arc<str>)> = Vec::new();
+        for (j, op) in part.iter().enumerate() {
+            match (op.input.op, &op.output, op.ret) {
+                (KvOp::Put, _, _) => puts.push((op.call, j)),
+                (KvOp::Get, Some(out), Some(ret)) => gets.push((ret, j, Arc::from(out.value.as_str()))),
+                _ => {}
+            }
+        }
+        if gets.is_empty() {
+            return None;
+        }
+        puts.sort_unstable();
+        gets.sort_unstable_by_key(|g| (g.0, g.1));
+        Some(Box::new(GrowOnly {
+            puts: puts.into_iter().map(|(_, j)| j).collect(),
+            gets: gets.into_iter().map(|(_, j, v)| (j, v)).collect(),
+        }))
+    }
+
     fn describe_operation(&self, input: &KvInput, output: Option<&KvOutput>) -> String {
         let KvInput { op, key, value } = input;
         match (op, output) {
@@ -94,5 +118,30 @@ impl Model for KvModel {
 
     fn describe_state(&self, state: &Arc<str>) -> String {
         format!("{:?}", &**state)
+    }
+}
+
+/// Once every put of a key is linearized, the key's value only grows (appends
+/// extend it, gets leave it), so the value now must be a prefix of what every
+/// get still to be linearized returned. Checked against the earliest
+/// returning such get (within [`PRUNE_SCAN`]) and the last one: that turns
+/// many concurrent appends ended by a read of the whole value from an
+/// exponential search into a linear one.
+struct GrowOnly {
+    /// Local numbers of the puts, by call time.
+    puts: Vec<usize>,
+    /// Local numbers and results of the completed gets, by return time.
+    gets: Vec<(usize, Arc<str>)>,
+}
+
+impl Prune<Arc<str>> for GrowOnly {
+    fn viable(&self, state: &Arc<str>, linearized: &dyn Fn(usize) -> bool) -> bool {
+        // The last put is usually the last to be linearized: check it first.
+        if self.puts.last().is_some_and(|&j| !linearized(j)) || self.puts.iter().any(|&j| !linearized(j)) {
+            return true;
+        }
+        let first = self.gets.iter().take(PRUNE_SCAN).find(|(j, _)| !linearized(*j));
+        let last = self.gets.last().filter(|(j, _)| !linearized(*j));
+        first.into_iter().chain(last).all(|(_, value)| value.starts_with(&**state))
     }
 }
