@@ -28,8 +28,9 @@ only = $(if $(strip $(TEST)),$(TEST) --exact,$(1))
 .PHONY: bench-checker grader-e2e grade help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
 
 help: ## Show this help
-	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
-	@echo "  Variables: RAFT=path/to/raft (test another raft crate), TEST=Name (one test), ARGS='…' (runner flags)"
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@echo "  Variables: RAFT=dir, KVRAFT=dir (test other crates), TEST=Name (one test), ARGS='…' (runner flags),"
+	@echo "             SUBMISSION=dir, GRADE_ARGS='…' (for make grade)"
 
 build: ## Build node and the test runner (release)
 	$(BUILD)
