@@ -132,7 +132,9 @@ pub fn persist_term(t: &TestCase) -> TestResult {
         if let Some((restored, _)) = cluster.state(i)?
             && restored < term
         {
-            fail!("node {i} restarted in term {restored}, but had reported term {term} before its crash: currentTerm must be persisted");
+            fail!(
+                "node {i} restarted in term {restored}, but had reported term {term} before its crash: currentTerm must be persisted"
+            );
         }
     }
     for i in cluster.all() {
@@ -166,7 +168,9 @@ pub fn persist_before_reply(t: &TestCase) -> TestResult {
         let t0 = Instant::now();
         while !cluster.has_applied(leader, index) {
             if t0.elapsed() > COMMIT_DEADLINE {
-                fail!("index {index} did not commit within {COMMIT_DEADLINE:?} with nodes {leader} and {acker}");
+                fail!(
+                    "index {index} did not commit within {COMMIT_DEADLINE:?} with nodes {leader} and {acker}"
+                );
             }
             sleep(ACK_POLL);
         }
