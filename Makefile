@@ -24,8 +24,10 @@ GRADE_ARGS ?=
 # The runner's filter: TEST exactly if given, else the group.
 only = $(if $(strip $(TEST)),$(TEST) --exact,$(1))
 
-# bench-checker is defined below.
-.PHONY: bench-checker grader-e2e grade help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
+# Extra arguments for the self-check, e.g. SELFCHECK_ARGS='--rounds 3' or '--mutants kv-no-dedup'.
+SELFCHECK_ARGS ?=
+
+.PHONY: bench-checker grader-e2e grade handout test-handout selfcheck selfcheck-ci help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -74,6 +76,8 @@ check: lint unit build ## Everything CI runs: lint, kit tests, every lab group, 
 	$(LABS) $(ARGS)
 	scripts/check-fixture.sh
 	$(MAKE) --no-print-directory grader-e2e
+	@if [ -d handout ]; then scripts/test-handout.sh; fi
+	@if [ -d selfcheck ]; then $(MAKE) --no-print-directory selfcheck-ci; fi
 
 bench-proxy: ## Proxy latency and throughput versus a direct socket
 	$(CARGO) bench -p harness --bench proxy
@@ -84,6 +88,20 @@ bench-checker: ## The linearizability checker on the public histories in ../shar
 grader-e2e: ## The grader's slow end-to-end tests (the reference, a broken raft, hostile fixtures)
 	$(CARGO) build --release -p grader -p node -p labs
 	$(CARGO) test -p grader --test e2e -- --ignored --test-threads 1
+
+handout: ## Write the student handout (skeleton raft/ and kvraft/) to target/handout/, with a tarball
+	scripts/make-handout.sh target/handout
+
+test-handout: ## Build the handout; every lab test must fail cleanly against the skeletons
+	scripts/test-handout.sh
+
+selfcheck: ## Mutation-test the lab tests: every mutant x the groups that teach it, then the kill matrix (~17 min)
+	scripts/test-selfcheck.sh
+	scripts/selfcheck.sh $(SELFCHECK_ARGS)
+
+selfcheck-ci: ## Reduced self-check: every mutant x the test that kills it fastest (~4 min)
+	scripts/test-selfcheck.sh
+	scripts/selfcheck.sh --ci $(SELFCHECK_ARGS)
 
 clean: ## Remove build output
 	$(CARGO) clean

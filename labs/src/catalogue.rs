@@ -45,6 +45,7 @@ pub fn all() -> Vec<TestCase> {
     use crate::lab2a as a;
     use crate::lab2b as b;
     use crate::lab2c as c;
+    use crate::lab2c_extra as cx;
     use crate::lab2d as d;
     use crate::lab3 as kv;
     vec![
@@ -95,6 +96,16 @@ pub fn all() -> Vec<TestCase> {
             5,
             c::persist3
         ),
+        case!("PersistTerm2C", "2C", "Test (2C): a restarted peer keeps its term", 5, cx::persist_term),
+        case!("PersistVote2C", "2C", "Test (2C): a restarted peer votes once per term", 5, cx::persist_vote),
+        case!(
+            "PersistBeforeReply2C",
+            "2C",
+            "Test (2C): a follower persists before it acknowledges",
+            5,
+            cx::persist_before_reply
+        ),
+        case!("Figure8Scripted2C", "2C", "Test (2C): Figure 8, scripted", 5, cx::figure8_scripted),
         case!("Figure82C", "2C", "Test (2C): Figure 8", 5, c::figure8),
         case!("UnreliableAgree2C", "2C", "Test (2C): unreliable agreement", 5, c::unreliable_agree),
         case!("Figure8Unreliable2C", "2C", "Test (2C): Figure 8 (unreliable)", 5, c::figure8_unreliable),

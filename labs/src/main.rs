@@ -14,6 +14,7 @@ mod catalogue;
 mod lab2a;
 mod lab2b;
 mod lab2c;
+mod lab2c_extra;
 mod lab2d;
 mod lab3;
 
