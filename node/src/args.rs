@@ -124,7 +124,13 @@ impl Command {
     }
 }
 
-fn validate_peer(me: usize, listen: &Path, peers: &[PathBuf], data: &Path, control: &Path) -> Result<(), BadArg> {
+fn validate_peer(
+    me: usize,
+    listen: &Path,
+    peers: &[PathBuf],
+    data: &Path,
+    control: &Path,
+) -> Result<(), BadArg> {
     if me >= peers.len() {
         return Err(BadArg { arg: "me", why: format!("{me} but only {} --peer given", peers.len()) });
     }
