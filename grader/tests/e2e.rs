@@ -178,7 +178,10 @@ fn hostile_writes_into_the_report_folder() {
         let doc = json(&out_dir.join(name));
         assert_ne!(doc["score"], 9999, "{name} kept the forged score");
     }
-    assert!(json(&out_dir.join("grade.json"))["build"]["status"] == "built", "grade.json is not the grader's own");
+    assert!(
+        json(&out_dir.join("grade.json"))["build"]["status"] == "built",
+        "grade.json is not the grader's own"
+    );
     assert!(
         !Path::new("/tmp/forged-grade.json").exists(),
         "a report was written through the planted symlink"

@@ -198,6 +198,34 @@ impl Cluster {
         self.nodes.timeline.record(format!("disconnect {i}"));
     }
 
+    /// Mutes peer `i` (or lifts the mute): every new call to or from it is
+    /// lost, but calls it has already received are still answered, so an
+    /// acknowledgement already on its way arrives. Independent of
+    /// [`Cluster::connect`] / [`Cluster::disconnect`].
+    pub fn mute(&self, i: usize, muted: bool) {
+        for j in self.others(i) {
+            self.nodes.net.set_requests_blocked(i as u32, j, muted);
+            self.nodes.net.set_requests_blocked(j as u32, i, muted);
+        }
+        self.nodes.timeline.record(format!("mute {i} {muted}"));
+    }
+
+    /// Blocks (or unblocks) new calls from `caller` to `server`, one way:
+    /// while blocked each is lost, but calls `server` already received are
+    /// still answered.
+    pub fn block_calls(&self, caller: usize, server: usize, blocked: bool) {
+        self.nodes.net.set_requests_blocked(caller as u32, server, blocked);
+        self.nodes.timeline.record(format!("calls {caller}->{server} blocked {blocked}"));
+    }
+
+    /// Delays the answers `server` sends to `caller` by `delay` (zero lifts
+    /// it); the requests themselves are not delayed. Answers already on
+    /// their way keep their delay.
+    pub fn delay_replies(&self, caller: usize, server: usize, delay: Duration) {
+        self.nodes.net.set_reply_delay(caller as u32, server, delay);
+        self.nodes.timeline.record(format!("replies {server}->{caller} delayed {delay:?}"));
+    }
+
     /// Unreliable network: requests delayed 0–26 ms, 10% of requests and 10%
     /// of replies lost.
     pub fn set_unreliable(&self, unreliable: bool) {
@@ -376,6 +404,12 @@ impl Cluster {
     pub fn n_committed(&self, index: u64) -> TestResult<(usize, Option<Vec<u8>>)> {
         self.check_invariants()?;
         Ok(self.nodes.inv.lock().expect("invariants lock").n_committed(index))
+    }
+
+    /// How many snapshots peer `i` installed while running (sent by a
+    /// leader, not restored at a start), in all its incarnations.
+    pub fn snapshots_installed(&self, i: usize) -> u64 {
+        self.nodes.inv.lock().expect("invariants lock").snapshots_installed(i)
     }
 
     /// Whether peer `i` has applied `index` (in any incarnation).

@@ -31,6 +31,8 @@ pub struct Invariants {
     last_applied: Vec<u64>,
     /// term → the node seen leading it.
     leaders: BTreeMap<u64, usize>,
+    /// Per node: snapshots sent to it while running (not restored at start).
+    installed: Vec<u64>,
     /// Highest index applied anywhere.
     max_index: u64,
     violation: Option<String>,
@@ -43,6 +45,7 @@ impl Invariants {
             logs: vec![BTreeMap::new(); n],
             last_applied: vec![0; n],
             leaders: BTreeMap::new(),
+            installed: vec![0; n],
             max_index: 0,
             violation: None,
         }
@@ -118,6 +121,15 @@ impl Invariants {
         }
         self.last_applied[node] = index;
         self.max_index = self.max_index.max(index);
+        if !restored {
+            self.installed[node] += 1;
+        }
+    }
+
+    /// How many snapshots `node` installed while running (sent by a leader,
+    /// not restored at a start), in all its incarnations.
+    pub fn snapshots_installed(&self, node: usize) -> u64 {
+        self.installed[node]
     }
 
     fn compare(&mut self, node: usize, index: u64, command: &[u8], verb: &str) {
@@ -205,6 +217,13 @@ mod tests {
         }
         inv.snapshot(1, 2, &[b"a".to_vec(), b"b".to_vec()], false);
         assert!(inv.violation().is_none());
+        inv.restarted(0);
+        inv.snapshot(0, 2, &[b"a".to_vec(), b"b".to_vec()], true);
+        assert_eq!(
+            (inv.snapshots_installed(0), inv.snapshots_installed(1)),
+            (0, 1),
+            "a restore is no install"
+        );
         inv.applied(1, 3, b"c");
         inv.snapshot(1, 2, &[b"a".to_vec(), b"b".to_vec()], false);
         assert!(inv.violation().unwrap().contains("older than"), "{:?}", inv.violation());

@@ -146,3 +146,52 @@ async fn long_reordering_delivers_replies_out_of_order() {
     // 2/3 of 60 held, sd ≈ 3.7.
     assert!((25..=55).contains(&held), "{held} of 60 replies held back");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_link_loses_new_calls_but_answers_delivered_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, client, ran) = setup(dir.path(), 6, 300).await;
+    net.set_mode(Mode { long_delays: false, ..Mode::default() });
+    // Delivered before the block: the handler runs and its answer arrives.
+    let c = client.clone();
+    let delivered = tokio::spawn(async move { c.call::<_, Vec<u8>>("Echo.Echo", &vec![1u8]).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    net.set_requests_blocked(1, 0, true);
+    for _ in 0..20 {
+        assert!(matches!(client.call::<_, Vec<u8>>("Echo.Echo", &vec![2u8]).await, Err(RpcError::Lost)));
+    }
+    assert_eq!(
+        delivered.await.unwrap().unwrap(),
+        vec![1u8],
+        "the call delivered before the block is answered"
+    );
+    assert_eq!(ran.load(Ordering::SeqCst), 1, "no blocked call reached the handler");
+    net.set_requests_blocked(1, 0, false);
+    assert_eq!(client.call::<_, Vec<u8>>("Echo.Echo", &vec![3u8]).await.unwrap(), vec![3u8]);
+    assert_eq!(ran.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_delay_holds_every_reply_on_its_link_and_only_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, client, ran) = setup(dir.path(), 7, 0).await;
+    net.set_reply_delay(1, 0, Duration::from_millis(400));
+    let t = Instant::now();
+    let calls: Vec<_> = (0..5u8)
+        .map(|i| {
+            let c = client.clone();
+            tokio::spawn(async move { c.call::<_, Vec<u8>>("Echo.Echo", &vec![i]).await })
+        })
+        .collect();
+    // The handler runs at once; only the answers wait.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(ran.load(Ordering::SeqCst), 5, "requests are not delayed");
+    for c in calls {
+        c.await.unwrap().unwrap();
+    }
+    assert!(t.elapsed() >= Duration::from_millis(400), "answered after {:?}", t.elapsed());
+    net.set_reply_delay(1, 0, Duration::ZERO);
+    let t = Instant::now();
+    client.call::<_, Vec<u8>>("Echo.Echo", &vec![9u8]).await.unwrap();
+    assert!(t.elapsed() < Duration::from_millis(300), "cleared delay still held a reply {:?}", t.elapsed());
+}

@@ -47,6 +47,7 @@ pub fn all() -> Vec<TestCase> {
     use crate::lab2c as c;
     use crate::lab2c_extra as cx;
     use crate::lab2d as d;
+    use crate::lab2d_extra as dx;
     use crate::lab3 as kv;
     vec![
         case!("InitialElection2A", "2A", "Test (2A): initial election", 5, a::initial_election),
@@ -127,6 +128,13 @@ pub fn all() -> Vec<TestCase> {
             "Test (2D): install snapshots (unreliable+crash)",
             5,
             d::install_uncrash
+        ),
+        case!(
+            "SnapshotKeepsSuffix2D",
+            "2D",
+            "Test (2D): a follower keeps its log after an older snapshot",
+            5,
+            dx::keeps_suffix
         ),
         case!("SnapshotAllCrash2D", "2D", "Test (2D): crash and restart all servers", 5, d::all_crash),
         case!("SnapshotInit2D", "2D", "Test (2D): snapshot initialization after crash", 5, d::init),

@@ -16,6 +16,7 @@ mod lab2b;
 mod lab2c;
 mod lab2c_extra;
 mod lab2d;
+mod lab2d_extra;
 mod lab3;
 
 use libtest_mimic::{Arguments, Failed, Trial};

@@ -11,6 +11,10 @@
 //!
 //! Faults are data with symmetric verbs: [`Network::set_link`],
 //! [`Network::set_mode`], [`Network::server_down`] / [`Network::server_up`].
+//! Two one-way faults go beyond labrpc, for scripted tests that need a
+//! precise interleaving: [`Network::set_requests_blocked`] (new calls on a
+//! link are lost, calls already delivered are still answered) and
+//! [`Network::set_reply_delay`] (every reply on a link waits longer).
 
 pub mod rules;
 pub mod stats;
@@ -64,6 +68,10 @@ struct Link {
     from: EndId,
     to: Arc<ServerSlot>,
     enabled: AtomicBool,
+    /// New requests are lost; replies to delivered ones still pass.
+    requests_blocked: AtomicBool,
+    /// Added to every delivered reply's delay, in microseconds.
+    reply_delay_us: AtomicU64,
     callers: Mutex<Vec<Weak<Caller>>>,
 }
 
@@ -112,8 +120,14 @@ impl Network {
     /// Must be called inside the network's tokio runtime.
     pub fn add_link(&self, from: EndId, to: usize, listen: &Path) -> std::io::Result<()> {
         let slot = self.inner.servers.lock().expect("servers lock")[to].clone();
-        let link =
-            Arc::new(Link { from, to: slot, enabled: AtomicBool::new(false), callers: Mutex::default() });
+        let link = Arc::new(Link {
+            from,
+            to: slot,
+            enabled: AtomicBool::new(false),
+            requests_blocked: AtomicBool::new(false),
+            reply_delay_us: AtomicU64::new(0),
+            callers: Mutex::default(),
+        });
         let _ = std::fs::remove_file(listen);
         let listener = UnixListener::bind(listen)?;
         self.inner.links.lock().expect("links lock").insert((from, to), link.clone());
@@ -129,8 +143,7 @@ impl Network {
     /// Enables or disables the link `from → to`. Disabling fails the calls in
     /// flight on it at once, as labrpc does when it finds an endpoint disabled.
     pub fn set_link(&self, from: EndId, to: usize, enabled: bool) {
-        let link = self.inner.links.lock().expect("links lock").get(&(from, to)).cloned();
-        let Some(link) = link else { panic!("no link {from} -> {to}: add_link it first") };
+        let link = self.link(from, to);
         link.enabled.store(enabled, Ordering::SeqCst);
         if !enabled {
             let callers: Vec<_> =
@@ -139,6 +152,26 @@ impl Network {
                 c.fail_all();
             }
         }
+    }
+
+    fn link(&self, from: EndId, to: usize) -> Arc<Link> {
+        let link = self.inner.links.lock().expect("links lock").get(&(from, to)).cloned();
+        link.unwrap_or_else(|| panic!("no link {from} -> {to}: add_link it first"))
+    }
+
+    /// Blocks or unblocks new requests on the link `from → to`, a one-way
+    /// cut: while blocked, each new call is lost (after the mode's loss
+    /// delay), but calls the server already received are still answered.
+    pub fn set_requests_blocked(&self, from: EndId, to: usize, blocked: bool) {
+        self.link(from, to).requests_blocked.store(blocked, Ordering::SeqCst);
+    }
+
+    /// Delays every reply on the link `from → to` by `delay` more than the
+    /// mode would (zero restores the mode's timing). A reply already on its
+    /// way keeps the delay it was given.
+    pub fn set_reply_delay(&self, from: EndId, to: usize, delay: Duration) {
+        let us = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.link(from, to).reply_delay_us.store(us, Ordering::SeqCst);
     }
 
     /// Whether the link `from → to` is enabled.
@@ -243,7 +276,9 @@ impl Network {
 
     async fn on_request(&self, link: &Arc<Link>, caller: &Arc<Caller>, frame: Frame, out: &mut Outgoing) {
         self.inner.stats.call(frame.payload().len());
-        let reachable = link.enabled.load(Ordering::SeqCst) && link.to.alive.load(Ordering::SeqCst);
+        let reachable = link.enabled.load(Ordering::SeqCst)
+            && link.to.alive.load(Ordering::SeqCst)
+            && !link.requests_blocked.load(Ordering::SeqCst);
         let mode = self.mode();
         let verdict = rules::request_verdict(mode, reachable, &mut *self.inner.rng.lock().expect("rng lock"));
         self.trace(format_args!(
@@ -344,8 +379,16 @@ impl Network {
         let reachable = link.enabled.load(Ordering::SeqCst)
             && link.to.alive.load(Ordering::SeqCst)
             && link.to.incarnation.load(Ordering::SeqCst) == inc;
-        let verdict =
-            rules::reply_verdict(self.mode(), reachable, &mut *self.inner.rng.lock().expect("rng lock"));
+        let verdict = match rules::reply_verdict(
+            self.mode(),
+            reachable,
+            &mut *self.inner.rng.lock().expect("rng lock"),
+        ) {
+            ReplyVerdict::Deliver(d) => {
+                ReplyVerdict::Deliver(d + Duration::from_micros(link.reply_delay_us.load(Ordering::SeqCst)))
+            }
+            lose => lose,
+        };
         self.trace(format_args!("{}->{} reply #{}: {verdict:?}", link.from, link.to.index, frame.call_id()));
         match verdict {
             ReplyVerdict::Lose => now.push(Frame::new(Kind::Lost, frame.call_id(), "", &[]).bytes()),

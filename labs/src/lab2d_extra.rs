@@ -1,0 +1,163 @@
+//! 2D, scripted: an InstallSnapshot story that the random 6.824 tests reach
+//! only by luck, written as a fixed sequence of one-way faults and a crash
+//! (found by the self-check: without it the mutant `install-drops-suffix`
+//! survives the 2D group).
+
+use crate::catalogue::TestCase;
+use harness::{Cluster, Options, TestResult, cmd, fail};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// Rounds of the story that must play; each takes about three seconds.
+const ROUNDS: u64 = 3;
+/// Rounds tried at most, counting those where the leader lost its lead.
+const MAX_ROUNDS: u64 = 6;
+/// How long `b`'s answers to the leader are held: longer than a heartbeat
+/// interval (at most 10 a second, so at least 100 ms; 150 ms is common),
+/// so that `a` hears of the later entries before the snapshot index commits.
+const B_REPLY_DELAY: Duration = Duration::from_millis(400);
+/// How long `a`'s answers to the leader are held: long enough that the
+/// leader, not having heard from `a`, sends it the new snapshot after the
+/// snapshot index commits.
+const A_REPLY_DELAY: Duration = Duration::from_millis(1000);
+/// How long the tester waits to see the leader's first send to `b` after
+/// the snapshot entry went in (a leader sends new entries within a
+/// heartbeat interval).
+const FIRST_SEND_DEADLINE: Duration = Duration::from_millis(300);
+/// How often the tester looks at the leader's progress, to act at once.
+const POLL: Duration = Duration::from_micros(200);
+/// Polls of the leader's applies between asks whether it still leads.
+const LEADS_EVERY: u32 = 100;
+/// The longest an entry may take to commit with a live follower.
+const COMMIT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A follower keeps the log after a snapshot it is sent, when its log
+/// agrees with the snapshot's last entry (Figure 13, step 6). Each round,
+/// with three servers and the tester snapshotting at every index `s` with
+/// `s + 1` a multiple of 10:
+/// 1. the leader takes `s`; follower `b` receives it and answers, but its
+///    answer is held 400 ms, and `b` is muted at once (it hears nothing
+///    more, but that answer still arrives); the leader's calls to follower
+///    `a` are lost meanwhile, and `a`'s answers are held 1 s;
+/// 2. the leader takes `s + 1` and `s + 2`; `a` is reachable again and
+///    receives `s` to `s + 2` together, with a commit index below `s`;
+/// 3. `b`'s answer commits `s`; the leader snapshots there and, not having
+///    heard from `a`, sends `a` that snapshot: `a`'s log agrees at `s` and
+///    goes on to `s + 2`, which it has acknowledged;
+/// 4. `a`'s answers arrive and the leader commits `s + 1` and `s + 2` with
+///    them, applies them, and crashes at once;
+/// 5. `a` and `b` elect a leader. A follower that discarded `s + 1` and
+///    `s + 2` when it installed the snapshot lets `b` win, or wins with a log
+///    ending at `s`, and a new command commits at `s + 1`: a committed entry
+///    changed, which the apply check reports.
+///
+/// Three rounds must play; a round where the leader loses its lead on the
+/// way is not counted, up to six rounds in all.
+pub fn keeps_suffix(t: &TestCase) -> TestResult {
+    let servers = 3;
+    let cluster = Cluster::new(servers, Options { snapshot: true, ..Options::default() })?;
+    cluster.begin(t.title);
+    let (mut played, mut rounds) = (0, 0);
+    while played < ROUNDS && rounds < MAX_ROUNDS {
+        rounds += 1;
+        let base = rounds * 1000;
+        // Fill the log up to just before a snapshot index.
+        let mut filler = 0;
+        loop {
+            filler += 1;
+            let index = cluster.one(&cmd(base + filler), servers, true)?;
+            if (index + 2) % 10 == 0 {
+                break;
+            }
+        }
+        let leader = cluster.check_one_leader()?;
+        let [a, b] = <[usize; 2]>::try_from(cluster.others(leader)).expect("three servers");
+        let installs_on_a = cluster.snapshots_installed(a);
+
+        let story = play(&cluster, base, leader, a, b);
+        cluster.mute(b, false);
+        cluster.block_calls(leader, a, false);
+        cluster.delay_replies(leader, a, Duration::ZERO);
+        cluster.delay_replies(leader, b, Duration::ZERO);
+
+        if let Some(s) = story? {
+            // The story played if `a` installed the snapshot (not if `a`
+            // heard of the commit of `s` first, or `b` missed `s`).
+            if cluster.snapshots_installed(a) > installs_on_a {
+                played += 1;
+            }
+            // 5. The survivors must keep `s + 1` and `s + 2`.
+            cluster.one(&cmd(base + 200), servers - 1, true)?;
+            for index in [s + 1, s + 2] {
+                let expected = cmd(base + 100 + index - s);
+                let (n, command) = cluster.n_committed(index)?;
+                if command.as_deref() != Some(&expected[..]) || n < 2 {
+                    fail!(
+                        "index {index}, committed by node {leader} before its crash, holds {:?} on {n} nodes; expected {:?}",
+                        command.map(|c| String::from_utf8_lossy(&c).into_owned()),
+                        String::from_utf8_lossy(&expected)
+                    );
+                }
+            }
+            cluster.restart(leader)?;
+            cluster.connect(leader);
+        }
+        cluster.one(&cmd(base + 300), servers, true)?;
+    }
+    println!("  {played} of {rounds} rounds sent a snapshot to a follower holding entries past it");
+    cluster.end()
+}
+
+/// Steps 1 to 4 of [`keeps_suffix`], faults set and left for the caller to
+/// lift. `Some(s)`: the leader committed `s + 2` and was crashed. `None`:
+/// it stopped leading on the way (a busy machine can delay a heartbeat into
+/// an election), so this round tells nothing.
+fn play(cluster: &Cluster, base: u64, leader: usize, a: usize, b: usize) -> TestResult<Option<u64>> {
+    // 1. `s` goes to `b` alone; `b`'s answer will commit it. (Were `a` sent
+    // `s` by itself, its answer would make the leader send `s + 1` and
+    // `s + 2` again right after the snapshot.)
+    cluster.delay_replies(leader, a, A_REPLY_DELAY);
+    cluster.delay_replies(leader, b, B_REPLY_DELAY);
+    cluster.block_calls(leader, a, true);
+    let sends_to_b = cluster.rpc_count(b);
+    let Some((s, _)) = cluster.start(leader, &cmd(base + 100))? else { return Ok(None) };
+    let t0 = Instant::now();
+    while cluster.rpc_count(b) == sends_to_b && t0.elapsed() < FIRST_SEND_DEADLINE {
+        sleep(POLL);
+    }
+    cluster.mute(b, true);
+
+    // 2. Two more entries; `a` hears of all three together.
+    for k in 1..=2 {
+        match cluster.start(leader, &cmd(base + 100 + k))? {
+            Some((index, _)) if index == s + k => {}
+            Some((index, _)) => {
+                fail!(
+                    "node {leader} took the entry it was given after index {s} at index {index}; expected {}",
+                    s + k
+                )
+            }
+            None => return Ok(None),
+        }
+    }
+    cluster.block_calls(leader, a, false);
+
+    // 3 and 4. The leader commits `s` with `b`, then `s + 2` with `a`.
+    let t0 = Instant::now();
+    let mut polls = 0u32;
+    while !cluster.has_applied(leader, s + 2) {
+        polls += 1;
+        if polls.is_multiple_of(LEADS_EVERY) && !matches!(cluster.state(leader)?, Some((_, true))) {
+            return Ok(None);
+        }
+        if t0.elapsed() > COMMIT_DEADLINE {
+            fail!(
+                "index {} did not commit within {COMMIT_DEADLINE:?} on node {leader}, its leader, with node {a} connected (its answers held {A_REPLY_DELAY:?})",
+                s + 2
+            );
+        }
+        sleep(POLL);
+    }
+    cluster.crash(leader);
+    Ok(Some(s))
+}
