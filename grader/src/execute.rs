@@ -51,7 +51,11 @@ pub fn execute(setup: &Setup, tests: &[TestSpec], units: &[Unit], progress: &Pro
     std::thread::scope(|s| {
         for _ in 0..setup.jobs.max(1).min(units.len().max(1)) {
             s.spawn(|| {
-                while let Some(unit) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
+                loop {
+                    // Its own statement: a guard in the `while let` scrutinee
+                    // would be held for the whole run, one run at a time.
+                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+                    let Some(unit) = next else { break };
                     let test = &tests[unit.test];
                     progress.started(&test.id, unit.iteration);
                     let run = run_one(setup, test, unit.iteration);

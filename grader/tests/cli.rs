@@ -225,3 +225,15 @@ fn shards_merge_into_the_single_run_report() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing shard(s) 3/3"));
 }
+
+#[test]
+fn jobs_run_at_the_same_time() {
+    // Each run of PairG2D passes only if another is running beside it:
+    // with two runs and two jobs both pass; one run at a time fails one.
+    let dir = tempfile::tempdir().unwrap();
+    let pair = tempfile::tempdir().unwrap();
+    let out = run(grade(dir.path(), &["-n", "2", "-j", "2"]).env("FAKE_PAIR_DIR", pair.path()));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{table}");
+    assert!(table.contains("PairG2D") && table.contains("2/2"), "{table}");
+}
