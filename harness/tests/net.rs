@@ -195,3 +195,16 @@ async fn a_reply_delay_holds_every_reply_on_its_link_and_only_there() {
     client.call::<_, Vec<u8>>("Echo.Echo", &vec![9u8]).await.unwrap();
     assert!(t.elapsed() < Duration::from_millis(300), "cleared delay still held a reply {:?}", t.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_replies_are_lost_after_the_handler_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, client, ran) = setup(dir.path(), 8, 0).await;
+    net.set_replies_dropped(1, 0, true);
+    for i in 0..20u8 {
+        assert!(matches!(client.call::<_, Vec<u8>>("Echo.Echo", &vec![i]).await, Err(RpcError::Lost)));
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), 20, "every call reached the handler");
+    net.set_replies_dropped(1, 0, false);
+    assert_eq!(client.call::<_, Vec<u8>>("Echo.Echo", &vec![7u8]).await.unwrap(), vec![7u8]);
+}

@@ -49,6 +49,7 @@ pub fn all() -> Vec<TestCase> {
     use crate::lab2d as d;
     use crate::lab2d_extra as dx;
     use crate::lab3 as kv;
+    use crate::lab3_extra as kvx;
     vec![
         case!("InitialElection2A", "2A", "Test (2A): initial election", 5, a::initial_election),
         case!("ReElection2A", "2A", "Test (2A): election after network failure", 5, a::re_election),
@@ -350,6 +351,13 @@ pub fn all() -> Vec<TestCase> {
                 },
             )
         }),
+        case!(
+            "SnapshotRetry3B",
+            "3B",
+            "Test: a retry after a restart from snapshots applies once (3B)",
+            5,
+            kvx::snapshot_retry
+        ),
         case!("SnapshotUnreliable3B", "3B", "Test: unreliable net, snapshots, many clients (3B)", 5, |t| {
             kv::generic(
                 t,

@@ -18,6 +18,7 @@ mod lab2c_extra;
 mod lab2d;
 mod lab2d_extra;
 mod lab3;
+mod lab3_extra;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::time::Duration;

@@ -313,6 +313,24 @@ impl KvCluster {
         }
     }
 
+    /// Blocks (or unblocks) clerk `ck`'s new calls to every server: each is
+    /// lost, while calls already delivered are still answered.
+    pub fn block_client_calls(&self, ck: Clerk, blocked: bool) {
+        for j in self.all() {
+            self.nodes.net.set_requests_blocked(CLERK_BASE + ck.0, j, blocked);
+        }
+        self.nodes.timeline.record(format!("clerk {} calls blocked {blocked}", ck.0));
+    }
+
+    /// Drops (or stops dropping) every answer to clerk `ck`: its calls are
+    /// handled, but it hears of none and keeps retrying.
+    pub fn drop_client_replies(&self, ck: Clerk, dropped: bool) {
+        for j in self.all() {
+            self.nodes.net.set_replies_dropped(CLERK_BASE + ck.0, j, dropped);
+        }
+        self.nodes.timeline.record(format!("clerk {} replies dropped {dropped}", ck.0));
+    }
+
     fn host_request(&self, body: Request, limit: Duration) -> TestResult<Reply> {
         self.check_invariants()?;
         let conn = self.host.conn.clone();

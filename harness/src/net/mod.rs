@@ -11,10 +11,12 @@
 //!
 //! Faults are data with symmetric verbs: [`Network::set_link`],
 //! [`Network::set_mode`], [`Network::server_down`] / [`Network::server_up`].
-//! Two one-way faults go beyond labrpc, for scripted tests that need a
+//! Three one-way faults go beyond labrpc, for scripted tests that need a
 //! precise interleaving: [`Network::set_requests_blocked`] (new calls on a
-//! link are lost, calls already delivered are still answered) and
-//! [`Network::set_reply_delay`] (every reply on a link waits longer).
+//! link are lost, calls already delivered are still answered),
+//! [`Network::set_replies_dropped`] (calls are delivered and handled, every
+//! answer is lost) and [`Network::set_reply_delay`] (every reply on a link
+//! waits longer).
 
 pub mod rules;
 pub mod stats;
@@ -70,6 +72,8 @@ struct Link {
     enabled: AtomicBool,
     /// New requests are lost; replies to delivered ones still pass.
     requests_blocked: AtomicBool,
+    /// Requests are delivered; every reply is lost.
+    replies_dropped: AtomicBool,
     /// Added to every delivered reply's delay, in microseconds.
     reply_delay_us: AtomicU64,
     callers: Mutex<Vec<Weak<Caller>>>,
@@ -125,6 +129,7 @@ impl Network {
             to: slot,
             enabled: AtomicBool::new(false),
             requests_blocked: AtomicBool::new(false),
+            replies_dropped: AtomicBool::new(false),
             reply_delay_us: AtomicU64::new(0),
             callers: Mutex::default(),
         });
@@ -164,6 +169,13 @@ impl Network {
     /// delay), but calls the server already received are still answered.
     pub fn set_requests_blocked(&self, from: EndId, to: usize, blocked: bool) {
         self.link(from, to).requests_blocked.store(blocked, Ordering::SeqCst);
+    }
+
+    /// Drops (or stops dropping) every reply on the link `from → to`: calls
+    /// are delivered and their handlers run, but each caller sees a loss,
+    /// as with labrpc's unreliable replies, on every call.
+    pub fn set_replies_dropped(&self, from: EndId, to: usize, dropped: bool) {
+        self.link(from, to).replies_dropped.store(dropped, Ordering::SeqCst);
     }
 
     /// Delays every reply on the link `from → to` by `delay` more than the
@@ -378,7 +390,8 @@ impl Network {
         };
         let reachable = link.enabled.load(Ordering::SeqCst)
             && link.to.alive.load(Ordering::SeqCst)
-            && link.to.incarnation.load(Ordering::SeqCst) == inc;
+            && link.to.incarnation.load(Ordering::SeqCst) == inc
+            && !link.replies_dropped.load(Ordering::SeqCst);
         let verdict = match rules::reply_verdict(
             self.mode(),
             reachable,
