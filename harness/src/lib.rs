@@ -2,7 +2,11 @@
 //! fault-injecting proxy and gives tests the vocabulary of 6.824's
 //! config.go — [`Cluster::one`], [`Cluster::check_one_leader`],
 //! [`Cluster::disconnect`], [`Cluster::crash`] and the rest — with checks
-//! that run on every event ([`invariants`]).
+//! that run on every event ([`invariants`]). Beyond labrpc's faults, a few
+//! one-way ones ([`Cluster::block_calls`], [`Cluster::mute`],
+//! [`Cluster::delay_replies`], [`KvCluster::drop_client_replies`],
+//! [`KvCluster::block_client_calls`]) let a scripted test force one
+//! interleaving.
 //!
 //! The harness never links student code: students' crates run only inside
 //! node processes.
