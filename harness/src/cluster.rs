@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 pub const ELECTION_TIMEOUT: Duration = Duration::from_secs(1);
 /// `check_one_leader` polls this many times …
 pub const LEADER_POLLS: u32 = 10;
-/// … sleeping this long plus up to [`LEADER_POLL_JITTER`] before each poll.
+/// … sleeping this long plus up to [`LEADER_POLL_JITTER_MS`] milliseconds before each poll.
 pub const LEADER_POLL_SLEEP: Duration = Duration::from_millis(450);
 /// See [`LEADER_POLL_SLEEP`].
 pub const LEADER_POLL_JITTER_MS: u64 = 100;
