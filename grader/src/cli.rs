@@ -70,7 +70,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub workspace: Option<PathBuf>,
     /// Where submissions are built (kept between runs so only the student crates rebuild;
-    /// default: <workspace>/target/grader-swap).
+    /// default: WORKSPACE/target/grader-swap).
     #[arg(long)]
     pub swap_root: Option<PathBuf>,
 }

@@ -436,7 +436,7 @@ pub fn count(t: &TestCase) -> TestResult {
 /// terms there. With XTerm/XIndex/XLen the leader needs one rejection per
 /// conflicting term (here one: XTerm is absent from its log, so next_index
 /// jumps to XIndex), then one AppendEntries carrying the entries, then the
-/// commit index arrives with the next. The bound, [`MAX_REPAIR_APPENDS`] = 15,
+/// commit index arrives with the next. The bound, `MAX_REPAIR_APPENDS` = 15,
 /// leaves room for about ten heartbeats while the victim catches up; a leader
 /// that backs up one entry per rejection needs more than 50.
 pub fn fast_backup(t: &TestCase) -> TestResult {
