@@ -72,7 +72,7 @@ lint: ## rustfmt check and clippy with warnings denied
 unit: ## Unit, integration and doc tests of the kit (cargo test)
 	$(CARGO) test --workspace
 
-check: lint unit build ## Everything CI runs: lint, kit tests, every lab group, broken fixtures, the grader end to end
+check: lint unit build ## Everything CI runs: lint, kit tests, every lab group, broken fixtures, the grader end to end, the handout, the CI self-check
 	$(LABS) $(ARGS)
 	scripts/check-fixture.sh
 	$(MAKE) --no-print-directory grader-e2e
