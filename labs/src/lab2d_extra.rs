@@ -51,8 +51,11 @@ const COMMIT_DEADLINE: Duration = Duration::from_secs(10);
 ///    ending at `s`, and a new command commits at `s + 1`: a committed entry
 ///    changed, which the apply check reports.
 ///
-/// Three rounds must play; a round where the leader loses its lead on the
-/// way is not counted, up to six rounds in all.
+/// Rounds run until three have played (the snapshot reached `a` while it
+/// held the later entries), six at most; a round where the leader loses its
+/// lead on the way, or `a` hears of the commit before the snapshot, does
+/// not count. The test prints how many played; the reference plays every
+/// round.
 pub fn keeps_suffix(t: &TestCase) -> TestResult {
     let servers = 3;
     let cluster = Cluster::new(servers, Options { snapshot: true, ..Options::default() })?;
