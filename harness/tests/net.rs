@@ -32,6 +32,15 @@ async fn setup(dir: &Path, seed: u64, delay_ms: u64) -> (Network, Client, Arc<At
     (net, Client::new(dir.join("l1-0.sock")), ran)
 }
 
+/// Starts a call of `byte` on `client` and waits 100 ms, so that it has
+/// reached the handler (which answers after `setup`'s delay).
+async fn call_in_flight(client: &Client, byte: u8) -> tokio::task::JoinHandle<Result<Vec<u8>, RpcError>> {
+    let c = client.clone();
+    let call = tokio::spawn(async move { c.call::<_, Vec<u8>>("Echo.Echo", &vec![byte]).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    call
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counts_and_bytes_are_exact_on_a_scripted_exchange() {
     let dir = tempfile::tempdir().unwrap();
@@ -87,9 +96,7 @@ async fn a_disconnected_link_loses_every_call_and_fails_calls_in_flight() {
     let (net, client, ran) = setup(dir.path(), 3, 2000).await;
     net.set_mode(Mode { long_delays: false, ..Mode::default() });
     // A call in flight when the link goes down fails at once.
-    let c = client.clone();
-    let in_flight = tokio::spawn(async move { c.call::<_, Vec<u8>>("Echo.Echo", &vec![1u8]).await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let in_flight = call_in_flight(&client, 1).await;
     let t = Instant::now();
     net.set_link(1, 0, false);
     assert!(matches!(in_flight.await.unwrap(), Err(RpcError::Lost)));
@@ -107,9 +114,7 @@ async fn a_disconnected_link_loses_every_call_and_fails_calls_in_flight() {
 async fn no_reply_from_a_dead_incarnation_is_delivered() {
     let dir = tempfile::tempdir().unwrap();
     let (net, client, ran) = setup(dir.path(), 4, 300).await;
-    let c = client.clone();
-    let call = tokio::spawn(async move { c.call::<_, Vec<u8>>("Echo.Echo", &vec![9u8]).await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let call = call_in_flight(&client, 9).await;
     // The server "crashes" and comes back while the handler still runs: its
     // reply belongs to the dead incarnation.
     net.server_down(0);
@@ -153,9 +158,7 @@ async fn a_blocked_link_loses_new_calls_but_answers_delivered_ones() {
     let (net, client, ran) = setup(dir.path(), 6, 300).await;
     net.set_mode(Mode { long_delays: false, ..Mode::default() });
     // Delivered before the block: the handler runs and its answer arrives.
-    let c = client.clone();
-    let delivered = tokio::spawn(async move { c.call::<_, Vec<u8>>("Echo.Echo", &vec![1u8]).await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let delivered = call_in_flight(&client, 1).await;
     net.set_requests_blocked(1, 0, true);
     for _ in 0..20 {
         assert!(matches!(client.call::<_, Vec<u8>>("Echo.Echo", &vec![2u8]).await, Err(RpcError::Lost)));
