@@ -69,10 +69,20 @@ pub struct RunArgs {
     /// The raftlab workspace (default: found from the grader's location or the current folder).
     #[arg(long)]
     pub workspace: Option<PathBuf>,
-    /// Where submissions are built (kept between runs so only the student crates rebuild;
-    /// default: WORKSPACE/target/grader-swap).
+    /// Where submissions are built (default: WORKSPACE/target/grader-swap).
     #[arg(long)]
     pub swap_root: Option<PathBuf>,
+    /// The grading kit: the node workspace, vendored sources and warm build that submissions
+    /// build from (default: WORKSPACE/target/grading-kit, made by scripts/grading-kit.sh).
+    #[arg(long)]
+    pub kit: Option<PathBuf>,
+    /// Refuse to grade unless the submission's build and processes can run sandboxed
+    /// (root, bubblewrap, namespaces). For course staff and CI grading untrusted code.
+    #[arg(long, conflicts_with = "no_isolation")]
+    pub require_isolation: bool,
+    /// Run untrusted code unsandboxed even where a sandbox could be made (reports say so).
+    #[arg(long)]
+    pub no_isolation: bool,
 }
 
 /// `grader merge`.

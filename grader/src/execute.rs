@@ -34,6 +34,8 @@ pub struct Setup<'a> {
     pub timeout: Option<Duration>,
     /// The seed runs' seeds derive from.
     pub base_seed: u64,
+    /// Bubblewrap, when the nodes run sandboxed (and each run gets a private `/tmp`).
+    pub bwrap: Option<&'a Path>,
 }
 
 /// A test as the runner needs it.
@@ -42,6 +44,8 @@ pub struct TestSpec {
     pub id: String,
     /// The test's own time limit.
     pub timeout_secs: u64,
+    /// No honest run of the test passes faster.
+    pub min_secs: f64,
 }
 
 /// Runs every unit and returns its run, in the order of `units`.
@@ -93,29 +97,42 @@ fn run_one(setup: &Setup, test: &TestSpec, iteration: u32) -> Run {
         output: None,
         tail: String::new(),
         artifacts: None,
+        suspicious: None,
     };
     if let Err(e) = std::fs::create_dir_all(&artifacts) {
         return not_run(format!("cannot create {}: {e}", artifacts.display()));
     }
     let limit = setup.timeout.unwrap_or(Duration::from_secs(test.timeout_secs + GRACE_SECS));
+    let secret = match fresh_secret() {
+        Ok(s) => s,
+        Err(e) => return not_run(format!("cannot read /dev/urandom for the run's secret: {e}")),
+    };
     let mut cmd = Command::new(setup.labs);
     cmd.arg(&test.id)
         .arg("--exact")
         .env("LAB_SEED", seed.to_string())
         .env("LAB_ARTIFACTS", &artifacts)
-        .env("LAB_NODE", setup.node);
+        .env("LAB_NODE", setup.node)
+        .env_remove(harness::sandbox::SANDBOX_VAR);
+    if let Some(bwrap) = setup.bwrap {
+        cmd.env(harness::sandbox::SANDBOX_VAR, bwrap);
+    }
     let spawned = Spawned {
         cmd,
         label: format!("{}-{iteration}", test.id),
         file_size_limit: Some(RUN_FILE_SIZE_LIMIT),
+        private_tmp: setup.bwrap.map(|_| crate::isolation::tmp_options()),
+        secret: Some(secret.clone()),
     };
     let output_rel = rel.join("output.txt");
     let done = match process::run(spawned, limit, Some(&setup.out.join(&output_rel))) {
         Ok(d) => d,
         Err(e) => return not_run(format!("cannot run {}: {e}", setup.labs.display())),
     };
+    let vouched = harness::proof::verify(&done.capture.text(), &secret, &test.id, seed);
     let outcome = match done.exit {
-        Exit::Code(0) => Outcome::Passed,
+        Exit::Code(0) if vouched => Outcome::Passed,
+        Exit::Code(0) => Outcome::Unproven,
         Exit::Code(c) => Outcome::Failed { code: Some(c), signal: None },
         Exit::Signal(s) => Outcome::Failed { code: None, signal: Some(s) },
         Exit::TimedOut => Outcome::TimedOut { limit_secs: limit.as_secs() },
@@ -124,10 +141,23 @@ fn run_one(setup: &Setup, test: &TestSpec, iteration: u32) -> Run {
     Run {
         iteration,
         seed,
-        outcome,
         secs: done.secs,
         output: Some(output_rel.to_string_lossy().into_owned()),
         tail: done.capture.tail_lines(TAIL_LINES),
         artifacts: kept.then(|| rel.join("artifacts").to_string_lossy().into_owned()),
+        suspicious: (outcome.passed() && done.secs < test.min_secs).then(|| {
+            format!(
+                "passed in {:.2} s, faster than any honest run of this test (at least {:.1} s)",
+                done.secs, test.min_secs
+            )
+        }),
+        outcome,
     }
+}
+
+/// 32 bytes from the kernel's generator: one run's secret.
+fn fresh_secret() -> std::io::Result<Vec<u8>> {
+    let mut secret = vec![0u8; 32];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut secret)?;
+    Ok(secret)
 }

@@ -4,6 +4,7 @@ use crate::catalogue::{self, Entry};
 use crate::cli::RunArgs;
 use crate::error::GraderError;
 use crate::execute::{self, Setup, TestSpec};
+use crate::isolation;
 use crate::plan;
 use crate::progress::Progress;
 use crate::result::{Build, BuildStatus, GRADE_FORMAT, Grade, Outcome, Run, TestReport};
@@ -29,52 +30,75 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
         Some(_) => Some(workspace?),
         None => None,
     };
+    let want = match (args.require_isolation, args.no_isolation) {
+        (true, _) => isolation::Want::Required,
+        (_, true) => isolation::Want::Off,
+        _ => isolation::Want::Auto,
+    };
+    let plan = isolation::plan(want).map_err(|reason| {
+        GraderError::Usage(format!("--require-isolation: cannot sandbox untrusted code here: {reason}"))
+    })?;
+    let kit = match &sub {
+        Some(_) => Some(submission::kit(args.kit.as_deref(), workspace.as_deref())?),
+        None => None,
+    };
     let out = prepare_out(&args.out)?;
     let iterations = args.iterations.or(rubric.iterations).unwrap_or(1);
     let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
     let base_seed = args.seed.unwrap_or_else(random_seed);
     reaper::init();
+    let isolation = plan.report();
+    if !isolation.sandboxed() {
+        eprintln!("grader: WARNING: {}", isolation.describe());
+    }
 
     let all_units = plan::units(selected.len(), iterations);
     let units = plan::share(all_units, args.shard);
     let progress = Progress::new(units.len());
 
-    let (build, labs) = match &sub {
+    let (build, node) = match &sub {
         None => (
             Build { status: BuildStatus::Reference, secs: 0.0, message: String::new() },
-            Some(labs_ref.clone()),
+            Some(labs_ref.with_file_name("node")),
         ),
         Some(s) => {
             let ws = workspace.as_deref().expect("a submission needs the workspace, checked above");
+            let kit = kit.as_deref().expect("a submission needs the kit, checked above");
             let swap_root = args.swap_root.clone().unwrap_or_else(|| ws.join("target/grader-swap"));
             let swap_root = std::path::absolute(&swap_root).unwrap_or(swap_root);
             progress.note(&format!("Building {} (in {}) …", s.dir.display(), swap_root.display()));
-            let (build, labs) = submission::build(
+            let (build, node) = submission::build(
                 s,
-                ws,
+                kit,
                 &swap_root,
                 Duration::from_secs(args.build_timeout),
                 &out.join("build.txt"),
+                plan.bwrap(),
             );
             progress.note(&match build.status {
                 BuildStatus::Built => format!("Built in {:.0} s.", build.secs),
                 _ => "The submission did not build; every test scores 0.".to_string(),
             });
-            (build, labs)
+            (build, node)
         }
     };
-    let node = labs.as_ref().map(|l| l.with_file_name("node")).unwrap_or_default();
-    let specs: Vec<TestSpec> =
-        selected.iter().map(|e| TestSpec { id: e.id.clone(), timeout_secs: e.timeout_secs }).collect();
+    // The tester is always the kit's own labs; only node comes from the submission.
+    let labs = node.as_ref().map(|_| labs_ref.clone());
+    let specs: Vec<TestSpec> = selected
+        .iter()
+        .map(|e| TestSpec { id: e.id.clone(), timeout_secs: e.timeout_secs, min_secs: e.min_secs })
+        .collect();
     let results: Vec<(plan::Unit, Run)> = match &labs {
         Some(labs) => {
+            let node = node.as_deref().expect("a tester runs only with a node");
             let setup = Setup {
                 labs,
-                node: &node,
+                node,
                 out: &out,
                 jobs,
                 timeout: args.timeout.map(Duration::from_secs),
                 base_seed,
+                bwrap: plan.bwrap(),
             };
             execute::execute(&setup, &specs, &units, &progress)
         }
@@ -89,6 +113,7 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
                     output: None,
                     tail: String::new(),
                     artifacts: None,
+                    suspicious: None,
                 };
                 (*u, run)
             })
@@ -128,7 +153,8 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
         tests,
         elapsed_secs: started.elapsed().as_secs_f64(),
         labs: labs.unwrap_or_default().display().to_string(),
-        node: node.display().to_string(),
+        node: node.unwrap_or_default().display().to_string(),
+        isolation,
     };
     reaper::sweep(None);
     report::write_all(&grade, &out)?;
@@ -203,6 +229,7 @@ mod tests {
                 title: String::new(),
                 points: 1.0,
                 timeout_secs: 1,
+                min_secs: 0.0,
             })
             .collect()
     }

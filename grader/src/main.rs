@@ -14,6 +14,7 @@ mod cli;
 mod error;
 mod execute;
 mod grade;
+mod isolation;
 mod merge;
 mod package;
 mod plan;

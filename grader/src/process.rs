@@ -28,14 +28,23 @@ pub struct Spawned {
     pub label: String,
     /// The largest file any of its processes may write (RLIMIT_FSIZE), if limited.
     pub file_size_limit: Option<u64>,
+    /// Run it in a mount namespace of its own with a private `/tmp` mounted
+    /// with these tmpfs options (see [`crate::isolation::private_tmp`]).
+    pub private_tmp: Option<std::ffi::CString>,
+    /// A secret to hand it on a pipe, at the descriptor
+    /// `harness::proof::PROOF_FD_VAR` names.
+    pub secret: Option<Vec<u8>>,
 }
 
 impl Spawned {
-    /// A command without a file size limit.
+    /// A command without limits, namespace or secret.
     pub fn new(cmd: Command, label: &str) -> Spawned {
-        Spawned { cmd, label: label.to_string(), file_size_limit: None }
+        Spawned { cmd, label: label.to_string(), file_size_limit: None, private_tmp: None, secret: None }
     }
 }
+
+/// The descriptor number a secret arrives on.
+const SECRET_FD: i32 = 3;
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,21 +79,47 @@ pub fn run(spawned: Spawned, timeout: Duration, output: Option<&Path>) -> std::i
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let token =
         format!("{}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), spawned.label);
-    let Spawned { mut cmd, file_size_limit, .. } = spawned;
+    let Spawned { mut cmd, file_size_limit, private_tmp, secret, .. } = spawned;
     let (reader, writer) = std::io::pipe()?;
     cmd.stdin(Stdio::null())
         .stdout(writer.try_clone()?)
         .stderr(writer)
         .env(reaper::TOKEN_VAR, &token)
         .process_group(0);
+    // The secret goes into a pipe now (it is small: the pipe holds it
+    // without a reader); the child gets the read end as SECRET_FD.
+    let secret_pipe = match &secret {
+        Some(bytes) => {
+            let (r, mut w) = std::io::pipe()?;
+            std::io::Write::write_all(&mut w, bytes)?;
+            drop(w);
+            cmd.env(harness::proof::PROOF_FD_VAR, SECRET_FD.to_string());
+            Some(r)
+        }
+        None => None,
+    };
+    let secret_fd = secret_pipe.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
     // SAFETY: the closure runs between fork and exec and makes only
-    // async-signal-safe system calls (prctl, setrlimit).
+    // async-signal-safe system calls (prctl, setrlimit, dup2, fcntl,
+    // unshare, mount); the mount options were allocated before the fork.
     unsafe {
         cmd.pre_exec(move || {
             nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)?;
             if let Some(limit) = file_size_limit {
                 nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_FSIZE, limit, limit)
                     .map_err(std::io::Error::from)?;
+            }
+            if let Some(options) = &private_tmp {
+                crate::isolation::private_tmp(options)?;
+            }
+            if let Some(fd) = secret_fd {
+                if fd == SECRET_FD {
+                    if nix::libc::fcntl(fd, nix::libc::F_SETFD, 0) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                } else if nix::libc::dup2(fd, SECRET_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             Ok(())
         });
@@ -93,6 +128,7 @@ pub fn run(spawned: Spawned, timeout: Duration, output: Option<&Path>) -> std::i
     let spawned = reaper::spawn(&mut cmd);
     // Our copies of the pipe's write end must close, or the reader never ends.
     drop(cmd);
+    drop(secret_pipe);
     let mut child = spawned?;
     let pgid = Pid::from_raw(child.id() as i32);
 

@@ -6,7 +6,7 @@ use crate::rubric::{Policy, Visibility};
 use serde::{Deserialize, Serialize};
 
 /// The version of the `grade.json` layout; `merge` refuses other versions.
-pub const GRADE_FORMAT: u32 = 1;
+pub const GRADE_FORMAT: u32 = 2;
 
 /// A whole grading (or one shard of it).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -29,8 +29,40 @@ pub struct Grade {
     pub elapsed_secs: f64,
     /// The binaries that ran, for the replay commands.
     pub labs: String,
-    /// The node binary beside `labs`.
+    /// The node binary the runs started.
     pub node: String,
+    /// How the submission's build and processes were isolated.
+    pub isolation: Isolation,
+}
+
+/// How untrusted code (the submission's build and every process it starts)
+/// was kept from the grader, the tester and the reports.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Isolation {
+    /// "sandbox" (bubblewrap, an unprivileged uid, no network, limits) or "none".
+    pub mode: String,
+    /// What that means, or why there was none.
+    pub detail: String,
+}
+
+impl Isolation {
+    /// Whether the grade ran sandboxed.
+    pub fn sandboxed(&self) -> bool {
+        self.mode == "sandbox"
+    }
+
+    /// One line for every report: "sandbox (…)" or a loud warning.
+    pub fn describe(&self) -> String {
+        if self.sandboxed() {
+            format!("isolation: sandbox ({})", self.detail)
+        } else {
+            format!(
+                "isolation: NONE ({}). Untrusted code ran with the grader's own uid and file system: \
+                 a hostile submission could have changed this grade",
+                self.detail
+            )
+        }
+    }
 }
 
 /// Shard `index` of `count` (1-based), as in `--shard 2/4`.
@@ -110,10 +142,15 @@ pub struct Run {
     pub tail: String,
     /// Its artifact folder (node logs, timeline), relative to the report folder, if it kept any.
     pub artifacts: Option<String>,
+    /// Why a passing run looks wrong (for instance faster than any honest
+    /// run of its test), for staff to look at; it does not change the score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspicious: Option<String>,
 }
 
-/// How a run ended. Only the process's exit status and the time limit decide;
-/// nothing the run prints does.
+/// How a run ended. The process's exit status, the time limit and the
+/// tester's proof decide (see `harness::proof`): nothing else the run prints
+/// does.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Outcome {
@@ -131,6 +168,9 @@ pub enum Outcome {
         /// The limit, in seconds.
         limit_secs: u64,
     },
+    /// It exited 0 without the tester's proof that its test passed: its
+    /// output was not (only) the tester's.
+    Unproven,
     /// Never started (the build failed, or the process could not start).
     NotRun {
         /// Why.
@@ -160,6 +200,11 @@ impl Outcome {
             Outcome::Failed { .. } => "failed".into(),
             Outcome::TimedOut { limit_secs } => {
                 format!("timed out after {limit_secs} s (process group killed)")
+            }
+            Outcome::Unproven => {
+                "failed: exit status 0 without the tester's proof that the test passed (the run's \
+                 output was forged or the tester was replaced)"
+                    .into()
             }
             Outcome::NotRun { reason } => format!("not run: {reason}"),
         }

@@ -108,6 +108,7 @@ mod tests {
                     output: None,
                     tail: String::new(),
                     artifacts: None,
+                    suspicious: None,
                 })
                 .collect(),
         }

@@ -21,6 +21,8 @@ pub mod net;
 pub mod node_conn;
 pub mod nodes;
 pub mod process;
+pub mod proof;
+pub mod sandbox;
 pub mod seed;
 pub mod timeline;
 

@@ -130,5 +130,7 @@ async fn read_events(
 /// Binds a control listener at `path`, replacing a stale socket.
 pub fn listen(path: &Path) -> std::io::Result<UnixListener> {
     let _ = std::fs::remove_file(path);
-    UnixListener::bind(path)
+    let listener = UnixListener::bind(path)?;
+    crate::sandbox::open_socket(path)?;
+    Ok(listener)
 }

@@ -6,6 +6,7 @@ use crate::invariants::Invariants;
 use crate::net::Network;
 use crate::node_conn::{self, Event, NodeConn};
 use crate::process::{self, NodeProcess};
+use crate::sandbox::{Sandbox, View};
 use crate::timeline::Timeline;
 use control::{Reply, Request, ToHarness};
 use std::path::PathBuf;
@@ -39,6 +40,8 @@ pub struct Nodes {
     pub(crate) timeline: Arc<Timeline>,
     pub(crate) seed: u64,
     pub(crate) binary: PathBuf,
+    /// The sandbox nodes run in, when the grader asked for one.
+    pub(crate) sandbox: Option<Sandbox>,
     /// The subcommand and its mode arguments, e.g. `["raft", "--snapshot-every", "10"]`.
     mode_args: Vec<String>,
     n: usize,
@@ -64,14 +67,19 @@ impl Nodes {
         let net = Network::new(seed ^ NETWORK_SEED_SALT, trace.as_deref())
             .map_err(|e| Failure::new(format!("cannot create the network trace: {e}")))?;
         let timeline = Arc::new(Timeline::new(&dir.join("timeline.log")));
+        let sandbox = sandbox().map_err(Failure::new)?;
         for i in 0..n {
-            net.add_server(i, &dir.join(&format!("n{i}.sock")));
+            let sockets = sockets_dir(&dir, i);
+            std::fs::create_dir_all(&sockets)
+                .map_err(|e| Failure::new(format!("cannot create {}: {e}", sockets.display())))?;
+            net.add_server(i, &sockets.join(format!("n{i}.sock")));
         }
         {
             let _guard = rt.enter();
             for from in 0..n {
                 for to in 0..n {
-                    net.add_link(from as u32, to, &dir.join(&format!("l{from}-{to}.sock")))
+                    let path = sockets_dir(&dir, from).join(format!("l{from}-{to}.sock"));
+                    net.add_link(from as u32, to, &path)
                         .map_err(|e| Failure::new(format!("cannot open link {from}->{to}: {e}")))?;
                 }
             }
@@ -84,6 +92,7 @@ impl Nodes {
             inv: Arc::new(Mutex::new(Invariants::new(n))),
             timeline,
             binary,
+            sandbox,
             mode_args,
             n,
             live: (0..n).map(|_| Mutex::new(None)).collect(),
@@ -122,7 +131,8 @@ impl Nodes {
     pub fn start(&self, i: usize) -> Result<(), Failure> {
         self.kill(i);
         let incarnation = self.incarnations.fetch_add(1, Ordering::SeqCst) + 1;
-        let control = self.dir.join(&format!("c{i}.sock"));
+        let sockets = sockets_dir(&self.dir, i);
+        let control = sockets.join(format!("c{i}.sock"));
         let listener = {
             let _guard = self.rt.enter();
             node_conn::listen(&control)
@@ -131,17 +141,19 @@ impl Nodes {
         let log = self.log_path(i);
         let mut args = vec![self.mode_args[0].clone(), "--me".into(), i.to_string()];
         args.extend(self.mode_args[1..].iter().cloned());
-        args.extend(["--listen".into(), self.dir.join(&format!("n{i}.sock")).display().to_string()]);
+        args.extend(["--listen".into(), sockets.join(format!("n{i}.sock")).display().to_string()]);
         for j in 0..self.n {
-            args.extend(["--peer".into(), self.dir.join(&format!("l{i}-{j}.sock")).display().to_string()]);
+            args.extend(["--peer".into(), sockets.join(format!("l{i}-{j}.sock")).display().to_string()]);
         }
         args.extend(["--data".into(), self.data_dir(i).display().to_string()]);
         args.extend(["--control".into(), control.display().to_string()]);
         let _ = std::fs::OpenOptions::new().create(true).append(true).open(&log).and_then(|mut f| {
             std::io::Write::write_all(&mut f, format!("=== incarnation {incarnation} ===\n").as_bytes())
         });
-        let mut process = NodeProcess::spawn(&self.binary, &args, &log)
-            .map_err(|e| Failure::new(format!("cannot start {}: {e}", self.binary.display())))?;
+        let view = self.sandbox_view(&[sockets, self.data_dir(i)])?;
+        let mut process =
+            NodeProcess::spawn(&self.binary, &args, &log, self.sandbox.as_ref().map(|s| (s, &view)))
+                .map_err(|e| Failure::new(format!("cannot start {}: {e}", self.binary.display())))?;
         self.inv.lock().expect("invariants lock").restarted(i);
         self.current[i].store(incarnation, Ordering::SeqCst);
         let observe = self.observer(i, incarnation);
@@ -164,6 +176,26 @@ impl Nodes {
                 )))
             }
         }
+    }
+
+    /// Creates the folders a node process writes, `writable`, and returns
+    /// what it sees in a sandbox: the node binary and those folders, given to
+    /// the sandbox's uid. Empty without a sandbox.
+    pub(crate) fn sandbox_view(&self, writable: &[PathBuf]) -> Result<View, Failure> {
+        let prepare = |dir: &PathBuf| {
+            std::fs::create_dir_all(dir)
+                .and_then(|()| self.sandbox.as_ref().map_or(Ok(()), |s| s.give(dir)))
+                .map_err(|e| Failure::new(format!("cannot prepare {}: {e}", dir.display())))
+        };
+        writable.iter().try_for_each(prepare)?;
+        if self.sandbox.is_none() {
+            return Ok(View::default());
+        }
+        let env = ["NODE_LOG", "RUST_LOG"]
+            .into_iter()
+            .filter_map(|k| std::env::var_os(k).map(|v| (k.to_string(), v)))
+            .collect();
+        Ok(View { read: vec![self.binary.clone()], write: writable.to_vec(), env, chdir: None })
     }
 
     /// Kills node `i`'s process group (a crash). Its events stop counting and
@@ -318,4 +350,17 @@ impl Drop for Nodes {
 /// Indents every line by six spaces.
 pub fn indent(text: &str) -> String {
     text.lines().map(|l| format!("      {l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// The folder of node `i`'s sockets (its RPC socket, its control socket and
+/// its links to the peers): the only part of the test directory besides its
+/// data directory that a sandboxed node sees.
+fn sockets_dir(dir: &TestDir, i: usize) -> PathBuf {
+    dir.join(&format!("n{i}"))
+}
+
+/// The sandbox the grader asked for, read once per process.
+fn sandbox() -> Result<Option<Sandbox>, String> {
+    static SANDBOX: std::sync::OnceLock<Result<Option<Sandbox>, String>> = std::sync::OnceLock::new();
+    SANDBOX.get_or_init(Sandbox::from_env).clone()
 }

@@ -8,6 +8,7 @@
 //! * [`NodeProcess`] kills its group and reaps it on drop, whether the test
 //!   passed, failed or panicked.
 
+use crate::sandbox::{Sandbox, View};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::os::unix::process::CommandExt;
@@ -68,13 +69,26 @@ pub struct NodeProcess {
 }
 
 impl NodeProcess {
-    /// Starts `binary args…` with stdout and stderr appended to `log`.
-    pub fn spawn(binary: &Path, args: &[String], log: &Path) -> std::io::Result<NodeProcess> {
+    /// Starts `binary args…` with stdout and stderr appended to `log`,
+    /// inside `sandbox` with its view when one is given.
+    pub fn spawn(
+        binary: &Path,
+        args: &[String],
+        log: &Path,
+        sandbox: Option<(&Sandbox, &View)>,
+    ) -> std::io::Result<NodeProcess> {
         let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
         let err = out.try_clone()?;
         let parent = std::process::id();
-        let mut cmd = Command::new(binary);
-        cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
+        let mut cmd = match sandbox {
+            Some((sandbox, view)) => sandbox.command(binary, args, view),
+            None => {
+                let mut cmd = Command::new(binary);
+                cmd.args(args);
+                cmd
+            }
+        };
+        cmd.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
         // SAFETY: the closure runs between fork and exec and calls only
         // async-signal-safe functions (prctl, getppid, _exit).
         unsafe {

@@ -29,6 +29,14 @@ fn main() {
         println!("{json}");
         return;
     }
+    // First, before any process starts: no node may inherit the pipe.
+    let secret = match harness::proof::take_secret() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("labs: {e}");
+            std::process::exit(2);
+        }
+    };
     let mut args = Arguments::from_args();
     if args.test_threads.is_none() {
         args.test_threads = Some(1);
@@ -41,7 +49,20 @@ fn main() {
             Trial::test(id, move || run_case(&case)).with_kind(group)
         })
         .collect();
-    libtest_mimic::run(&args, trials).exit();
+    let filter = args.filter.clone();
+    let exact = args.exact;
+    let conclusion = libtest_mimic::run(&args, trials);
+    if let (Some(secret), Some(id)) = (secret, filter) {
+        // The grader runs one test by its exact id: vouch for that run only.
+        if exact && conclusion.num_passed == 1 && !conclusion.has_failed() {
+            println!(
+                "{}{}",
+                harness::proof::PROOF_PREFIX,
+                harness::proof::proof(&secret, &id, harness::seed::test_seed())
+            );
+        }
+    }
+    conclusion.exit();
 }
 
 /// Runs one test with a watchdog: a test still running at its timeout is

@@ -16,6 +16,7 @@ pub fn table(grade: &Grade, out: &Path) -> String {
         "\nGrade of {}: {runs} of each test{shard}, base seed {}",
         grade.submission, grade.base_seed
     );
+    let _ = writeln!(s, "{}", grade.isolation.describe());
     match grade.build.status {
         BuildStatus::Failed | BuildStatus::TimedOut => {
             let _ =
@@ -82,6 +83,16 @@ pub fn table(grade: &Grade, out: &Path) -> String {
                 let _ = writeln!(s, "    output: {}", out.join(o).display());
             }
         }
+    }
+    for t in &grade.tests {
+        for r in t.runs.iter() {
+            if let Some(why) = &r.suspicious {
+                let _ = writeln!(s, "\nSUSPICIOUS: {} #{} (seed {}): {why}", t.id, r.iteration, r.seed);
+            }
+        }
+    }
+    if !grade.isolation.sandboxed() {
+        let _ = writeln!(s, "\nWARNING: {}", grade.isolation.describe());
     }
     let _ = writeln!(
         s,

@@ -61,6 +61,7 @@ pub fn results(grade: &Grade) -> Results {
         grade.iterations,
         grade.base_seed
     );
+    output.push_str(&format!("\n{}.", grade.isolation.describe()));
     if !grade.build.ok() {
         output.push_str("\n\nThe submission did not build, so every test scores 0.\n\n");
         output.push_str(&truncate_chars(&grade.build.message, OUTPUT_CHARS * 2));
@@ -83,6 +84,13 @@ fn entry(grade: &Grade, t: &TestReport, number: String) -> GsTest {
     output.push('.');
     if !grade.build.ok() {
         output.push_str(" Not run: the submission did not build (see the top of the report).");
+    }
+    for r in t.runs.iter().filter(|r| r.suspicious.is_some()) {
+        output.push_str(&format!(
+            "\nSuspicious run {}: {}.",
+            r.iteration,
+            r.suspicious.as_deref().unwrap_or("")
+        ));
     }
     if let Some(r) = t.runs.iter().find(|r| !r.outcome.passed() && r.outcome.ran()) {
         output.push_str(&format!("\n\nRun {} (seed {}): {}\n", r.iteration, r.seed, r.reason()));

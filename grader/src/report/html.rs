@@ -5,7 +5,7 @@
 
 use crate::result::{Grade, Run, TestReport};
 use crate::score::{self, fmt_points};
-use std::fmt::Write;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Most bytes of a run's output the page embeds.
@@ -59,6 +59,21 @@ pub fn page(grade: &Grade, out: &Path) -> String {
         grade.base_seed,
         grade.elapsed_secs
     );
+    let _ = writeln!(
+        s,
+        "<p class={}>{}</p>",
+        if grade.isolation.sandboxed() { "pass" } else { "fail" },
+        esc(&grade.isolation.describe())
+    );
+    let suspicious: Vec<String> = grade
+        .tests
+        .iter()
+        .flat_map(|t| t.runs.iter().filter_map(move |r| r.suspicious.as_ref().map(|w| (t, r, w))))
+        .map(|(t, r, w)| format!("<li>{} #{}: {}</li>", esc(&t.id), r.iteration, esc(w)))
+        .collect();
+    if !suspicious.is_empty() {
+        let _ = write!(s, "<h2 class=fail>Suspicious runs</h2>\n<ul>{}</ul>\n", suspicious.join("\n"));
+    }
     if !grade.build.ok() {
         let _ = write!(
             s,

@@ -15,6 +15,8 @@ pub fn xml(grade: &Grade) -> String {
         let mut suite = TestSuite::new(group);
         suite.add_property(Property::new("base_seed", grade.base_seed.to_string()));
         suite.add_property(Property::new("iterations", grade.iterations.to_string()));
+        suite.add_property(Property::new("isolation", grade.isolation.mode.clone()));
+        suite.add_property(Property::new("isolation_detail", grade.isolation.detail.clone()));
         for t in tests {
             let sc = score::score(t);
             let status = if sc.all_passed() {

@@ -72,6 +72,7 @@ pub(crate) mod sample {
             output: Some(format!("runs/X/{iteration}/output.txt")),
             tail: "Test (2A): x ...\n  ... FAILED (seed 1001)\n<script>alert(1)</script> & \"quoted\"".into(),
             artifacts: None,
+            suspicious: None,
         }
     }
 
@@ -106,6 +107,7 @@ pub(crate) mod sample {
             elapsed_secs: 42.0,
             labs: "/k/labs".into(),
             node: "/k/node".into(),
+            isolation: crate::result::Isolation { mode: "none".into(), detail: "a test".into() },
         }
     }
 }

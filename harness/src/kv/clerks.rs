@@ -4,6 +4,7 @@ use crate::failure::Failure;
 use crate::node_conn::{self, Event, NodeConn};
 use crate::nodes::{LOG_TAIL_LINES, READY_TIMEOUT, indent};
 use crate::process::{self, NodeProcess};
+use crate::sandbox::{Sandbox, View};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ impl ClerkHost {
     pub fn start(
         rt: &tokio::runtime::Runtime,
         binary: &Path,
+        sandbox: Option<(&Sandbox, &View)>,
         control: &Path,
         log: &Path,
         on_exit: impl Fn(String) + Send + 'static,
@@ -30,7 +32,7 @@ impl ClerkHost {
                 .map_err(|e| Failure::new(format!("cannot listen on {}: {e}", control.display())))?
         };
         let args = vec!["kv-clients".to_string(), "--control".into(), control.display().to_string()];
-        let mut process = NodeProcess::spawn(binary, &args, log)
+        let mut process = NodeProcess::spawn(binary, &args, log, sandbox)
             .map_err(|e| Failure::new(format!("cannot start {}: {e}", binary.display())))?;
         let observe = move |event| match event {
             Event::Closed(why) => on_exit(why),

@@ -23,6 +23,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The folder of the clerk host's sockets (its control socket and the
+/// clerks' links to the servers), all a sandboxed clerk host sees of the
+/// test directory.
+const CLERK_SOCKETS: &str = "ck";
+
 /// The tester's election allowance in the KV tests (6.824's `electionTimeout`).
 pub const ELECTION_TIMEOUT: Duration = Duration::from_secs(1);
 /// Caller ids of clerks start here; servers are 0..n.
@@ -90,10 +95,12 @@ impl KvCluster {
         nodes.net.set_mode(Mode { reliable: !unreliable, long_reordering: false, long_delays: false });
         let host_exit: Arc<Mutex<Option<String>>> = Arc::default();
         let record = host_exit.clone();
+        let view = nodes.sandbox_view(&[nodes.dir.join(CLERK_SOCKETS)]).map_err(|f| nodes.diagnose(f))?;
         let host = ClerkHost::start(
             &nodes.rt,
             &nodes.binary,
-            &nodes.dir.join("ck.sock"),
+            nodes.sandbox.as_ref().map(|s| (s, &view)),
+            &nodes.dir.join(CLERK_SOCKETS).join("ck.sock"),
             &nodes.dir.join("clerks.log"),
             move |why| {
                 record.lock().expect("host lock").get_or_insert(why);
@@ -281,7 +288,7 @@ impl KvCluster {
         {
             let _guard = self.nodes.rt.enter();
             for j in self.all() {
-                let path = self.nodes.dir.join(&format!("k{id}-{j}.sock"));
+                let path = self.nodes.dir.join(CLERK_SOCKETS).join(format!("k{id}-{j}.sock"));
                 self.nodes.net.add_link(from, j, &path).map_err(|e| {
                     self.nodes.diagnose(Failure::new(format!("cannot open clerk link {path:?}: {e}")))
                 })?;

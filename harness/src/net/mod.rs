@@ -135,6 +135,7 @@ impl Network {
         });
         let _ = std::fs::remove_file(listen);
         let listener = UnixListener::bind(listen)?;
+        crate::sandbox::open_socket(listen)?;
         self.inner.links.lock().expect("links lock").insert((from, to), link.clone());
         let net = self.clone();
         tokio::spawn(async move {

@@ -1,0 +1,174 @@
+//! Deciding how untrusted code runs: in a bubblewrap sandbox when the grader
+//! can make one (root, bubblewrap installed, namespaces allowed), else
+//! unisolated with a loud notice, or not at all with `--require-isolation`.
+//!
+//! What the sandbox is, see `harness::sandbox`. Here: finding it, trying it
+//! once, and running the trusted `labs` process of each run in a mount
+//! namespace of its own with a private, size-limited `/tmp` (where its test
+//! directory and so every node's data lives), so that no run can fill the
+//! disk or see another run's files.
+
+use crate::result::Isolation;
+use harness::sandbox::{Limits, Sandbox, View};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Where bubblewrap is looked for.
+const BWRAP_PATHS: [&str; 2] = ["/usr/bin/bwrap", "/usr/local/bin/bwrap"];
+/// The size of each run's private `/tmp`.
+pub const RUN_TMP_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// How long the trial sandbox may take.
+const TRIAL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What the command line asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// A sandbox if one can be made, else a notice.
+    Auto,
+    /// A sandbox or no grade (`--require-isolation`).
+    Required,
+    /// No sandbox (`--no-isolation`), with the notice.
+    Off,
+}
+
+/// How this grading runs untrusted code.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// Sandboxed with this bubblewrap.
+    Sandbox {
+        /// The `bwrap` binary.
+        bwrap: PathBuf,
+    },
+    /// Unisolated, for this reason.
+    None {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Plan {
+    /// The report's account of it.
+    pub fn report(&self) -> Isolation {
+        match self {
+            Plan::Sandbox { bwrap } => Isolation {
+                mode: "sandbox".into(),
+                detail: format!(
+                    "{}; the build and every node ran as an unprivileged uid of their own, in their own \
+                     PID, network and mount namespaces, seeing only their own files, with limits on \
+                     processes, memory, CPU time, file size and open files; each run had a private /tmp",
+                    bwrap.display()
+                ),
+            },
+            Plan::None { reason } => Isolation { mode: "none".into(), detail: reason.clone() },
+        }
+    }
+
+    /// The `bwrap` binary, when sandboxed.
+    pub fn bwrap(&self) -> Option<&Path> {
+        match self {
+            Plan::Sandbox { bwrap } => Some(bwrap),
+            Plan::None { .. } => None,
+        }
+    }
+}
+
+/// Decides how to run untrusted code, as `want` says.
+///
+/// # Errors
+/// With [`Want::Required`], the reason no sandbox can be made.
+pub fn plan(want: Want) -> Result<Plan, String> {
+    if want == Want::Off {
+        return Ok(Plan::None { reason: "turned off with --no-isolation".into() });
+    }
+    match probe() {
+        Ok(bwrap) => Ok(Plan::Sandbox { bwrap }),
+        Err(reason) if want == Want::Required => Err(reason),
+        Err(reason) => Ok(Plan::None { reason }),
+    }
+}
+
+/// Finds bubblewrap and runs `true` in a sandbox as the nodes will run.
+fn probe() -> Result<PathBuf, String> {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    if unsafe { nix::libc::geteuid() } != 0 {
+        return Err("the grader is not running as root, so it cannot run code as another uid".into());
+    }
+    let bwrap = BWRAP_PATHS.iter().map(PathBuf::from).find(|p| p.is_file()).ok_or_else(|| {
+        "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap; or scripts/install-sandbox.sh)"
+            .to_string()
+    })?;
+    let sandbox = Sandbox::new(&bwrap, harness::sandbox::uid_for(std::process::id()), Limits::NODE)?;
+    let truth = ["/usr/bin/true", "/bin/true"].into_iter().map(PathBuf::from).find(|p| p.is_file());
+    let truth = truth.ok_or("no /usr/bin/true to try the sandbox with")?;
+    let mut cmd = sandbox.command(&truth, &[], &View::default());
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let child = cmd.spawn().map_err(|e| format!("cannot run {}: {e}", bwrap.display()))?;
+    let out = wait_with_timeout(child, TRIAL_TIMEOUT)?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} cannot make a sandbox here ({}): {}",
+            bwrap.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(bwrap)
+}
+
+fn wait_with_timeout(
+    mut child: std::process::Child,
+    limit: Duration,
+) -> Result<std::process::Output, String> {
+    let start = std::time::Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => return child.wait_with_output().map_err(|e| e.to_string()),
+            Ok(None) if start.elapsed() > limit => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("the trial sandbox did not finish within {} s", limit.as_secs()));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// Called between fork and exec of a run's `labs`: a mount namespace of its
+/// own with a private tmpfs of [`RUN_TMP_BYTES`] on `/tmp`. `options` must
+/// be the tmpfs options ([`tmp_options`]), prepared before the fork.
+///
+/// # Errors
+/// If the namespace or the mount cannot be made.
+pub fn private_tmp(options: &std::ffi::CStr) -> std::io::Result<()> {
+    use nix::mount::{MsFlags, mount};
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
+    // Mounts made here stay here.
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)?;
+    mount(Some("tmpfs"), "/tmp", Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(options))?;
+    Ok(())
+}
+
+/// The tmpfs options for [`private_tmp`].
+pub fn tmp_options() -> std::ffi::CString {
+    std::ffi::CString::new(format!("size={RUN_TMP_BYTES},mode=1777")).expect("no NUL in the options")
+}
+
+/// The Rust toolchain's own `cargo` and its folder (not rustup's proxy),
+/// to run inside the build sandbox.
+pub fn toolchain() -> Result<(PathBuf, PathBuf), String> {
+    let out = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("cannot run rustc to find the toolchain: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("rustc --print sysroot failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let cargo = sysroot.join("bin/cargo");
+    if !cargo.is_file() {
+        return Err(format!("the toolchain at {} has no bin/cargo", sysroot.display()));
+    }
+    Ok((cargo, sysroot))
+}

@@ -1,0 +1,88 @@
+//! The tester's word that a run passed, in a form no other process can forge.
+//!
+//! The grader hands each `labs` run a fresh random secret on a pipe (file
+//! descriptor [`PROOF_FD_VAR`] names it; the secret itself is never in an
+//! environment, a file or an argument). `labs` reads it before it starts any
+//! process, so no node inherits the pipe, and when its one test passed it
+//! prints [`PROOF_PREFIX`] followed by HMAC-SHA256(secret, test id, seed).
+//! A node, or anything else that can write into the run's output, has never
+//! seen the secret and cannot print the line.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::io::Read;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+/// Names the file descriptor on which `labs` reads the secret.
+pub const PROOF_FD_VAR: &str = "LAB_PROOF_FD";
+/// The line `labs` prints when its one test passed.
+pub const PROOF_PREFIX: &str = "raftlab-proof: ";
+/// The longest secret read.
+const MAX_SECRET: u64 = 1024;
+
+/// The proof that test `id` passed with `seed`, under `secret`, in hex.
+pub fn proof(secret: &[u8], id: &str, seed: u64) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(format!("raftlab proof v1\0{id}\0{seed}\0passed").as_bytes());
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `output` holds the proof that test `id` passed with `seed`.
+pub fn verify(output: &str, secret: &[u8], id: &str, seed: u64) -> bool {
+    let want = proof(secret, id, seed);
+    output.lines().any(|l| l.trim_end().strip_prefix(PROOF_PREFIX) == Some(want.as_str()))
+}
+
+/// Reads the secret from the descriptor [`PROOF_FD_VAR`] names, and closes
+/// it; `None` when the variable is not set (a run outside the grader).
+///
+/// # Errors
+/// If the variable is not a descriptor number or the secret cannot be read.
+pub fn take_secret() -> Result<Option<Vec<u8>>, String> {
+    let Some(v) = std::env::var_os(PROOF_FD_VAR) else { return Ok(None) };
+    // SAFETY: safe to call while no other thread changes the environment;
+    // labs calls it first thing, on its only thread.
+    unsafe { std::env::remove_var(PROOF_FD_VAR) };
+    let fd: i32 = v
+        .to_str()
+        .and_then(|s| s.parse().ok())
+        .filter(|&fd| fd > 2)
+        .ok_or_else(|| format!("{PROOF_FD_VAR}={v:?} is not a file descriptor number above 2"))?;
+    // Refuse a descriptor that is not open rather than take over another.
+    // SAFETY: F_GETFD only reads the descriptor's flags.
+    if unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) } < 0 {
+        return Err(format!(
+            "{PROOF_FD_VAR}={fd}: not an open file descriptor ({})",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: the descriptor is open, was handed to this process for this
+    // purpose alone, and nothing else in it owns it.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut secret = Vec::new();
+    std::fs::File::from(owned)
+        .take(MAX_SECRET)
+        .read_to_end(&mut secret)
+        .map_err(|e| format!("cannot read the secret from descriptor {fd}: {e}"))?;
+    if secret.is_empty() {
+        return Err(format!("descriptor {fd} held no secret"));
+    }
+    Ok(Some(secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proof_binds_the_secret_the_test_and_the_seed() {
+        let p = proof(b"k", "InitialElection2A", 7);
+        assert_eq!(p.len(), 64);
+        let line = format!("noise\n{PROOF_PREFIX}{p}\n");
+        assert!(verify(&line, b"k", "InitialElection2A", 7));
+        assert!(!verify(&line, b"other", "InitialElection2A", 7));
+        assert!(!verify(&line, b"k", "ReElection2A", 7));
+        assert!(!verify(&line, b"k", "InitialElection2A", 8));
+        assert!(!verify("raftlab-proof: 00", b"k", "InitialElection2A", 7));
+    }
+}
