@@ -117,11 +117,15 @@ fn run_one(setup: &Setup, test: &TestSpec, iteration: u32) -> Run {
     if let Some(bwrap) = setup.bwrap {
         cmd.env(harness::sandbox::SANDBOX_VAR, bwrap);
     }
+    let private_tmp = match setup.bwrap.map(|_| crate::isolation::PrivateTmp::new(&artifacts)).transpose() {
+        Ok(t) => t,
+        Err(e) => return not_run(format!("cannot prepare the run's private /tmp: {e}")),
+    };
     let spawned = Spawned {
         cmd,
         label: format!("{}-{iteration}", test.id),
         file_size_limit: Some(RUN_FILE_SIZE_LIMIT),
-        private_tmp: setup.bwrap.map(|_| crate::isolation::tmp_options()),
+        private_tmp,
         secret: Some(secret.clone()),
     };
     let output_rel = rel.join("output.txt");

@@ -10,6 +10,8 @@
 
 use crate::result::Isolation;
 use harness::sandbox::{Limits, Sandbox, View};
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -135,24 +137,95 @@ fn wait_with_timeout(
     }
 }
 
-/// Called between fork and exec of a run's `labs`: a mount namespace of its
-/// own with a private tmpfs of [`RUN_TMP_BYTES`] on `/tmp`. `options` must
-/// be the tmpfs options ([`tmp_options`]), prepared before the fork.
-///
-/// # Errors
-/// If the namespace or the mount cannot be made.
-pub fn private_tmp(options: &std::ffi::CStr) -> std::io::Result<()> {
-    use nix::mount::{MsFlags, mount};
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
-    // Mounts made here stay here.
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)?;
-    mount(Some("tmpfs"), "/tmp", Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(options))?;
-    Ok(())
+/// A run's private `/tmp`, prepared before the fork: the tmpfs options and,
+/// when the run's artifact folder lies under `/tmp`, what it takes to bind
+/// that folder back in at the same path.
+pub struct PrivateTmp {
+    options: CString,
+    keep: Option<Keep>,
 }
 
-/// The tmpfs options for [`private_tmp`].
-pub fn tmp_options() -> std::ffi::CString {
-    std::ffi::CString::new(format!("size={RUN_TMP_BYTES},mode=1777")).expect("no NUL in the options")
+struct Keep {
+    /// The artifact folder's path.
+    path: CString,
+    /// Its path and each ancestor below `/tmp`, shallowest first.
+    dirs: Vec<CString>,
+}
+
+/// The descriptor the artifact folder is held on while `/tmp` is covered.
+const KEEP_FD: i32 = 1000;
+
+impl PrivateTmp {
+    /// A private `/tmp` of [`RUN_TMP_BYTES`] in which `keep` (if under
+    /// `/tmp`) is still the real folder.
+    ///
+    /// # Errors
+    /// If `keep` cannot be opened.
+    pub fn new(keep: &Path) -> std::io::Result<PrivateTmp> {
+        let cstr = |s: &std::ffi::OsStr| CString::new(s.as_bytes()).map_err(std::io::Error::other);
+        let options =
+            CString::new(format!("size={RUN_TMP_BYTES},mode=1777")).map_err(std::io::Error::other)?;
+        let keep = if keep.starts_with("/tmp") && keep != Path::new("/tmp") {
+            let mut dirs: Vec<CString> = keep
+                .ancestors()
+                .take_while(|a| *a != Path::new("/tmp"))
+                .map(|a| cstr(a.as_os_str()))
+                .collect::<Result<_, _>>()?;
+            dirs.reverse();
+            Some(Keep { path: cstr(keep.as_os_str())?, dirs })
+        } else {
+            None
+        };
+        Ok(PrivateTmp { options, keep })
+    }
+
+    /// Called between fork and exec of a run's `labs`: a mount namespace of
+    /// its own with the private tmpfs on `/tmp`, and the artifact folder
+    /// bound back in.
+    ///
+    /// # Errors
+    /// If the namespace or a mount cannot be made.
+    pub fn enter(&self) -> std::io::Result<()> {
+        use nix::mount::{MsFlags, mount};
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
+        // Mounts made here stay here.
+        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)?;
+        // The artifact folder, held open (in this namespace) across the cover.
+        if let Some(keep) = &self.keep {
+            // SAFETY: open, dup2 and close are async-signal-safe; the path was made before the fork.
+            unsafe {
+                let fd = nix::libc::open(keep.path.as_ptr(), nix::libc::O_PATH | nix::libc::O_DIRECTORY);
+                if fd < 0 || nix::libc::dup2(fd, KEEP_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                nix::libc::close(fd);
+            }
+        }
+        mount(
+            Some("tmpfs"),
+            "/tmp",
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some(self.options.as_c_str()),
+        )?;
+        if let Some(keep) = &self.keep {
+            for d in &keep.dirs {
+                // SAFETY: mkdir is async-signal-safe; the path was made before the fork.
+                unsafe { nix::libc::mkdir(d.as_ptr(), 0o755) };
+            }
+            let target = keep.dirs.last().expect("a folder under /tmp has a path");
+            mount(
+                Some(c"/proc/self/fd/1000"),
+                target.as_c_str(),
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )?;
+            // SAFETY: close is async-signal-safe.
+            unsafe { nix::libc::close(KEEP_FD) };
+        }
+        Ok(())
+    }
 }
 
 /// The Rust toolchain's own `cargo` and its folder (not rustup's proxy),

@@ -30,7 +30,7 @@ pub struct Spawned {
     pub file_size_limit: Option<u64>,
     /// Run it in a mount namespace of its own with a private `/tmp` mounted
     /// with these tmpfs options (see [`crate::isolation::private_tmp`]).
-    pub private_tmp: Option<std::ffi::CString>,
+    pub private_tmp: Option<crate::isolation::PrivateTmp>,
     /// A secret to hand it on a pipe, at the descriptor
     /// `harness::proof::PROOF_FD_VAR` names.
     pub secret: Option<Vec<u8>>,
@@ -109,8 +109,8 @@ pub fn run(spawned: Spawned, timeout: Duration, output: Option<&Path>) -> std::i
                 nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_FSIZE, limit, limit)
                     .map_err(std::io::Error::from)?;
             }
-            if let Some(options) = &private_tmp {
-                crate::isolation::private_tmp(options)?;
+            if let Some(tmp) = &private_tmp {
+                tmp.enter()?;
             }
             if let Some(fd) = secret_fd {
                 if fd == SECRET_FD {

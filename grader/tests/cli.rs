@@ -38,6 +38,54 @@ fn a_passing_test_scores_full_points_and_exits_0() {
 }
 
 #[test]
+fn an_exit_status_0_without_the_testers_proof_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(grade(dir.path(), &["--tests", "PassA2A"]).env("FAKE_NO_PROOF", "1"));
+    assert_eq!(out.status.code(), Some(1));
+    let results = json(&dir.path().join("results.json"));
+    let t = gs_test(&results, "PassA2A");
+    assert_eq!(t["score"], 0.0);
+    assert!(t["output"].as_str().unwrap().contains("without the tester's proof"), "{}", t["output"]);
+    validate(dir.path(), 1, 1, 0, Some(0.0));
+}
+
+#[test]
+fn every_report_says_which_isolation_the_grade_ran_under() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&mut grade(dir.path(), &["--tests", "PassA2A", "--no-isolation"]));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("isolation: NONE (turned off with --no-isolation)")
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WARNING: isolation: NONE"));
+    let results = json(&dir.path().join("results.json"));
+    assert!(results["output"].as_str().unwrap().contains("isolation: NONE"), "{}", results["output"]);
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    assert!(junit.contains(r#"name="isolation" value="none""#), "{junit}");
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(html.contains("isolation: NONE"));
+    assert_eq!(json(&dir.path().join("grade.json"))["isolation"]["mode"], "none");
+}
+
+#[test]
+fn require_isolation_refuses_to_grade_where_it_cannot_sandbox() {
+    // Without root the grader cannot run code as another uid; as root (CI)
+    // it can, and this test only checks that the flag is accepted.
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&mut grade(dir.path(), &["--tests", "PassA2A", "--require-isolation"]));
+    let root = std::fs::read_to_string("/proc/self/status")
+        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false);
+    if root && std::path::Path::new("/usr/bin/bwrap").is_file() {
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(json(&dir.path().join("grade.json"))["isolation"]["mode"], "sandbox");
+    } else {
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--require-isolation: cannot sandbox"));
+    }
+}
+
+#[test]
 fn failures_are_scored_from_exit_status_and_time_limit_only() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(&mut grade(dir.path(), &["--timeout", "3", "-j", "3", "--seed", "11"]));
@@ -126,27 +174,53 @@ fn the_grader_says_why_it_cannot_run_and_exits_2() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// A workspace whose swap-build script behaves as `script` says.
-fn fake_workspace(dir: &Path, script: &str) -> (PathBuf, PathBuf) {
+/// A workspace and a tiny grading kit (a node workspace of three crates
+/// without dependencies), and a submission whose raft crate is `lib_rs`,
+/// with `build_rs` as its build script if given.
+fn fake_kit(dir: &Path, lib_rs: &str, build_rs: Option<&str>) -> (PathBuf, PathBuf, PathBuf) {
+    let write = |p: PathBuf, text: &str| {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
     let ws = dir.join("ws");
-    std::fs::create_dir_all(ws.join("scripts")).unwrap();
-    std::fs::write(ws.join("Cargo.toml"), "[workspace]\n").unwrap();
-    std::fs::write(ws.join("scripts/swap-build.sh"), script).unwrap();
+    write(ws.join("Cargo.toml"), "[workspace]\n");
+    write(ws.join("scripts/swap-build.sh"), "");
+    let kit = dir.join("kit");
+    write(kit.join("stamp"), "fake kit\n");
+    write(
+        kit.join("node-src/Cargo.toml"),
+        "[workspace]\nresolver = \"2\"\nmembers = [\"raft\", \"kvraft\", \"node\"]\n",
+    );
+    write(kit.join("node-src/Cargo.lock"), "version = 4\n");
+    write(
+        kit.join("node-src/node/Cargo.toml"),
+        "[package]\nname = \"node\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nraft = { path = \"../raft\" }\nkvraft = { path = \"../kvraft\" }\n",
+    );
+    write(kit.join("node-src/node/src/main.rs"), "fn main() {}\n");
+    std::fs::create_dir_all(kit.join("vendor")).unwrap();
+    for name in ["raft", "kvraft"] {
+        let manifest = format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
+        write(kit.join(format!("skeleton/{name}/Cargo.toml")), &manifest);
+        write(kit.join(format!("skeleton/{name}/src/lib.rs")), "");
+    }
     let sub = dir.join("sub");
-    std::fs::create_dir_all(sub.join("raft")).unwrap();
-    std::fs::write(sub.join("raft/Cargo.toml"), "[package]\nname = \"raft\"\n").unwrap();
-    (ws, sub)
+    write(
+        sub.join("raft/Cargo.toml"),
+        "[package]\nname = \"raft\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    write(sub.join("raft/src/lib.rs"), lib_rs);
+    if let Some(b) = build_rs {
+        write(sub.join("raft/build.rs"), b);
+    }
+    (ws, kit, sub)
 }
 
 #[test]
 fn a_build_failure_scores_every_test_zero_with_the_compiler_error() {
     let dir = tempfile::tempdir().unwrap();
-    let (ws, sub) = fake_workspace(
-        dir.path(),
-        "echo '   Compiling raft' >&2\necho 'error[E0308]: mismatched types' >&2\necho ' --> raft/src/lib.rs:9:25' >&2\nexit 3\n",
-    );
+    let (ws, kit, sub) = fake_kit(dir.path(), "pub fn f() -> u32 {\n    \"x\"\n}\n", None);
     let out_dir = dir.path().join("out");
-    let out = run(grade(&out_dir, &["-n", "2"]).arg(&sub).arg("--workspace").arg(&ws));
+    let out = run(grade(&out_dir, &["-n", "2"]).arg(&sub).arg("--workspace").arg(&ws).arg("--kit").arg(&kit));
     assert_eq!(out.status.code(), Some(1));
     let results = json(&out_dir.join("results.json"));
     assert_eq!(results["score"], 0.0);
@@ -162,12 +236,16 @@ fn a_build_failure_scores_every_test_zero_with_the_compiler_error() {
 #[test]
 fn a_build_past_its_limit_is_stopped() {
     let dir = tempfile::tempdir().unwrap();
-    let (ws, sub) = fake_workspace(dir.path(), "echo building >&2\nsleep 601\n");
+    let build_rs =
+        "fn main() {\n    let _ = std::process::Command::new(\"sleep\").arg(\"601\").status();\n}\n";
+    let (ws, kit, sub) = fake_kit(dir.path(), "", Some(build_rs));
     let out_dir = dir.path().join("out");
-    let out = run(grade(&out_dir, &["--tests", "PassA2A", "--build-timeout", "2"])
+    let out = run(grade(&out_dir, &["--tests", "PassA2A", "--build-timeout", "8"])
         .arg(&sub)
         .arg("--workspace")
-        .arg(&ws));
+        .arg(&ws)
+        .arg("--kit")
+        .arg(&kit));
     assert_eq!(out.status.code(), Some(1));
     let g = json(&out_dir.join("grade.json"));
     assert_eq!(g["build"]["status"], "timed_out");
@@ -183,6 +261,9 @@ fn normalized(out: &Path) -> Value {
     for t in g["tests"].as_array_mut().unwrap() {
         for r in t["runs"].as_array_mut().unwrap() {
             r["secs"] = Value::Null;
+            // The tester's proof differs with each run's secret.
+            let tail = r["tail"].as_str().unwrap_or("").lines().filter(|l| !l.starts_with("raftlab-proof: "));
+            r["tail"] = Value::String(tail.collect::<Vec<_>>().join("\n"));
         }
     }
     g
@@ -232,7 +313,10 @@ fn jobs_run_at_the_same_time() {
     // with two runs and two jobs both pass; one run at a time fails one.
     let dir = tempfile::tempdir().unwrap();
     let pair = tempfile::tempdir().unwrap();
-    let out = run(grade(dir.path(), &["-n", "2", "-j", "2"]).env("FAKE_PAIR_DIR", pair.path()));
+    // Unisolated: the two runs meet in a folder under /tmp, which a
+    // sandboxed run's private /tmp would hide.
+    let out =
+        run(grade(dir.path(), &["-n", "2", "-j", "2", "--no-isolation"]).env("FAKE_PAIR_DIR", pair.path()));
     let table = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{table}");
     assert!(table.contains("PairG2D") && table.contains("2/2"), "{table}");
