@@ -27,7 +27,7 @@ only = $(if $(strip $(TEST)),$(TEST) --exact,$(1))
 # Extra arguments for the self-check, e.g. SELFCHECK_ARGS='--rounds 3' or '--mutants kv-no-dedup'.
 SELFCHECK_ARGS ?=
 
-.PHONY: bench-checker grader-e2e grade handout test-handout selfcheck selfcheck-ci help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
+.PHONY: bench-checker grader-e2e grade grading-kit handout test-handout selfcheck selfcheck-ci help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -60,7 +60,12 @@ test: build ## Every lab group
 
 grade: ## Grade the reference solution (or SUBMISSION=dir) with the default rubric; reports in target/grade/
 	$(CARGO) build --release -p grader -p node -p labs
+	@scripts/install-sandbox.sh
+	$(if $(strip $(SUBMISSION)),scripts/grading-kit.sh target/grading-kit)
 	target/release/grader run $(SUBMISSION) --out target/grade $(GRADE_ARGS)
+
+grading-kit: ## What the grader builds submissions from: node workspace, vendored sources (target/grading-kit)
+	scripts/grading-kit.sh target/grading-kit
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
@@ -85,8 +90,10 @@ bench-proxy: ## Proxy latency and throughput versus a direct socket
 bench-checker: ## The linearizability checker on the public histories in ../shared
 	$(CARGO) bench -p lincheck --bench histories
 
-grader-e2e: ## The grader's slow end-to-end tests (the reference, a broken raft, hostile fixtures)
+grader-e2e: ## The grader's slow end-to-end tests (the reference, a broken raft, hostile fixtures; sandboxed as root)
 	$(CARGO) build --release -p grader -p node -p labs
+	@scripts/install-sandbox.sh
+	scripts/grading-kit.sh target/grading-kit
 	$(CARGO) test -p grader --test e2e -- --ignored --test-threads 1
 
 handout: ## Write the student handout (skeleton raft/ and kvraft/) to target/handout/, with a tarball

@@ -71,8 +71,7 @@ pub fn write_zip(
     if let Some(r) = rubric {
         add(&mut zip, RUBRIC_NAME, r.as_bytes(), false)?;
     }
-    for rel in source_files(workspace)? {
-        let path = workspace.join(&rel);
+    for (rel, path) in shipped_files(workspace)? {
         if path == out_abs {
             continue;
         }
@@ -84,7 +83,40 @@ pub fn write_zip(
     Ok(count)
 }
 
-/// The kit's source files, relative to the workspace: everything but build
+/// Top-level folders the package leaves out: build output, version control,
+/// the reference solution (replaced by the handout's skeletons), and what
+/// quotes it (the self-check's mutants, the broken fixture crates).
+const NOT_SHIPPED: [&str; 6] = ["target", ".git", "raft", "kvraft", "selfcheck", "fixtures"];
+
+/// The files the package holds, as (name in the zip, file): the kit's
+/// sources without [`NOT_SHIPPED`], and the handout's skeleton crates as
+/// `raft/` and `kvraft/`, so that no reference solution reaches the
+/// machine where submissions run.
+fn shipped_files(workspace: &Path) -> std::io::Result<Vec<(PathBuf, PathBuf)>> {
+    let mut out: Vec<(PathBuf, PathBuf)> = source_files(workspace)?
+        .into_iter()
+        .filter(|rel| {
+            !rel.components().next().is_some_and(|c| NOT_SHIPPED.iter().any(|n| c.as_os_str() == *n))
+        })
+        .map(|rel| (rel.clone(), workspace.join(rel)))
+        .collect();
+    for name in ["raft", "kvraft"] {
+        let skeleton = workspace.join("handout").join(name);
+        if !skeleton.is_dir() {
+            return Err(std::io::Error::other(format!(
+                "no skeleton crate in {}: the package ships skeletons in place of the reference",
+                skeleton.display()
+            )));
+        }
+        for rel in source_files(&skeleton)? {
+            out.push((Path::new(name).join(&rel), skeleton.join(rel)));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The source files under `workspace`, relative to it: everything but build
 /// output (`target/`) and version control (`.git/`); symlinks are skipped.
 fn source_files(workspace: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
@@ -116,9 +148,18 @@ mod tests {
     fn the_zip_has_the_scripts_at_its_root_and_the_source() {
         let dir = tempfile::tempdir().unwrap();
         let ws = dir.path().join("ws");
-        for f in
-            ["Cargo.toml", "scripts/swap-build.sh", "raft/src/lib.rs", "target/release/labs", ".git/HEAD"]
-        {
+        for f in [
+            "Cargo.toml",
+            "scripts/swap-build.sh",
+            "raft/src/lib.rs",
+            "raft/src/election.rs",
+            "kvraft/src/lib.rs",
+            "handout/raft/src/lib.rs",
+            "handout/kvraft/src/lib.rs",
+            "selfcheck/mutants/a.mut",
+            "target/release/labs",
+            ".git/HEAD",
+        ] {
             std::fs::create_dir_all(ws.join(f).parent().unwrap()).unwrap();
             std::fs::write(ws.join(f), f).unwrap();
         }
@@ -137,10 +178,18 @@ mod tests {
             assert!(names.contains(&n.to_string()), "{n} missing from {names:?}");
         }
         assert!(!names.iter().any(|n| n.starts_with("target/") || n.starts_with(".git/")), "{names:?}");
+        // No reference solution: the skeletons stand in its place.
+        assert!(
+            !names.iter().any(|n| n == "raft/src/election.rs" || n.starts_with("selfcheck/")),
+            "{names:?}"
+        );
+        let mut lib = String::new();
+        z.by_name("raft/src/lib.rs").unwrap().read_to_string(&mut lib).unwrap();
+        assert_eq!(lib, "handout/raft/src/lib.rs");
         let mut run = z.by_name("run_autograder").unwrap();
         assert_eq!(run.unix_mode().unwrap() & 0o777, 0o755);
         let mut text = String::new();
         run.read_to_string(&mut text).unwrap();
-        assert!(text.contains("--swap-root /autograder/swap --groups 2A 2>"), "{text}");
+        assert!(text.contains("--swap-root /autograder/swap --require-isolation --groups 2A 2>"), "{text}");
     }
 }

@@ -1,13 +1,15 @@
 //! The grader end to end with the real kit: the reference crates, a broken
 //! Raft, and one hostile submission of each kind (grader/fixtures/), each
-//! built once through scripts/swap-build.sh into one shared build folder and
-//! graded on a single short test.
+//! built from the grading kit (`make grading-kit`) into one shared build
+//! folder and graded on a single short test. As root with bubblewrap (CI)
+//! every grading is `--require-isolation`, and the attacks that only the
+//! sandbox stops are checked to be stopped.
 //!
 //! Slow (a release build per fixture, about a minute each on two cores), so
 //! ignored by `cargo test`. Run them with the release binaries built first:
 //!
 //! ```text
-//! cargo build --release -p grader -p node -p labs
+//! cargo build --release -p grader -p node -p labs && scripts/grading-kit.sh
 //! cargo test -p grader --test e2e -- --ignored --test-threads 1
 //! ```
 
@@ -32,10 +34,25 @@ fn swap_root() -> PathBuf {
     workspace().join("target/grader-e2e-swap")
 }
 
+/// Whether these tests can (and so must) grade sandboxed: as root with
+/// bubblewrap, as CI runs them.
+fn isolated() -> bool {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false);
+    root && Path::new("/usr/bin/bwrap").is_file()
+}
+
 fn grade(out: &Path, submission: Option<&Path>, extra: &[&str]) -> (Output, u32) {
     let mut cmd: Command = grader();
     cmd.arg("run").arg("--labs").arg(labs()).arg("--workspace").arg(workspace()).arg("--out").arg(out);
-    cmd.arg("--swap-root").arg(swap_root()).args(extra);
+    cmd.arg("--swap-root").arg(swap_root()).arg("--kit").arg(workspace().join("target/grading-kit"));
+    if isolated() {
+        cmd.arg("--require-isolation");
+    } else {
+        eprintln!("NOT ISOLATED: not root or no bubblewrap; the sandbox's own checks are skipped");
+    }
+    cmd.args(extra);
     if let Some(s) = submission {
         cmd.arg(s);
     }
@@ -95,10 +112,16 @@ fn a_broken_raft_scores_less_with_reasons() {
 /// grading must give: exit 1, score 0, valid reports, nothing left running.
 /// Returns the report folder and the test's results.json entry.
 fn grade_hostile(tmp: &Path, fixture: &str) -> (PathBuf, Value, Output) {
+    grade_hostile_with(tmp, fixture, &[])
+}
+
+fn grade_hostile_with(tmp: &Path, fixture: &str, extra: &[&str]) -> (PathBuf, Value, Output) {
     let _lock = SWAP.lock().unwrap_or_else(|e| e.into_inner());
     let sub = submission(tmp, &crate_dir().join("fixtures").join(fixture));
     let out_dir = tmp.join("out");
-    let (out, pid) = grade(&out_dir, Some(&sub), &["--tests", "InitialElection2A", "--timeout", "60"]);
+    let mut args = vec!["--tests", "InitialElection2A", "--timeout", "60"];
+    args.extend_from_slice(extra);
+    let (out, pid) = grade(&out_dir, Some(&sub), &args);
     assert_eq!(out.status.code(), Some(1), "{fixture}: exit status");
     let results = json(&out_dir.join("results.json"));
     assert_eq!(results["score"], 0.0, "{fixture}: score");
@@ -107,6 +130,9 @@ fn grade_hostile(tmp: &Path, fixture: &str) -> (PathBuf, Value, Output) {
     let build_failed = json(&out_dir.join("grade.json"))["build"]["status"] != "built";
     validate(&out_dir, 1, (!build_failed) as usize, build_failed as usize, Some(0.0));
     assert!(leftovers_of(pid).is_empty(), "{fixture}: left running: {:?}", leftovers_of(pid));
+    if isolated() {
+        assert_eq!(json(&out_dir.join("grade.json"))["isolation"]["mode"], "sandbox", "{fixture}");
+    }
     (out_dir, test, out)
 }
 
@@ -186,4 +212,152 @@ fn hostile_writes_into_the_report_folder() {
         !Path::new("/tmp/forged-grade.json").exists(),
         "a report was written through the planted symlink"
     );
+}
+
+/// Every file under `dir`, as text, with its path: what a student could
+/// read back from the report.
+fn report_text(dir: &Path) -> String {
+    let mut text = String::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                text.push_str(&String::from_utf8_lossy(&bytes[..bytes.len().min(8 << 20)]));
+            }
+        }
+    }
+    text
+}
+
+fn digest(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_default()
+}
+
+/// The kit files a hostile build or node would want to change.
+fn kit_files() -> Vec<PathBuf> {
+    ["target/release/labs", "target/release/grader", "labs/src/main.rs", "grader/src/main.rs"]
+        .iter()
+        .map(|f| workspace().join(f))
+        .collect()
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_build_script_rewrites_kit_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let before: Vec<Vec<u8>> = kit_files().iter().map(|p| digest(p)).collect();
+    let (out_dir, _, _) = grade_hostile(tmp.path(), "build-rewrites-kit");
+    let after: Vec<Vec<u8>> = kit_files().iter().map(|p| digest(p)).collect();
+    assert!(before == after, "a kit file changed");
+    if isolated() {
+        // It can reach only its own build workspace.
+        let build = std::fs::read_to_string(out_dir.join("build.txt")).unwrap();
+        for line in build.lines().filter(|l| l.contains("HOSTILE")) {
+            assert!(line.contains("grader-e2e-swap/node-src/"), "outside its workspace: {line}");
+        }
+    }
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_node_replaces_the_files_beside_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let before: Vec<Vec<u8>> = kit_files().iter().map(|p| digest(p)).collect();
+    let (out_dir, _, _) = grade_hostile(tmp.path(), "replace-tester");
+    let after: Vec<Vec<u8>> = kit_files().iter().map(|p| digest(p)).collect();
+    assert!(before == after, "a kit file changed");
+    if isolated() {
+        assert!(!report_text(&out_dir).contains("HOSTILE REPLACED"), "a node replaced a file");
+    }
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_node_attacks_other_processes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out_dir, test, _) = grade_hostile(tmp.path(), "attack-processes");
+    if isolated() {
+        let text = report_text(&out_dir);
+        for bad in ["ptrace true", "mem true", "stop true"] {
+            assert!(!text.contains(bad), "{bad}: {}", test["output"]);
+        }
+    }
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_search_for_the_reference_rubric_and_reports_finds_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out_dir, _, _) = grade_hostile(tmp.path(), "snoop");
+    if isolated() {
+        let text = report_text(&out_dir);
+        let found: Vec<&str> = text.lines().filter(|l| l.contains("HOSTILE FOUND")).collect();
+        assert!(found.is_empty(), "the submission found: {found:?}");
+        let env: Vec<&str> = text.lines().filter(|l| l.contains("HOSTILE ENV")).collect();
+        for line in &env {
+            assert!(!line.contains("LAB_") && !line.contains("GRADER_"), "leaked: {line}");
+        }
+    }
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_fork_bomb() {
+    let tmp = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    grade_hostile(tmp.path(), "fork-bomb");
+    assert!(started.elapsed().as_secs() < 240, "the grading took {:?}", started.elapsed());
+    assert!(leftover_processes("sleep 600").is_empty(), "the bomb outlived the grading");
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_memory_hog() {
+    let tmp = tempfile::tempdir().unwrap();
+    grade_hostile(tmp.path(), "memory-hog");
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_tcp_connection_to_loopback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:47613").expect("port 47613 is free");
+    listener.set_nonblocking(true).unwrap();
+    let (out_dir, _, _) = grade_hostile(tmp.path(), "tcp-connect");
+    if isolated() {
+        assert!(listener.accept().is_err(), "a node connected to the host's loopback");
+        assert!(!report_text(&out_dir).contains("CONNECTED"), "a node reached a loopback port");
+    }
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_writes_10_gb() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out_dir, _, _) = grade_hostile(tmp.path(), "write-10gb");
+    let size = du(&out_dir);
+    assert!(size < 400 * 1024 * 1024, "the report folder holds {size} bytes");
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_new_dependency() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out_dir, _, _) = grade_hostile(tmp.path(), "new-dependency");
+    let g = json(&out_dir.join("grade.json"));
+    assert_eq!(g["build"]["status"], "failed");
+    let message = g["build"]["message"].as_str().unwrap();
+    assert!(message.contains("dependency the kit does not have"), "{message}");
+}
+
+#[test]
+#[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
+fn hostile_endless_build_script() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out_dir, _, _) = grade_hostile_with(tmp.path(), "endless-build", &["--build-timeout", "60"]);
+    assert_eq!(json(&out_dir.join("grade.json"))["build"]["status"], "timed_out");
+    assert!(leftover_processes("sleep 617").is_empty(), "the build's daemon outlived it");
 }

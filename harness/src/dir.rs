@@ -69,16 +69,42 @@ fn sanitize(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
 }
 
-/// Copies regular files (not sockets) recursively.
+/// At most this many bytes of a test's files are copied to `LAB_ARTIFACTS`:
+/// logs and data directories of an honest test are far smaller; a node
+/// that fills its data directory does not fill the report.
+pub const ARTIFACTS_BUDGET: u64 = 256 * 1024 * 1024;
+
+/// Copies regular files (not sockets, not links) recursively, within
+/// [`ARTIFACTS_BUDGET`]; what does not fit is listed in `NOT-COPIED.txt`.
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut budget = ARTIFACTS_BUDGET;
+    let mut skipped = Vec::new();
+    copy_within(from, to, &mut budget, &mut skipped)?;
+    if !skipped.is_empty() {
+        let note = format!(
+            "These files were not copied: the artifacts hold at most {ARTIFACTS_BUDGET} bytes.\n{}\n",
+            skipped.join("\n")
+        );
+        std::fs::write(to.join("NOT-COPIED.txt"), note)?;
+    }
+    Ok(())
+}
+
+fn copy_within(from: &Path, to: &Path, budget: &mut u64, skipped: &mut Vec<String>) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let kind = entry.file_type()?;
         let dest = to.join(entry.file_name());
         if kind.is_dir() {
-            copy_tree(&entry.path(), &dest)?;
+            copy_within(&entry.path(), &dest, budget, skipped)?;
         } else if kind.is_file() {
+            let len = entry.metadata()?.len();
+            if len > *budget {
+                skipped.push(format!("{} ({len} bytes)", entry.path().display()));
+                continue;
+            }
+            *budget -= len;
             std::fs::copy(entry.path(), dest)?;
         }
     }
