@@ -27,7 +27,7 @@ only = $(if $(strip $(TEST)),$(TEST) --exact,$(1))
 # Extra arguments for the self-check, e.g. SELFCHECK_ARGS='--rounds 3' or '--mutants kv-no-dedup'.
 SELFCHECK_ARGS ?=
 
-.PHONY: bench-checker grader-e2e grade grading-kit handout test-handout selfcheck selfcheck-ci help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
+.PHONY: bench-checker grader-e2e grade grading-kit sandbox handout test-handout selfcheck selfcheck-ci help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -77,7 +77,10 @@ lint: ## rustfmt check and clippy with warnings denied
 unit: ## Unit, integration and doc tests of the kit (cargo test)
 	$(CARGO) test --workspace
 
-check: lint unit build ## Everything CI runs: lint, kit tests, every lab group, broken fixtures, the grader end to end, the handout, the CI self-check
+sandbox: ## Install bubblewrap for the grader's sandbox (as root; otherwise says what is missing)
+	@scripts/install-sandbox.sh
+
+check: sandbox lint unit build ## Everything CI runs: lint, kit tests, every lab group, broken fixtures, the grader end to end, the handout, the CI self-check
 	$(LABS) $(ARGS)
 	scripts/check-fixture.sh
 	$(MAKE) --no-print-directory grader-e2e
