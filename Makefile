@@ -27,7 +27,7 @@ only = $(if $(strip $(TEST)),$(TEST) --exact,$(1))
 # Extra arguments for the self-check, e.g. SELFCHECK_ARGS='--rounds 3' or '--mutants kv-no-dedup'.
 SELFCHECK_ARGS ?=
 
-.PHONY: bench-checker grader-e2e grade grading-kit sandbox handout test-handout selfcheck selfcheck-ci help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
+.PHONY: bench-checker bench-spawn grader-e2e grade grading-kit sandbox handout test-handout selfcheck selfcheck-ci help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -89,6 +89,10 @@ check: sandbox lint unit build ## Everything CI runs: lint, kit tests, every lab
 
 bench-proxy: ## Proxy latency and throughput versus a direct socket
 	$(CARGO) bench -p harness --bench proxy
+
+bench-spawn: sandbox ## Node spawn-to-ready, plain and sandboxed (the sandbox needs root)
+	$(CARGO) build --release -p node
+	$(CARGO) bench -p harness --bench spawn
 
 bench-checker: ## The linearizability checker on the public histories in ../shared
 	$(CARGO) bench -p lincheck --bench histories

@@ -45,6 +45,16 @@ pub enum ToHarness {
         /// Read from disk at start rather than delivered by Raft.
         restored: bool,
     },
+    /// The peer's term or role changed: what `state()` answers now. The
+    /// node watches it all the time (every [`ROLE_POLL_MS`] ms), so that two
+    /// leaders in one term are seen whenever they happen, not only when a
+    /// test asks.
+    Role {
+        /// Current term.
+        term: u64,
+        /// Whether the peer believes it leads.
+        leader: bool,
+    },
     /// The node's tester service found a problem it must report (a snapshot
     /// it cannot decode, say).
     Problem {
@@ -59,6 +69,9 @@ pub enum ToHarness {
         body: Reply,
     },
 }
+
+/// How often a node looks at its peer's term and role, in milliseconds.
+pub const ROLE_POLL_MS: u64 = 5;
 
 /// A request from the harness to a node.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,6 +92,8 @@ pub enum Request {
     },
     /// Call `Raft::state()` and report persistence counters.
     GetState,
+    /// List the RPC handlers that have started and not answered.
+    Handlers,
     /// Create a clerk that talks to the servers at these sockets (lab 3).
     MakeClerk {
         /// The clerk's id, unique within the test.
@@ -141,6 +156,11 @@ pub enum Reply {
         saves: u64,
         /// Persister fsyncs since the process started.
         fsyncs: u64,
+    },
+    /// The RPC handlers in flight, longest-running first.
+    Handlers {
+        /// Each one's method and how long it has run, in milliseconds.
+        running: Vec<(String, u64)>,
     },
     /// A clerk was created.
     ClerkMade,

@@ -27,6 +27,8 @@ pub const ONE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const ONE_TRY: Duration = Duration::from_secs(2);
 /// `wait` polls at most this many times, from 10 ms doubling to about 1 s.
 pub const WAIT_POLLS: u32 = 30;
+/// How long [`Cluster::replay_held`] waits for the answers.
+pub const REPLAY_WAIT: Duration = Duration::from_secs(1);
 /// Every test must end within this long.
 pub const TEST_TIME_LIMIT: Duration = Duration::from_secs(120);
 
@@ -226,6 +228,37 @@ impl Cluster {
         self.nodes.timeline.record(format!("replies {server}->{caller} delayed {delay:?}"));
     }
 
+    /// Holds (or stops holding) the `method` requests `caller` sends to
+    /// `server`: each is kept instead of delivered, and the caller sees it
+    /// lost at once. [`Cluster::replay_held`] delivers them later, stale.
+    pub fn hold_requests(&self, caller: usize, server: usize, method: &str, held: bool) {
+        self.nodes.net.set_requests_held(caller as u32, server, method, held);
+        self.nodes.timeline.record(format!("{method} calls {caller}->{server} held {held}"));
+    }
+
+    /// How many `method` requests from `caller` to `server` are held.
+    pub fn held_count(&self, caller: usize, server: usize, method: &str) -> usize {
+        self.nodes.net.held_count(caller as u32, server, method)
+    }
+
+    /// Delivers the held `method` requests from `caller` to `server` now,
+    /// oldest first, each after the one before was answered (their answers
+    /// go nowhere), and returns how many were answered within a second.
+    /// They stay held, for another replay, until [`Cluster::clear_held`].
+    pub fn replay_held(&self, caller: usize, server: usize, method: &str) -> usize {
+        let answered =
+            self.nodes.rt.block_on(self.nodes.net.replay_held(caller as u32, server, method, REPLAY_WAIT));
+        self.nodes
+            .timeline
+            .record(format!("{method} calls {caller}->{server} replayed: {answered} answered"));
+        answered
+    }
+
+    /// Forgets the requests held from `caller` to `server`.
+    pub fn clear_held(&self, caller: usize, server: usize) {
+        self.nodes.net.clear_held(caller as u32, server);
+    }
+
     /// Unreliable network: requests delayed 0–26 ms, 10% of requests and 10%
     /// of replies lost.
     pub fn set_unreliable(&self, unreliable: bool) {
@@ -278,6 +311,25 @@ impl Cluster {
             self.crash(i);
         }
         self.nodes.start(i).map_err(|f| self.diagnose(f))
+    }
+
+    /// Pauses peer `i` (SIGSTOP of its processes): it stays connected, but
+    /// does nothing, its timers included, until [`Cluster::resume`]; what is
+    /// sent to it waits. Verbs that ask peers skip it meanwhile, as if it
+    /// were not running.
+    pub fn pause(&self, i: usize) {
+        self.nodes.pause(i);
+    }
+
+    /// Resumes peer `i` after [`Cluster::pause`].
+    pub fn resume(&self, i: usize) {
+        self.nodes.resume(i);
+    }
+
+    /// The RPC handlers peer `i` has started and not answered: each one's
+    /// method and how long it has run.
+    pub fn handlers_in_flight(&self, i: usize) -> TestResult<Vec<(String, Duration)>> {
+        self.nodes.handlers_in_flight(i).map_err(|f| self.diagnose(f))
     }
 
     /// Whether peer `i` has a running process.
@@ -515,6 +567,7 @@ impl Cluster {
     /// 6.824's summary line — seconds, peers, RPCs, bytes, commands committed.
     pub fn end(&self) -> TestResult {
         self.check_invariants()?;
+        self.nodes.check_handlers().map_err(|f| self.diagnose(f))?;
         if self.created.elapsed() > TEST_TIME_LIMIT {
             return self.fail(format!("test took longer than {} seconds", TEST_TIME_LIMIT.as_secs()));
         }

@@ -7,7 +7,9 @@
 //! 4. An index once committed is never lost or changed (follows from 2 and 3:
 //!    records survive restarts and every later apply is compared with them).
 //!
-//! The first violation is kept; every verb of the cluster reports it.
+//! The first violation is kept (and written to the timeline when it
+//! happens); the cluster's verbs that wait or check report it, and every
+//! test's end does.
 
 use std::collections::BTreeMap;
 
@@ -86,12 +88,17 @@ impl Invariants {
         }
     }
 
-    /// `node` applied `command` at `index`.
-    pub fn applied(&mut self, node: usize, index: u64, command: &[u8]) {
+    /// `node` applied `command`, of `term`, at `index`.
+    pub fn applied(&mut self, node: usize, index: u64, term: u64, command: &[u8]) {
         let expected = self.last_applied[node] + 1;
         if index != expected {
+            let why = if index <= self.last_applied[node] {
+                "again or backwards: applied indices must strictly increase within a process"
+            } else {
+                "with a gap: every index is applied, in order"
+            };
             return self.violate(format!(
-                "node {node} applied index {index} out of order: expected index {expected}"
+                "node {node} applied index {index} (term {term}) {why}; expected index {expected}"
             ));
         }
         self.compare(node, index, command, "applied");
@@ -148,8 +155,8 @@ impl Invariants {
         }
     }
 
-    /// How many nodes applied `index`, and the command if any did; a
-    /// disagreement is a violation.
+    /// How many nodes applied `index`, and the command if any did (the
+    /// applies themselves are compared as they arrive).
     pub fn n_committed(&mut self, index: u64) -> (usize, Option<Vec<u8>>) {
         let mut count = 0;
         let mut cmd: Option<Vec<u8>> = None;
@@ -186,26 +193,31 @@ mod tests {
     #[test]
     fn different_commands_at_one_index_and_gaps_are_violations() {
         let mut inv = Invariants::new(2);
-        inv.applied(0, 1, b"a");
-        inv.applied(1, 1, b"a");
+        inv.applied(0, 1, 1, b"a");
+        inv.applied(1, 1, 1, b"a");
         assert!(inv.violation().is_none());
-        inv.applied(1, 2, b"b");
-        inv.applied(0, 2, b"c");
+        inv.applied(1, 2, 1, b"b");
+        inv.applied(0, 2, 1, b"c");
         assert!(inv.violation().unwrap().contains("commit index=2"), "{:?}", inv.violation());
         let mut inv = Invariants::new(1);
-        inv.applied(0, 2, b"x");
-        assert!(inv.violation().unwrap().contains("out of order"), "{:?}", inv.violation());
+        inv.applied(0, 2, 1, b"x");
+        assert!(inv.violation().unwrap().contains("with a gap"), "{:?}", inv.violation());
+        let mut inv = Invariants::new(1);
+        inv.applied(0, 1, 1, b"a");
+        inv.applied(0, 2, 1, b"b");
+        inv.applied(0, 2, 1, b"b");
+        assert!(inv.violation().unwrap().contains("strictly increase"), "{:?}", inv.violation());
     }
 
     #[test]
     fn a_restarted_node_must_reapply_the_same_commands() {
         let mut inv = Invariants::new(1);
-        inv.applied(0, 1, b"a");
+        inv.applied(0, 1, 1, b"a");
         inv.restarted(0);
-        inv.applied(0, 1, b"a");
+        inv.applied(0, 1, 1, b"a");
         assert!(inv.violation().is_none());
         inv.restarted(0);
-        inv.applied(0, 1, b"z");
+        inv.applied(0, 1, 1, b"z");
         assert!(inv.violation().unwrap().contains("before a restart"), "{:?}", inv.violation());
     }
 
@@ -213,7 +225,7 @@ mod tests {
     fn snapshots_are_checked_against_applies_and_must_not_go_back() {
         let mut inv = Invariants::new(2);
         for (i, c) in [b"a", b"b", b"c"].iter().enumerate() {
-            inv.applied(0, i as u64 + 1, *c);
+            inv.applied(0, i as u64 + 1, 1, *c);
         }
         inv.snapshot(1, 2, &[b"a".to_vec(), b"b".to_vec()], false);
         assert!(inv.violation().is_none());
@@ -224,11 +236,11 @@ mod tests {
             (0, 1),
             "a restore is no install"
         );
-        inv.applied(1, 3, b"c");
+        inv.applied(1, 3, 1, b"c");
         inv.snapshot(1, 2, &[b"a".to_vec(), b"b".to_vec()], false);
         assert!(inv.violation().unwrap().contains("older than"), "{:?}", inv.violation());
         let mut inv = Invariants::new(2);
-        inv.applied(0, 1, b"a");
+        inv.applied(0, 1, 1, b"a");
         inv.snapshot(1, 1, &[b"q".to_vec()], false);
         assert!(inv.violation().unwrap().contains("snapshot"), "{:?}", inv.violation());
     }

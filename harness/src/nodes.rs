@@ -10,7 +10,7 @@ use crate::sandbox::{Sandbox, View};
 use crate::timeline::Timeline;
 use control::{Reply, Request, ToHarness};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,10 +46,17 @@ pub struct Nodes {
     mode_args: Vec<String>,
     n: usize,
     live: Vec<Mutex<Option<Live>>>,
+    /// Per node: whether its process is paused (SIGSTOP).
+    paused: Vec<AtomicBool>,
     /// Per node: the incarnation whose events count (0: none).
     current: Arc<Vec<AtomicU64>>,
     incarnations: AtomicU64,
 }
+
+/// The longest an RPC handler may run: far longer than any test needs (a
+/// caller gives up after 10 s, the longest partition of a test is a few
+/// seconds), so a handler past it is waiting for what will not happen.
+pub const HANDLER_LIMIT: Duration = Duration::from_secs(30);
 
 impl Nodes {
     /// Prepares `n` nodes (none started) with their network links.
@@ -96,6 +103,7 @@ impl Nodes {
             mode_args,
             n,
             live: (0..n).map(|_| Mutex::new(None)).collect(),
+            paused: (0..n).map(|_| AtomicBool::new(false)).collect(),
             current: Arc::new((0..n).map(|_| AtomicU64::new(0)).collect()),
             incarnations: AtomicU64::new(0),
         })
@@ -198,11 +206,39 @@ impl Nodes {
         Ok(View { read: vec![self.binary.clone()], write: writable.to_vec(), env, chdir: None })
     }
 
+    /// Pauses node `i` (SIGSTOP of all its processes): it does nothing, its
+    /// timers included, until [`Nodes::resume`]; what is sent to it waits in
+    /// its sockets. Control requests to it answer `None` meanwhile, as for a
+    /// node that is not running. Does nothing if it is not running.
+    pub fn pause(&self, i: usize) {
+        if let Some(live) = self.live[i].lock().expect("live lock").as_mut() {
+            live.process.signal_all(nix::sys::signal::Signal::SIGSTOP);
+            self.paused[i].store(true, Ordering::SeqCst);
+            self.timeline.record(format!("node {i} paused"));
+        }
+    }
+
+    /// Resumes node `i` after [`Nodes::pause`] (SIGCONT).
+    pub fn resume(&self, i: usize) {
+        if let Some(live) = self.live[i].lock().expect("live lock").as_mut()
+            && self.paused[i].swap(false, Ordering::SeqCst)
+        {
+            live.process.signal_all(nix::sys::signal::Signal::SIGCONT);
+            self.timeline.record(format!("node {i} resumed"));
+        }
+    }
+
+    /// Whether node `i` is paused.
+    pub fn is_paused(&self, i: usize) -> bool {
+        self.paused[i].load(Ordering::SeqCst)
+    }
+
     /// Kills node `i`'s process group (a crash). Its events stop counting and
     /// the network forgets its incarnation. Does nothing if it is not running.
     pub fn kill(&self, i: usize) {
         self.current[i].store(0, Ordering::SeqCst);
         let taken = self.live[i].lock().expect("live lock").take();
+        self.paused[i].store(false, Ordering::SeqCst);
         if let Some(mut live) = taken {
             self.net.server_down(i);
             live.process.kill();
@@ -227,11 +263,21 @@ impl Nodes {
                 return inv.lock().expect("invariants lock").violate(msg);
             }
             let mut inv = inv.lock().expect("invariants lock");
+            let clean = inv.violation().is_none();
             match event {
-                Event::Message(ToHarness::Applied { index, command, .. }) => inv.applied(i, index, &command),
+                Event::Message(ToHarness::Applied { index, term, command }) => {
+                    inv.applied(i, index, term, &command)
+                }
                 Event::Message(ToHarness::Snapshot { index, commands, restored }) => {
                     timeline.record(format!("node {i} installed a snapshot through index {index}"));
                     inv.snapshot(i, index, &commands, restored)
+                }
+                Event::Message(ToHarness::Role { term, leader }) => {
+                    let role = if leader { "leads" } else { "does not lead" };
+                    timeline.record(format!("node {i} {role} in term {term}"));
+                    if leader {
+                        inv.leader_seen(i, term);
+                    }
                 }
                 Event::Message(ToHarness::Problem { message }) => inv.violate(format!("node {i}: {message}")),
                 Event::Message(other) => {
@@ -239,11 +285,68 @@ impl Nodes {
                 }
                 Event::Closed(_) => unreachable!("handled above"),
             }
+            if clean && let Some(v) = inv.violation() {
+                timeline.record(format!("VIOLATION: {}", v.lines().next().unwrap_or_default()));
+            }
         }
+    }
+
+    /// The RPC handlers node `i` has started and not answered, each with
+    /// its method and how long it has run; empty if it is not running.
+    pub fn handlers_in_flight(&self, i: usize) -> Result<Vec<(String, Duration)>, Failure> {
+        match self.request(i, Request::Handlers)? {
+            Some(Reply::Handlers { running }) => {
+                Ok(running.into_iter().map(|(m, ms)| (m, Duration::from_millis(ms))).collect())
+            }
+            Some(other) => Err(Failure::new(format!("node {i} answered Handlers with {other:?}"))),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// At the end of a test: notes every running node's RPC handlers in
+    /// flight in the timeline, by method, and fails if one has run longer
+    /// than [`HANDLER_LIMIT`] (it will never answer: a handler waiting for
+    /// something that cannot happen).
+    pub fn check_handlers(&self) -> Result<(), Failure> {
+        let mut stuck = Vec::new();
+        for i in 0..self.n {
+            let running = self.handlers_in_flight(i)?;
+            if running.is_empty() {
+                continue;
+            }
+            let mut by_method: std::collections::BTreeMap<&str, usize> = Default::default();
+            for (m, _) in &running {
+                *by_method.entry(m.as_str()).or_default() += 1;
+            }
+            let summary: Vec<String> = by_method.iter().map(|(m, k)| format!("{m} ×{k}")).collect();
+            self.timeline.record(format!(
+                "node {i}: RPC handlers in flight at the end: {} (longest {:.1} s)",
+                summary.join(", "),
+                running[0].1.as_secs_f64()
+            ));
+            if let Some((method, age)) = running.iter().find(|(_, age)| *age > HANDLER_LIMIT) {
+                stuck.push(format!(
+                    "node {i}: a {method} handler has not answered after {:.1} s (in flight: {})",
+                    age.as_secs_f64(),
+                    summary.join(", ")
+                ));
+            }
+        }
+        if stuck.is_empty() {
+            return Ok(());
+        }
+        Err(Failure::new(format!(
+            "RPC handlers that never answer (no test needs one to run longer than {} s):\n  {}",
+            HANDLER_LIMIT.as_secs(),
+            stuck.join("\n  ")
+        )))
     }
 
     /// Sends a control request to node `i`. `Ok(None)` if it is not running.
     pub fn request(&self, i: usize, body: Request) -> Result<Option<Reply>, Failure> {
+        if self.is_paused(i) {
+            return Ok(None);
+        }
         let conn = match self.live[i].lock().expect("live lock").as_ref() {
             Some(live) => live.conn.clone(),
             None => return Ok(None),

@@ -120,6 +120,21 @@ impl NodeProcess {
         self.reaped
     }
 
+    /// Sends `signal` to the node's process group and to every process
+    /// descended from it: a sandboxed node runs in a session of its own
+    /// below the sandbox's processes, so its group is not the starter's.
+    /// Used to pause (SIGSTOP) and resume (SIGCONT) a node.
+    pub fn signal_all(&mut self, signal: Signal) {
+        if self.exited().is_some() {
+            return;
+        }
+        let root = self.child.id();
+        let _ = killpg(Pid::from_raw(root as i32), signal);
+        for pid in descendants(root) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), signal);
+        }
+    }
+
     /// SIGKILLs the process group and reaps the node. Idempotent.
     pub fn kill(&mut self) -> Option<ExitStatus> {
         if self.reaped.is_none() {
@@ -134,6 +149,26 @@ impl Drop for NodeProcess {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Every process descended from `root`, parents before children, from
+/// `/proc/<pid>/task/<tid>/children`.
+fn descendants(root: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut queue = vec![root];
+    while let Some(pid) = queue.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
+        for task in tasks.flatten() {
+            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
+                if !found.contains(&child) {
+                    found.push(child);
+                    queue.push(child);
+                }
+            }
+        }
+    }
+    found
 }
 
 /// The last `n` lines of a log file, for diagnoses.

@@ -211,3 +211,47 @@ async fn dropped_replies_are_lost_after_the_handler_ran() {
     net.set_replies_dropped(1, 0, false);
     assert_eq!(client.call::<_, Vec<u8>>("Echo.Echo", &vec![7u8]).await.unwrap(), vec![7u8]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_requests_are_lost_to_the_caller_and_replayed_late_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, client, ran) = setup(dir.path(), 9, 0).await;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    // A second server, which logs what it handles, behind link 2 -> 1.
+    let sock = dir.path().join("s1.sock");
+    net.add_server(1, &sock);
+    net.add_link(2, 1, &dir.path().join("l2-1.sock")).unwrap();
+    let server = Server::new();
+    let log = seen.clone();
+    server.register("Log.Put", move |x: u8| {
+        log.lock().unwrap().push(x);
+        async move { x }
+    });
+    server.register("Log.Other", |x: u8| async move { x });
+    tokio::spawn(server.serve(UnixListener::bind(&sock).unwrap()));
+    net.server_up(1);
+    net.set_link(2, 1, true);
+    let logger = Client::new(dir.path().join("l2-1.sock"));
+
+    net.set_requests_held(2, 1, "Log.Put", true);
+    let t = Instant::now();
+    for x in 1..=3u8 {
+        assert!(matches!(logger.call::<_, u8>("Log.Put", &x).await, Err(RpcError::Lost)));
+    }
+    assert!(t.elapsed() < Duration::from_millis(500), "held calls are lost at once, took {:?}", t.elapsed());
+    assert_eq!(logger.call::<_, u8>("Log.Other", &7u8).await.unwrap(), 7, "other methods pass");
+    assert!(seen.lock().unwrap().is_empty(), "no held call reached the handler");
+    assert_eq!(net.held_count(2, 1, "Log.Put"), 3);
+
+    net.set_requests_held(2, 1, "Log.Put", false);
+    assert_eq!(logger.call::<_, u8>("Log.Put", &9u8).await.unwrap(), 9);
+    assert_eq!(net.replay_held(2, 1, "Log.Put", Duration::from_secs(5)).await, 3);
+    assert_eq!(*seen.lock().unwrap(), vec![9, 1, 2, 3], "replayed late, oldest first");
+    assert_eq!(net.replay_held(2, 1, "Log.Put", Duration::from_secs(5)).await, 3, "kept for another replay");
+    net.clear_held(2, 1);
+    assert_eq!(net.replay_held(2, 1, "Log.Put", Duration::from_secs(5)).await, 0);
+    assert_eq!(seen.lock().unwrap().len(), 7);
+    // Other links are untouched.
+    assert_eq!(client.call::<_, Vec<u8>>("Echo.Echo", &vec![1u8]).await.unwrap(), vec![1u8]);
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+}

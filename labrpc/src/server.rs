@@ -7,7 +7,9 @@ use serde::{Serialize, de::DeserializeOwned};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use tokio::net::{UnixListener, UnixStream};
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send>>;
@@ -19,6 +21,27 @@ type Handler = Arc<dyn Fn(&[u8]) -> BoxFuture + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct Server {
     handlers: Arc<RwLock<HashMap<String, Handler>>>,
+    running: Arc<Running>,
+}
+
+/// The handlers running now: a key per run → its method and start.
+#[derive(Default)]
+struct Running {
+    next: AtomicU64,
+    runs: Mutex<HashMap<u64, (String, Instant)>>,
+}
+
+/// Removes its run from [`Running`] when the handler's task ends, however
+/// it ends.
+struct RunGuard {
+    running: Arc<Running>,
+    key: u64,
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        self.running.runs.lock().expect("running lock").remove(&self.key);
+    }
 }
 
 impl Server {
@@ -61,6 +84,15 @@ impl Server {
         self.handlers.read().expect("handler table lock").contains_key(method)
     }
 
+    /// The handlers that have started and not yet answered: each one's
+    /// method and how long it has been running, longest first.
+    pub fn in_flight(&self) -> Vec<(String, Duration)> {
+        let runs = self.running.runs.lock().expect("running lock");
+        let mut out: Vec<_> = runs.values().map(|(m, at)| (m.clone(), at.elapsed())).collect();
+        out.sort_by_key(|r| std::cmp::Reverse(r.1));
+        out
+    }
+
     /// Accepts connections on `listener` and serves them until the listener
     /// fails. A connection that sends a malformed frame is closed and logged;
     /// an unknown method is answered with a fault; neither stops the server.
@@ -99,7 +131,15 @@ impl Server {
                 }
                 Some(h) => {
                     let fut = h(frame.payload());
+                    let key = self.running.next.fetch_add(1, Ordering::Relaxed);
+                    self.running
+                        .runs
+                        .lock()
+                        .expect("running lock")
+                        .insert(key, (frame.method().to_string(), Instant::now()));
+                    let guard = RunGuard { running: self.running.clone(), key };
                     tokio::spawn(async move {
+                        let _running = guard;
                         let answer = match fut.await {
                             Ok(reply) => Frame::new(Kind::Reply, id, "", &reply),
                             Err(msg) => Frame::new(Kind::Fault, id, "", msg.as_bytes()),

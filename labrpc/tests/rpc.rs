@@ -108,3 +108,29 @@ async fn a_client_redials_after_the_server_restarts() {
     }
     assert!(ok, "the client never reconnected");
 }
+
+#[tokio::test]
+async fn the_server_knows_its_handlers_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sock");
+    let server = Server::new();
+    server.register("Math.Slow", |ms: u64| async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        ms
+    });
+    tokio::spawn(server.clone().serve(UnixListener::bind(&path).unwrap()));
+    let client = Client::new(&path);
+    assert!(server.in_flight().is_empty());
+    let slow = {
+        let c = client.clone();
+        tokio::spawn(async move { c.call::<_, u64>("Math.Slow", &600u64).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _quick: u64 = client.call("Math.Slow", &1u64).await.unwrap();
+    let running = server.in_flight();
+    assert_eq!(running.len(), 1, "{running:?}");
+    assert_eq!(running[0].0, "Math.Slow");
+    assert!(running[0].1 >= Duration::from_millis(50), "{running:?}");
+    slow.await.unwrap().unwrap();
+    assert!(server.in_flight().is_empty(), "an answered handler is no longer in flight");
+}

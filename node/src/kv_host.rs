@@ -16,11 +16,13 @@ pub async fn run(args: KvServerArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen.display()))?;
     let peers: Vec<Client> = args.peers.iter().map(Client::new).collect();
     let maxraftstate = usize::try_from(args.maxraftstate).ok();
-    let kv = KvServer::new(peers, args.me, persister.clone(), maxraftstate);
+    let kv = Arc::new(KvServer::new(peers, args.me, persister.clone(), maxraftstate));
     let server = Server::new();
     kv.register(&server);
-    tokio::spawn(server.serve(listener));
+    tokio::spawn(server.clone().serve(listener));
     out.send(&ToHarness::Ready);
+    let watched = kv.clone();
+    link::watch_role(move || watched.state(), out.clone());
     tracing::info!("kv server {} ready (maxraftstate {:?})", args.me, maxraftstate);
 
     while let Some(msg) = inbox.next().await.map_err(|e| e.to_string())? {
@@ -34,6 +36,7 @@ pub async fn run(args: KvServerArgs) -> Result<(), String> {
                     fsyncs: persister.fsync_count(),
                 }
             }
+            Request::Handlers => link::handlers(&server),
             other => Reply::Error { message: format!("a kv server does not serve {other:?}") },
         };
         out.send(&ToHarness::Reply { req: msg.req, body });

@@ -56,3 +56,29 @@ pub async fn connect(path: &Path, me: usize) -> Result<(Outbox, Inbox), String> 
     out.send(&ToHarness::Hello { pid: std::process::id(), me: me as u32 });
     Ok((out, Inbox { read }))
 }
+
+/// Watches the peer's term and role through `state` (every
+/// [`control::ROLE_POLL_MS`] ms, on a thread of its own so that a slow
+/// `state()` delays no task) and reports each change to the harness.
+pub fn watch_role(state: impl Fn() -> (u64, bool) + Send + 'static, out: Outbox) {
+    std::thread::Builder::new()
+        .name("role-watch".into())
+        .spawn(move || {
+            let mut last = None;
+            loop {
+                let now = state();
+                if last != Some(now) {
+                    out.send(&ToHarness::Role { term: now.0, leader: now.1 });
+                    last = Some(now);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(control::ROLE_POLL_MS));
+            }
+        })
+        .expect("start the role watcher");
+}
+
+/// The answer to [`control::Request::Handlers`]: `server`'s handlers in flight.
+pub fn handlers(server: &labrpc::Server) -> control::Reply {
+    let running = server.in_flight().into_iter().map(|(m, d)| (m, d.as_millis() as u64)).collect();
+    control::Reply::Handlers { running }
+}

@@ -37,9 +37,11 @@ pub async fn run(args: RaftArgs) -> Result<(), String> {
     let rf = Raft::new(peers, args.me, persister.clone(), apply_tx);
     let server = Server::new();
     rf.register(&server);
-    tokio::spawn(server.serve(listener));
+    tokio::spawn(server.clone().serve(listener));
     tokio::spawn(apply_loop(rf.clone(), apply_rx, out.clone(), applied, args.snapshot_every));
     out.send(&ToHarness::Ready);
+    let watched = rf.clone();
+    link::watch_role(move || watched.state(), out.clone());
     tracing::info!("node {} ready", args.me);
 
     while let Some(msg) = inbox.next().await.map_err(|e| e.to_string())? {
@@ -57,6 +59,7 @@ pub async fn run(args: RaftArgs) -> Result<(), String> {
                     fsyncs: persister.fsync_count(),
                 }
             }
+            Request::Handlers => link::handlers(&server),
             other => Reply::Error { message: format!("a raft node does not serve {other:?}") },
         };
         out.send(&ToHarness::Reply { req: msg.req, body });

@@ -267,6 +267,24 @@ impl KvCluster {
         self.nodes.start(i).map_err(|f| self.nodes.diagnose(f))
     }
 
+    /// Pauses server `i` (SIGSTOP of its processes) until
+    /// [`KvCluster::resume`]: connected, but doing nothing; what is sent to
+    /// it waits. [`KvCluster::leader`] skips it meanwhile.
+    pub fn pause(&self, i: usize) {
+        self.nodes.pause(i);
+    }
+
+    /// Resumes server `i` after [`KvCluster::pause`].
+    pub fn resume(&self, i: usize) {
+        self.nodes.resume(i);
+    }
+
+    /// The RPC handlers server `i` has started and not answered: each one's
+    /// method and how long it has run.
+    pub fn handlers_in_flight(&self, i: usize) -> TestResult<Vec<(String, Duration)>> {
+        self.nodes.handlers_in_flight(i).map_err(|f| self.nodes.diagnose(f))
+    }
+
     /// The largest Raft state on any server's disk, in bytes.
     pub fn log_size(&self) -> TestResult<u64> {
         Ok(self.nodes.max_stored_sizes()?.raft_state)
@@ -455,6 +473,7 @@ impl KvCluster {
     /// line (seconds, servers, RPCs, clerk operations).
     pub fn end(&self) -> TestResult {
         self.check_invariants()?;
+        self.nodes.check_handlers().map_err(|f| self.nodes.diagnose(f))?;
         self.check_linearizable()?;
         if self.created.elapsed() > crate::cluster::TEST_TIME_LIMIT {
             return self.fail("test took longer than 120 seconds");

@@ -16,7 +16,10 @@
 //! link are lost, calls already delivered are still answered),
 //! [`Network::set_replies_dropped`] (calls are delivered and handled, every
 //! answer is lost) and [`Network::set_reply_delay`] (every reply on a link
-//! waits longer).
+//! waits longer). And one lets a test deliver a request late, as a real
+//! network may: [`Network::set_requests_held`] keeps the requests of one
+//! method on a link (the caller sees each lost) and
+//! [`Network::replay_held`] delivers copies of them later, stale.
 
 pub mod rules;
 pub mod stats;
@@ -76,7 +79,17 @@ struct Link {
     replies_dropped: AtomicBool,
     /// Added to every delivered reply's delay, in microseconds.
     reply_delay_us: AtomicU64,
+    /// Requests kept back for a later replay.
+    held: Mutex<Held>,
     callers: Mutex<Vec<Weak<Caller>>>,
+}
+
+/// Requests of some methods kept back on a link, oldest first.
+#[derive(Default)]
+struct Held {
+    /// The methods whose new requests are held.
+    methods: Vec<String>,
+    frames: Vec<Frame>,
 }
 
 /// One connection from a caller on a link.
@@ -131,6 +144,7 @@ impl Network {
             requests_blocked: AtomicBool::new(false),
             replies_dropped: AtomicBool::new(false),
             reply_delay_us: AtomicU64::new(0),
+            held: Mutex::default(),
             callers: Mutex::default(),
         });
         let _ = std::fs::remove_file(listen);
@@ -185,6 +199,77 @@ impl Network {
     pub fn set_reply_delay(&self, from: EndId, to: usize, delay: Duration) {
         let us = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
         self.link(from, to).reply_delay_us.store(us, Ordering::SeqCst);
+    }
+
+    /// Holds (or stops holding) the new requests for `method` on the link
+    /// `from → to`: while held, each one that would have been delivered is
+    /// kept instead, and its caller sees it lost at once, as if the network had dropped it. What is kept stays until
+    /// [`Network::clear_held`], for [`Network::replay_held`].
+    pub fn set_requests_held(&self, from: EndId, to: usize, method: &str, held: bool) {
+        let link = self.link(from, to);
+        let mut h = link.held.lock().expect("held lock");
+        h.methods.retain(|m| m != method);
+        if held {
+            h.methods.push(method.to_string());
+        }
+    }
+
+    /// How many requests for `method` are kept on the link `from → to`.
+    pub fn held_count(&self, from: EndId, to: usize, method: &str) -> usize {
+        self.link(from, to)
+            .held
+            .lock()
+            .expect("held lock")
+            .frames
+            .iter()
+            .filter(|f| f.method() == method)
+            .count()
+    }
+
+    /// Forgets the requests kept on the link `from → to`.
+    pub fn clear_held(&self, from: EndId, to: usize) {
+        self.link(from, to).held.lock().expect("held lock").frames.clear();
+    }
+
+    /// Delivers a copy of every request for `method` kept on the link
+    /// `from → to` to the server's current incarnation, past every fault (a
+    /// request that was delayed in the network arrives late): oldest first,
+    /// each once the one before was answered. Their answers are dropped:
+    /// the caller gave up on them long ago. Stops when `wait` has passed and
+    /// returns how many were answered. The requests stay kept, so a test
+    /// may replay them again. Must be called inside the network's runtime.
+    pub async fn replay_held(&self, from: EndId, to: usize, method: &str, wait: Duration) -> usize {
+        let link = self.link(from, to);
+        let frames: Vec<Frame> = link
+            .held
+            .lock()
+            .expect("held lock")
+            .frames
+            .iter()
+            .filter(|f| f.method() == method)
+            .cloned()
+            .collect();
+        if frames.is_empty() || !link.to.alive.load(Ordering::SeqCst) {
+            return 0;
+        }
+        let Ok(stream) = UnixStream::connect(&link.to.socket).await else { return 0 };
+        let (read, mut write) = stream.into_split();
+        let mut replies = FrameReader::new(read);
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut answered = 0;
+        // One at a time: the server handles each before it sees the next.
+        for f in &frames {
+            self.inner.stats.delivered(link.to.index, f.method());
+            self.trace(format_args!("{}->{} {} #{}: replayed", from, to, f.method(), f.call_id()));
+            if tokio::io::AsyncWriteExt::write_all(&mut write, f.as_bytes()).await.is_err() {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, replies.next()).await {
+                Ok(Ok(Some(_))) => answered += 1,
+                _ => break,
+            }
+        }
+        answered
     }
 
     /// Whether the link `from → to` is enabled.
@@ -293,6 +378,16 @@ impl Network {
             && link.to.alive.load(Ordering::SeqCst)
             && !link.requests_blocked.load(Ordering::SeqCst);
         let mode = self.mode();
+        if reachable && self.hold(link, &frame) {
+            self.trace(format_args!(
+                "{}->{} {} #{}: held",
+                link.from,
+                link.to.index,
+                frame.method(),
+                frame.call_id()
+            ));
+            return caller.lose_now(frame.call_id());
+        }
         let verdict = rules::request_verdict(mode, reachable, &mut *self.inner.rng.lock().expect("rng lock"));
         self.trace(format_args!(
             "{}->{} {} #{}: {verdict:?}",
@@ -314,6 +409,16 @@ impl Network {
             }
             RequestVerdict::Lose(d) => caller.lose_later(frame.call_id(), d),
         }
+    }
+
+    /// Keeps `frame` if its method is held on `link`; says whether it did.
+    fn hold(&self, link: &Link, frame: &Frame) -> bool {
+        let mut held = link.held.lock().expect("held lock");
+        if !held.methods.iter().any(|m| m == frame.method()) {
+            return false;
+        }
+        held.frames.push(frame.clone());
+        true
     }
 
     /// Queues `frame` in `out` for the server's current incarnation.
