@@ -51,7 +51,9 @@ macro_rules! case {
 /// Every graded test, in the order they run.
 pub fn all() -> Vec<TestCase> {
     use crate::lab2a as a;
+    use crate::lab2a_extra as ax;
     use crate::lab2b as b;
+    use crate::lab2b_extra as bx;
     use crate::lab2c as c;
     use crate::lab2c_extra as cx;
     use crate::lab2d as d;
@@ -62,6 +64,13 @@ pub fn all() -> Vec<TestCase> {
         case!("InitialElection2A", "2A", "Test (2A): initial election", 5, a::initial_election),
         case!("ReElection2A", "2A", "Test (2A): election after network failure", 5, a::re_election),
         case!("ManyElections2A", "2A", "Test (2A): multiple elections", 5, a::many_elections),
+        case!(
+            "StaleHeartbeats2A",
+            "2A",
+            "Test (2A): stale AppendEntries do not hold off an election",
+            5,
+            ax::stale_heartbeats
+        ),
         case!("BasicAgree2B", "2B", "Test (2B): basic agreement", 5, b::basic_agree),
         case!("RPCBytes2B", "2B", "Test (2B): RPC byte count", 5, b::rpc_bytes),
         case!(
@@ -96,6 +105,20 @@ pub fn all() -> Vec<TestCase> {
             "Test (2B): leader repairs a long conflict in few AppendEntries",
             5,
             b::fast_backup
+        ),
+        case!(
+            "StaleAppend2B",
+            "2B",
+            "Test (2B): a stale AppendEntries does not cut a follower's log",
+            5,
+            bx::stale_append
+        ),
+        case!(
+            "PausedLeader2B",
+            "2B",
+            "Test (2B): a paused leader resumes and must step down",
+            5,
+            bx::paused_leader
         ),
         case!("Persist12C", "2C", "Test (2C): basic persistence", 5, c::persist1),
         case!("Persist22C", "2C", "Test (2C): more persistence", 5, c::persist2),
@@ -147,6 +170,13 @@ pub fn all() -> Vec<TestCase> {
         ),
         case!("SnapshotAllCrash2D", "2D", "Test (2D): crash and restart all servers", 5, d::all_crash),
         case!("SnapshotInit2D", "2D", "Test (2D): snapshot initialization after crash", 5, d::init),
+        case!(
+            "OldSnapshot2D",
+            "2D",
+            "Test (2D): a follower ignores an InstallSnapshot older than its commit index",
+            5,
+            dx::old_snapshot
+        ),
         case!("Basic3A", "3A", "Test: one client (3A)", 5, |t| {
             kv::generic(
                 t,
@@ -327,6 +357,20 @@ pub fn all() -> Vec<TestCase> {
                     },
                 )
             }
+        ),
+        case!(
+            "PausedLeader3A",
+            "3A",
+            "Test: a paused leader does not answer reads from stale state (3A)",
+            5,
+            kvx::paused_leader
+        ),
+        case!(
+            "AbandonedRequest3A",
+            "3A",
+            "Test: a handler gives up when its entry cannot commit (3A)",
+            5,
+            kvx::abandoned_request
         ),
         case!("SnapshotRPC3B", "3B", "Test: InstallSnapshot RPC (3B)", 5, kv::snapshot_rpc),
         case!("SnapshotSize3B", "3B", "Test: snapshot size is reasonable (3B)", 5, kv::snapshot_size),

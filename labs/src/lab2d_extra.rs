@@ -164,3 +164,107 @@ fn play(cluster: &Cluster, base: u64, leader: usize, a: usize, b: usize) -> Test
     cluster.crash(leader);
     Ok(Some(s))
 }
+
+/// The method whose requests [`old_snapshot`] holds back and replays.
+const INSTALL_SNAPSHOT: &str = "Raft.InstallSnapshot";
+/// How long the tester waits for the leader to send a restarted follower
+/// a snapshot.
+const SNAPSHOT_SEND_DEADLINE: Duration = Duration::from_secs(3);
+
+/// A follower ignores a snapshot older than what it has already committed
+/// (Figure 13, step 6, and the Students' Guide: an InstallSnapshot may
+/// arrive late): installing it would move its commit index and the
+/// service's state back. Kills `install-old-snapshot`. With three servers
+/// and the tester snapshotting every 10 entries:
+/// 1. follower `a` crashes; the leader commits 12 entries with `b` and
+///    snapshots past `a`'s log;
+/// 2. `a` restarts while the leader's InstallSnapshot requests to it are
+///    held back in the network (lost, as far as the leader knows); once one
+///    is held, they pass again and `a` installs the leader's snapshot at s;
+/// 3. 22 more entries commit on all three, so `a` applies well past s;
+/// 4. the held, now old, InstallSnapshot reaches `a` — same leader, same
+///    term. `a` must ignore it. A follower that installs it hands its
+///    service a snapshot older than what it applied, which the tester
+///    reports at once.
+pub fn old_snapshot(t: &TestCase) -> TestResult {
+    let servers = 3;
+    let cluster = Cluster::new(servers, Options { snapshot: true, ..Options::default() })?;
+    cluster.begin(t.title);
+    let mut played = 0;
+    for round in 1..=MAX_ROUNDS {
+        let base = round * 1000;
+        cluster.one(&cmd(base), servers, true)?;
+        let leader = cluster.check_one_leader()?;
+        let a = cluster.others(leader)[0];
+        let story = play_old_snapshot(&cluster, base, leader, a);
+        cluster.hold_requests(leader, a, INSTALL_SNAPSHOT, false);
+        cluster.clear_held(leader, a);
+        if !cluster.is_alive(a) {
+            cluster.restart(a)?;
+        }
+        cluster.connect(a);
+        if story? {
+            played += 1;
+        }
+        cluster.one(&cmd(base + 500), servers, true)?;
+        cluster.check_invariants()?;
+        if played > 0 {
+            break;
+        }
+    }
+    if played == 0 {
+        fail!(
+            "in {MAX_ROUNDS} rounds the leader never kept its lead while a restarted follower caught up; leaders changed without faults"
+        )
+    }
+    cluster.end()
+}
+
+/// Steps 1 to 4 of [`old_snapshot`]; `false` when a leader change spoiled
+/// the story.
+fn play_old_snapshot(cluster: &Cluster, base: u64, leader: usize, a: usize) -> TestResult<bool> {
+    let servers = cluster.n();
+    // 1. `a` misses enough for a snapshot.
+    cluster.crash(a);
+    for k in 1..=12 {
+        cluster.one(&cmd(base + k), servers - 1, true)?;
+    }
+    let Some((term, true)) = cluster.state(leader)? else { return Ok(false) };
+
+    // 2. `a` is back; one InstallSnapshot is held, then they pass.
+    cluster.hold_requests(leader, a, INSTALL_SNAPSHOT, true);
+    cluster.restart(a)?;
+    cluster.connect(a);
+    let t0 = Instant::now();
+    while cluster.held_count(leader, a, INSTALL_SNAPSHOT) == 0 {
+        if t0.elapsed() > SNAPSHOT_SEND_DEADLINE {
+            if !matches!(cluster.state(leader)?, Some((t, true)) if t == term) {
+                return Ok(false);
+            }
+            fail!(
+                "node {leader}, the leader, sent no InstallSnapshot within {SNAPSHOT_SEND_DEADLINE:?} to node {a}, restarted behind its snapshot"
+            );
+        }
+        sleep(Duration::from_millis(1));
+    }
+    cluster.hold_requests(leader, a, INSTALL_SNAPSHOT, false);
+
+    // 3. `a` catches up past the snapshot it was sent.
+    let mut last = 0;
+    for k in 13..=34 {
+        last = cluster.one(&cmd(base + k), servers, true)?;
+    }
+    cluster.wait(last, servers, None)?;
+
+    // 4. The old InstallSnapshot arrives, in the same term.
+    if !matches!(cluster.state(leader)?, Some((t, true)) if t == term)
+        || !matches!(cluster.state(a)?, Some((t, false)) if t == term)
+    {
+        return Ok(false);
+    }
+    let delivered = cluster.replay_held(leader, a, INSTALL_SNAPSHOT);
+    // Give the follower's service time to receive what Raft hands it.
+    sleep(Duration::from_millis(100));
+    cluster.check_invariants()?;
+    Ok(delivered > 0)
+}

@@ -1,11 +1,11 @@
-//! 3B, scripted: a duplicate-detection story that the random 6.824 tests
-//! reach only by luck, written as a fixed sequence of one-way faults and a
-//! restart (found by the self-check: without it the mutant
-//! `kv-snapshot-no-dedup` survives some runs of the 3B tests).
+//! 3A and 3B, scripted: stories the random 6.824 tests reach only by luck,
+//! written as fixed sequences of faults (found by the self-check: without
+//! them the mutants named in each test's comment survive some or all runs
+//! of their group).
 
 use crate::catalogue::TestCase;
 use harness::kv::OP_LIMIT;
-use harness::{KvCluster, TestResult, fail};
+use harness::{ELECTION_TIMEOUT, KvCluster, TestResult, fail};
 use std::thread::sleep;
 use std::time::Duration;
 
@@ -69,6 +69,115 @@ pub fn snapshot_retry(t: &TestCase) -> TestResult {
             fail!("clerk 0's Append({value:?}) did not complete within {OP_LIMIT:?} after the restart");
         }
         kv.check(ck2, "k", &expected)?;
+    }
+    kv.end()
+}
+
+/// Servers of the scripted 3A stories.
+const SERVERS: usize = 3;
+/// How long a request waits at a cut-off leader before the partition heals.
+const CUT_OFF: Duration = Duration::from_secs(1);
+/// How long after the heal a handler that started before it may still run:
+/// a server learns of the new term within a heartbeat or two, and a
+/// handler's own timeout is at most a couple of seconds.
+const HANDLER_GRACE: Duration = Duration::from_secs(5);
+
+/// A server that paused while it led must not answer a read from its old
+/// state when it resumes: it cannot know it still leads until a majority
+/// says so (§8: a leader must check before it answers a read-only
+/// request). Kills `kv-local-get` on every run. With three servers:
+/// 1. the leader `l` is cut off from the other servers and paused (SIGSTOP)
+///    for two election timeouts; the others elect a leader and "k" is set
+///    to "2" through them;
+/// 2. `l` resumes, still cut off and believing it leads, and a clerk that
+///    reaches only `l` asks for "k": it must not answer while `l` is cut off;
+/// 3. the partition heals and the clerk may reach every server: its Get
+///    completes, and the history must be linearizable (it returns "2").
+pub fn paused_leader(t: &TestCase) -> TestResult {
+    let kv = KvCluster::new(SERVERS, false, None)?;
+    let ck = kv.make_client(&kv.all())?;
+    kv.begin(t.title);
+    kv.put(ck, "k", "1")?;
+    let Some(old) = kv.leader()? else { fail!("no server leads after a Put completed") };
+    let others: Vec<usize> = kv.all().into_iter().filter(|&i| i != old).collect();
+
+    // 1. A new leader while `old` sleeps, cut off.
+    kv.partition(&[old], &others);
+    kv.pause(old);
+    sleep(2 * ELECTION_TIMEOUT);
+    let ck2 = kv.make_client(&others)?;
+    kv.put(ck2, "k", "2")?;
+
+    // 2. `old` wakes up and is asked first.
+    let ck3 = kv.make_client(&[old])?;
+    kv.resume(old);
+    let get = kv.start_op(ck3, lincheck::KvOp::Get, "k", "");
+    if let Some(value) = get.wait(CUT_OFF)? {
+        fail!(
+            "node {old}, paused while it led and cut off from the others, answered Get(\"k\") with {value:?} when it resumed: a server must not answer from its own state before a majority confirms it leads"
+        );
+    }
+
+    // 3. Healed: the Get completes and must see "2".
+    kv.connect_all();
+    kv.connect_client(ck3, &kv.all());
+    if get.wait(OP_LIMIT)?.is_none() {
+        fail!("clerk 2's Get(\"k\") did not complete within {OP_LIMIT:?} after the partition healed");
+    }
+    kv.end()
+}
+
+/// An RPC handler whose operation can no longer commit must give up and
+/// answer, so that the clerk tries another server: waiting only for its
+/// index to be applied waits forever when nothing is ever applied there.
+/// Kills `kv-wait-forever`. With three servers:
+/// 1. the leader `l` is cut off from the other servers, and a clerk that
+///    reaches only `l` puts "k": `l` takes it into its log, past anything
+///    the others will hold;
+/// 2. after a second the partition heals; `l` hears of the new term and
+///    steps down, its entry never commits, and nothing is applied at its
+///    index for as long as no one writes;
+/// 3. five seconds later no handler on `l` that started before the heal
+///    may still be running (handlers in flight are reported by the node);
+/// 4. the clerk may reach every server, and its Put completes.
+pub fn abandoned_request(t: &TestCase) -> TestResult {
+    let kv = KvCluster::new(SERVERS, false, None)?;
+    let ck = kv.make_client(&kv.all())?;
+    kv.begin(t.title);
+    kv.put(ck, "a", "x")?;
+    let Some(old) = kv.leader()? else { fail!("no server leads after a Put completed") };
+    let others: Vec<usize> = kv.all().into_iter().filter(|&i| i != old).collect();
+
+    // 1. The put reaches only the cut-off leader.
+    kv.partition(&[old], &others);
+    let ck1 = kv.make_client(&[old])?;
+    let put = kv.start_op(ck1, lincheck::KvOp::Put, "k", "v");
+    sleep(CUT_OFF);
+
+    // 2 and 3. Healed; every handler that began before must have answered.
+    kv.connect_all();
+    let healed = std::time::Instant::now();
+    sleep(HANDLER_GRACE);
+    let since_heal = healed.elapsed();
+    let stuck: Vec<String> = kv
+        .handlers_in_flight(old)?
+        .into_iter()
+        .filter(|(method, age)| method.starts_with("KVServer.") && *age > since_heal)
+        .map(|(method, age)| format!("{method} (running {:.1} s)", age.as_secs_f64()))
+        .collect();
+    if !stuck.is_empty() {
+        fail!(
+            "node {old} still runs {} that started while it led a minority, {:.1} s after the partition healed: {}. A handler must give up when its server loses the lead or its entry cannot commit",
+            if stuck.len() == 1 { "a handler" } else { "handlers" },
+            since_heal.as_secs_f64(),
+            stuck.join(", ")
+        );
+    }
+
+    // 4. The clerk completes its put through the others.
+    kv.connect_client(ck1, &kv.all());
+    if put.wait(OP_LIMIT)?.is_none() {
+        fail!("clerk 1's Put(\"k\") did not complete within {OP_LIMIT:?} once it could reach every server");
     }
     kv.end()
 }

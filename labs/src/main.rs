@@ -12,7 +12,9 @@
 
 mod catalogue;
 mod lab2a;
+mod lab2a_extra;
 mod lab2b;
+mod lab2b_extra;
 mod lab2c;
 mod lab2c_extra;
 mod lab2d;

@@ -1,0 +1,214 @@
+//! 2B, scripted: log replication stories the random 6.824 tests reach only
+//! by luck, written as fixed sequences of faults (found by the self-check:
+//! without them the mutants named in each test's comment survive).
+
+use crate::catalogue::TestCase;
+use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, cmd, fail};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// The method whose requests the stories hold back and replay.
+const APPEND_ENTRIES: &str = "Raft.AppendEntries";
+/// Rounds of a story that must play.
+const ROUNDS: u64 = 2;
+/// Rounds tried at most, counting those a leader change spoiled.
+const MAX_ROUNDS: u64 = 5;
+/// The longest the tester holds a follower's AppendEntries: well below any
+/// election timeout, so that the follower does not campaign meanwhile.
+const HOLD_LIMIT: Duration = Duration::from_millis(120);
+/// How often the tester looks at the leader's progress, to act at once.
+const POLL: Duration = Duration::from_millis(1);
+/// The longest an entry may take to commit with a live majority.
+const COMMIT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// A follower must not cut its log on a stale AppendEntries: it deletes
+/// entries only from the first one that conflicts with the leader's (Figure
+/// 2, AppendEntries step 3), never everything after `prev_log_index`. Kills
+/// `stale-append-truncates` (the Students' Guide's first warning). Each
+/// round, with three servers, leader `l` and followers `a` and `b`:
+/// 1. `l`'s AppendEntries to `a` are held back in the network (lost, as far
+///    as `l` knows) while `l` takes X at index k and commits it with `b`:
+///    the held requests end at k − 1 or carry X;
+/// 2. `b` is cut off; `l` takes Y and Z at k + 1 and k + 2, sends them to
+///    `a` (X with them), and commits them with `a`'s acknowledgement;
+/// 3. `l`'s calls to `a` are blocked, so it cannot repair `a`, and the held,
+///    stale requests are delivered to `a` now, in order;
+/// 4. `l` crashes and `b` comes back. `a` holds Y and Z, which a majority
+///    (`l` and `a`) acknowledged, so only `a` can win and both stay
+///    committed. A follower that cut its log at the stale request's
+///    `prev_log_index` has lost them, and a new command commits at k + 1:
+///    a committed entry changed, which the apply check reports.
+///
+/// A round where a leader change spoils the story (a busy machine can delay
+/// a heartbeat into an election) does not count; two must play.
+pub fn stale_append(t: &TestCase) -> TestResult {
+    let servers = 3;
+    let cluster = Cluster::new(servers, Options::default())?;
+    cluster.begin(t.title);
+    let (mut played, mut rounds) = (0, 0);
+    while played < ROUNDS && rounds < MAX_ROUNDS {
+        rounds += 1;
+        let base = rounds * 1000;
+        cluster.one(&cmd(base), servers, true)?;
+        let leader = cluster.check_one_leader()?;
+        let [a, b] = <[usize; 2]>::try_from(cluster.others(leader)).expect("three servers");
+        let story = play_stale_append(&cluster, base, leader, a, b);
+        cluster.hold_requests(leader, a, APPEND_ENTRIES, false);
+        cluster.clear_held(leader, a);
+        cluster.block_calls(leader, a, false);
+        cluster.connect(b);
+        if let Some(k) = story? {
+            played += 1;
+            // 4. The survivors keep Y and Z.
+            cluster.one(&cmd(base + 200), servers - 1, true)?;
+            for (index, expected) in [(k + 1, cmd(base + 101)), (k + 2, cmd(base + 102))] {
+                let (n, command) = cluster.n_committed(index)?;
+                if command.as_deref() != Some(&expected[..]) || n < 2 {
+                    fail!(
+                        "index {index}, committed by node {leader} with node {a} before its crash, holds {:?} on {n} nodes; expected {:?}",
+                        command.map(|c| String::from_utf8_lossy(&c).into_owned()),
+                        String::from_utf8_lossy(&expected)
+                    );
+                }
+            }
+        }
+        if !cluster.is_alive(leader) {
+            cluster.restart(leader)?;
+            cluster.connect(leader);
+        }
+        cluster.one(&cmd(base + 300), servers, true)?;
+    }
+    println!("  {played} of {rounds} rounds delivered stale AppendEntries to a follower");
+    if played < ROUNDS {
+        fail!(
+            "only {played} of {rounds} rounds kept one leader long enough to play; leaders changed without faults"
+        )
+    }
+    cluster.end()
+}
+
+/// Steps 1 to 3 of [`stale_append`] and the crash of step 4, faults left
+/// for the caller to lift. `Some(k)`: the story played, X is at `k`.
+/// `None`: the leader changed on the way.
+fn play_stale_append(
+    cluster: &Cluster,
+    base: u64,
+    leader: usize,
+    a: usize,
+    b: usize,
+) -> TestResult<Option<u64>> {
+    // 1. X commits with `b` while `a`'s AppendEntries are held.
+    cluster.hold_requests(leader, a, APPEND_ENTRIES, true);
+    let Some((k, term)) = cluster.start(leader, &cmd(base + 100))? else { return Ok(None) };
+    let t0 = Instant::now();
+    while !(cluster.has_applied(leader, k) && cluster.held_count(leader, a, APPEND_ENTRIES) > 0) {
+        if t0.elapsed() > HOLD_LIMIT {
+            return Ok(None);
+        }
+        sleep(POLL);
+    }
+    cluster.hold_requests(leader, a, APPEND_ENTRIES, false);
+
+    // 2. Y and Z commit with `a`.
+    cluster.disconnect(b);
+    for j in 1..=2 {
+        match cluster.start(leader, &cmd(base + 100 + j))? {
+            Some((index, _)) if index == k + j => {}
+            Some((index, _)) => {
+                fail!(
+                    "node {leader} took the entry it was given after index {k} at index {index}; expected {}",
+                    k + j
+                )
+            }
+            None => return Ok(None),
+        }
+    }
+    let t0 = Instant::now();
+    while !cluster.has_applied(leader, k + 2) {
+        if t0.elapsed() > COMMIT_DEADLINE {
+            if !matches!(cluster.state(leader)?, Some((t, true)) if t == term) {
+                return Ok(None);
+            }
+            fail!(
+                "index {} did not commit within {COMMIT_DEADLINE:?} on node {leader}, its leader, with node {a} connected",
+                k + 2
+            );
+        }
+        sleep(POLL);
+    }
+
+    // 3. The stale requests reach `a`, which `l` can no longer repair.
+    cluster.block_calls(leader, a, true);
+    let delivered = cluster.replay_held(leader, a, APPEND_ENTRIES);
+    let same_term = matches!(cluster.state(a)?, Some((t, _)) if t == term);
+    cluster.crash(leader);
+    Ok((delivered > 0 && same_term).then_some(k))
+}
+
+/// A leader paused past the election timeout resumes believing it leads;
+/// the others must refuse what it sends in its old term, and nothing it
+/// takes may commit. Kills `append-stale-term` (a follower that accepts
+/// AppendEntries of an older term). With five servers:
+/// 1. the leader `l` is paused (SIGSTOP) for two election timeouts, and hears
+///    nothing from the others meanwhile; they elect a new leader `m`, which
+///    commits a command at index k;
+/// 2. `l` resumes, still believing it leads, and is given a command P; what
+///    it sends is held back in the network until P is in its log, then
+///    delivered to every other server: each must refuse it (older term);
+/// 3. `m` crashes, and the others elect a leader and commit a command. P
+///    must never commit: a follower that accepted `l`'s AppendEntries has
+///    replaced the committed entry at k with P, and with `m` gone P commits
+///    there, which the apply check reports.
+pub fn paused_leader(t: &TestCase) -> TestResult {
+    let servers = 5;
+    let cluster = Cluster::new(servers, Options::default())?;
+    cluster.begin(t.title);
+    cluster.one(&cmd(101), servers, true)?;
+    let old = cluster.check_one_leader()?;
+    let others = cluster.others(old);
+
+    // 1. A new leader while `old` sleeps and hears nothing.
+    for &j in &others {
+        cluster.block_calls(j, old, true);
+    }
+    cluster.pause(old);
+    sleep(2 * ELECTION_TIMEOUT);
+    let new = cluster.check_one_leader()?;
+    if new == old {
+        fail!("node {old} was paused, yet the tester found it leading");
+    }
+    let k = cluster.one(&cmd(102), servers - 1, true)?;
+
+    // 2. `old` wakes up and takes P; what it sends arrives late.
+    for &j in &others {
+        cluster.hold_requests(old, j, APPEND_ENTRIES, true);
+    }
+    cluster.resume(old);
+    let stale = cluster.start(old, &cmd(666))?;
+    sleep(HOLD_LIMIT);
+    for &j in &others {
+        cluster.hold_requests(old, j, APPEND_ENTRIES, false);
+        cluster.replay_held(old, j, APPEND_ENTRIES);
+        cluster.clear_held(old, j);
+        cluster.block_calls(j, old, false);
+    }
+
+    // 3. Without `new`, the others go on; P never commits.
+    cluster.crash(new);
+    let last = cluster.one(&cmd(103), servers - 1, true)?;
+    for index in k..=last {
+        let (_, command) = cluster.n_committed(index)?;
+        if command.as_deref() == Some(&cmd(666)[..]) {
+            let took = stale
+                .map(|(i, t)| format!(" (it took it at index {i} in its old term {t})"))
+                .unwrap_or_default();
+            fail!(
+                "the command given to node {old} when it resumed, paused while it led, committed at index {index}{took}: the others must refuse a replaced leader's AppendEntries"
+            );
+        }
+    }
+    cluster.restart(new)?;
+    cluster.connect(new);
+    cluster.one(&cmd(104), servers, true)?;
+    cluster.end()
+}
