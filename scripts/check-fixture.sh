@@ -6,8 +6,18 @@
 #   kv-no-dedup        retried Put/Append applied again        -> UnreliableOneKey3A
 #   kv-local-get       the leader answers Get from local state -> OnePartition3A
 #
-# The two broken kvraft crates are made from the reference by the self-check's
-# mutants (selfcheck/mutants/kv-*.mut), so they never drift from it.
+# and one broken crate per contract check the tester makes on every event:
+#
+#   apply-twice             an entry applied twice        -> BasicAgree2B
+#   double-leader-at-start  every peer leads term 0 until its first election,
+#                           which no poll sees            -> InitialElection2A
+#   install-old-snapshot    a snapshot older than what the service applied
+#                                                         -> OldSnapshot2D
+#   stuck-vote              a refused RequestVote never answered -> Backup2B
+#
+# The broken crates are made from the reference by the self-check's mutants
+# (selfcheck/mutants/*.mut, selfcheck/contract/*.mut), so they never drift
+# from it.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -37,6 +47,33 @@ if [ -d selfcheck ]; then
   for m in kv-no-dedup kv-local-get; do
     python3 selfcheck/mutate.py apply . "$m" "$made/$m" >/dev/null || { echo "cannot make the $m crate"; exit 2; }
   done
+
+  for m in apply-twice double-leader-at-start stuck-vote; do
+    SELFCHECK_MUTANTS=selfcheck/contract python3 selfcheck/mutate.py apply . "$m" "$made/$m" >/dev/null \
+      || { echo "cannot make the $m crate"; exit 2; }
+  done
+  python3 selfcheck/mutate.py apply . install-old-snapshot "$made/install-old-snapshot" >/dev/null \
+    || { echo "cannot make the install-old-snapshot crate"; exit 2; }
+
+  run test-2B RAFT="$made/apply-twice/raft" TEST=BasicAgree2B
+  check "2B fails against apply-twice" '[ $status -ne 0 ]'
+  check "the diagnosis says an index was applied again" 'grep -q "applied index [0-9]* (term [0-9]*) again or backwards" "$out"'
+  dump
+
+  run test-2A RAFT="$made/double-leader-at-start/raft" TEST=InitialElection2A
+  check "2A fails against double-leader-at-start" '[ $status -ne 0 ]'
+  check "the diagnosis names the two leaders of term 0, reported as it happened" 'grep -q "two leaders in term 0: .*said so as it happened" "$out"'
+  dump
+
+  run test-2D RAFT="$made/install-old-snapshot/raft" TEST=OldSnapshot2D
+  check "2D fails against install-old-snapshot" '[ $status -ne 0 ]'
+  check "the diagnosis says the snapshot is older than what was applied" 'grep -q "was sent a snapshot at index [0-9]*, older than the index [0-9]* it already applied" "$out"'
+  dump
+
+  run test-2B RAFT="$made/stuck-vote/raft" TEST=Backup2B
+  check "2B fails against stuck-vote" '[ $status -ne 0 ]'
+  check "the diagnosis names the handler that never answers" 'grep -q "a Raft.RequestVote handler has not answered after" "$out"'
+  dump
 
   run test-3A KVRAFT="$made/kv-no-dedup/kvraft" TEST=UnreliableOneKey3A
   check "3A fails against kv-no-dedup" '[ $status -ne 0 ]'

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The self-check's own test (no build, a few seconds): the mutant catalogue
-# parses, covers the bug classes of issue 9, applies to the reference without
+# parses, covers the classic bug classes, applies to the reference without
 # touching it, and a mutant whose anchor has drifted fails loudly.
 #
 #   scripts/test-selfcheck.sh
@@ -20,12 +20,21 @@ python3 selfcheck/mutate.py check "$root" >"$tmp/check" 2>&1
 status=$?
 check "every mutant applies to the reference" '[ $status -eq 0 ]'
 [ $status -eq 0 ] || cat "$tmp/check"
+SELFCHECK_MUTANTS=selfcheck/contract python3 selfcheck/mutate.py check "$root" >"$tmp/contract" 2>&1
+status=$?
+check "every contract fixture (selfcheck/contract) applies to the reference" '[ $status -eq 0 ]'
+[ $status -eq 0 ] || cat "$tmp/contract"
+SELFCHECK_MUTANTS=selfcheck/survivors python3 selfcheck/mutate.py check "$root" >"$tmp/survivors" 2>&1
+status=$?
+check "every audited survivor (selfcheck/survivors) applies to the reference" '[ $status -eq 0 ]'
+[ $status -eq 0 ] || cat "$tmp/survivors"
 list=$(python3 selfcheck/mutate.py list)
 names=$(echo "$list" | cut -f1)
 for want in no-prev-check vote-any-log vote-longest-log commit-old-term backup-one-by-one no-persist \
             no-persist-log no-persist-term no-persist-vote persist-after-reply heartbeat-flood \
             snapshot-off-by-one reapply-after-restart install-drops-suffix kv-no-dedup kv-local-get \
-            kv-snapshot-no-dedup; do
+            kv-snapshot-no-dedup stale-append-truncates timer-reset-any-rpc append-stale-term \
+            install-old-snapshot kv-wait-forever vote-from-earlier-election leader-ignores-higher-term; do
   check "the catalogue has $want" 'grep -qx "$want" <<<"$names"'
 done
 bad=$(awk -F'\t' '$2 !~ /^(2[ABCD]|3[AB])( (2[ABCD]|3[AB]))*$/ || $3 == "" { print $1 }' <<<"$list")

@@ -356,7 +356,11 @@ impl Cluster {
         match self.nodes.request(i, Request::GetState).map_err(|f| self.diagnose(f))? {
             Some(Reply::State { term, is_leader, .. }) => {
                 if is_leader {
-                    self.nodes.inv.lock().expect("invariants lock").leader_seen(i, term);
+                    self.nodes.inv.lock().expect("invariants lock").leader_seen(
+                        i,
+                        term,
+                        "answered state() so",
+                    );
                 }
                 Ok(Some((term, is_leader)))
             }
@@ -462,6 +466,12 @@ impl Cluster {
     /// leader, not restored at a start), in all its incarnations.
     pub fn snapshots_installed(&self, i: usize) -> u64 {
         self.nodes.inv.lock().expect("invariants lock").snapshots_installed(i)
+    }
+
+    /// The terms peer `i` was seen leading so far: reported by the node as
+    /// its role changed, or answered to [`Cluster::state`].
+    pub fn terms_led(&self, i: usize) -> Vec<u64> {
+        self.nodes.inv.lock().expect("invariants lock").terms_led(i)
     }
 
     /// Whether peer `i` has applied `index` (in any incarnation).

@@ -76,16 +76,22 @@ impl Invariants {
         self.last_applied[node] = 0;
     }
 
-    /// `node` said it leads `term`.
-    pub fn leader_seen(&mut self, node: usize, term: u64) {
+    /// `node` said it leads `term`; `how` says where the tester heard it.
+    pub fn leader_seen(&mut self, node: usize, term: u64, how: &str) {
         match self.leaders.get(&term) {
-            Some(&other) if other != node => self
-                .violate(format!("two leaders in term {term}: node {other} and node {node} both claimed it")),
+            Some(&other) if other != node => self.violate(format!(
+                "two leaders in term {term}: node {other} and node {node} both claimed it (node {node} {how})"
+            )),
             Some(_) => {}
             None => {
                 self.leaders.insert(term, node);
             }
         }
+    }
+
+    /// The terms `node` was seen leading (reported by it or polled).
+    pub fn terms_led(&self, node: usize) -> Vec<u64> {
+        self.leaders.iter().filter(|&(_, &n)| n == node).map(|(&t, _)| t).collect()
     }
 
     /// `node` applied `command`, of `term`, at `index`.
@@ -182,11 +188,12 @@ mod tests {
     #[test]
     fn two_leaders_in_one_term_is_a_violation() {
         let mut inv = Invariants::new(3);
-        inv.leader_seen(0, 1);
-        inv.leader_seen(0, 1);
-        inv.leader_seen(1, 2);
+        inv.leader_seen(0, 1, "");
+        inv.leader_seen(0, 1, "");
+        inv.leader_seen(1, 2, "");
         assert!(inv.violation().is_none());
-        inv.leader_seen(2, 2);
+        assert_eq!(inv.terms_led(0), vec![1]);
+        inv.leader_seen(2, 2, "");
         assert!(inv.violation().unwrap().contains("two leaders in term 2"), "{:?}", inv.violation());
     }
 

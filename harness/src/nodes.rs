@@ -53,10 +53,20 @@ pub struct Nodes {
     incarnations: AtomicU64,
 }
 
-/// The longest an RPC handler may run: far longer than any test needs (a
-/// caller gives up after 10 s, the longest partition of a test is a few
-/// seconds), so a handler past it is waiting for what will not happen.
+/// The longest a Raft RPC handler ("Raft.…") may run: it decides under a
+/// lock and persists (milliseconds), and its caller gives up after 10 s, so
+/// one past this is waiting for what will not happen.
+pub const RAFT_HANDLER_LIMIT: Duration = Duration::from_secs(10);
+/// The longest any other RPC handler (a KV server's) may run: far longer
+/// than any test needs, since a server learns it lost the lead within a
+/// heartbeat of a partition healing and the longest partition of a test
+/// lasts seconds.
 pub const HANDLER_LIMIT: Duration = Duration::from_secs(30);
+
+/// The limit for a handler of `method`.
+pub fn handler_limit(method: &str) -> Duration {
+    if method.starts_with("Raft.") { RAFT_HANDLER_LIMIT } else { HANDLER_LIMIT }
+}
 
 impl Nodes {
     /// Prepares `n` nodes (none started) with their network links.
@@ -276,7 +286,7 @@ impl Nodes {
                     let role = if leader { "leads" } else { "does not lead" };
                     timeline.record(format!("node {i} {role} in term {term}"));
                     if leader {
-                        inv.leader_seen(i, term);
+                        inv.leader_seen(i, term, "said so as it happened");
                     }
                 }
                 Event::Message(ToHarness::Problem { message }) => inv.violate(format!("node {i}: {message}")),
@@ -305,8 +315,8 @@ impl Nodes {
 
     /// At the end of a test: notes every running node's RPC handlers in
     /// flight in the timeline, by method, and fails if one has run longer
-    /// than [`HANDLER_LIMIT`] (it will never answer: a handler waiting for
-    /// something that cannot happen).
+    /// than its [`handler_limit`] (it will never answer: a handler waiting
+    /// for something that cannot happen).
     pub fn check_handlers(&self) -> Result<(), Failure> {
         let mut stuck = Vec::new();
         for i in 0..self.n {
@@ -324,7 +334,7 @@ impl Nodes {
                 summary.join(", "),
                 running[0].1.as_secs_f64()
             ));
-            if let Some((method, age)) = running.iter().find(|(_, age)| *age > HANDLER_LIMIT) {
+            if let Some((method, age)) = running.iter().find(|(m, age)| *age > handler_limit(m)) {
                 stuck.push(format!(
                     "node {i}: a {method} handler has not answered after {:.1} s (in flight: {})",
                     age.as_secs_f64(),
@@ -336,7 +346,8 @@ impl Nodes {
             return Ok(());
         }
         Err(Failure::new(format!(
-            "RPC handlers that never answer (no test needs one to run longer than {} s):\n  {}",
+            "RPC handlers that never answer (no test needs a Raft handler to run longer than {} s, or a KV handler longer than {} s):\n  {}",
+            RAFT_HANDLER_LIMIT.as_secs(),
             HANDLER_LIMIT.as_secs(),
             stuck.join("\n  ")
         )))

@@ -71,6 +71,20 @@ pub fn all() -> Vec<TestCase> {
             5,
             ax::stale_heartbeats
         ),
+        case!(
+            "StaleVote2A",
+            "2A",
+            "Test (2A): a vote granted for an earlier election does not count",
+            5,
+            ax::stale_vote
+        ),
+        case!(
+            "StepDown2A",
+            "2A",
+            "Test (2A): a leader steps down when an answer carries a newer term",
+            5,
+            ax::step_down
+        ),
         case!("BasicAgree2B", "2B", "Test (2B): basic agreement", 5, b::basic_agree),
         case!("RPCBytes2B", "2B", "Test (2B): RPC byte count", 5, b::rpc_bytes),
         case!(

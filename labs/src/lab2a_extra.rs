@@ -1,9 +1,9 @@
-//! 2A, scripted: an election story the random 6.824 tests reach only by
-//! luck (found by the self-check: without it `timer-reset-any-rpc`
-//! survives 2A and 2B).
+//! 2A, scripted: election stories the random 6.824 tests reach only by
+//! luck (found by the self-check: without them `timer-reset-any-rpc` and
+//! `vote-from-earlier-election` survive 2A and 2B).
 
 use crate::catalogue::TestCase;
-use harness::{Cluster, Options, TestResult, fail};
+use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, fail};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -90,5 +90,116 @@ pub fn stale_heartbeats(t: &TestCase) -> TestResult {
             )));
         }
     }
+    cluster.end()
+}
+
+/// The method of the vote requests [`stale_vote`] watches.
+const REQUEST_VOTE: &str = "Raft.RequestVote";
+/// How long the granted vote's answer is held: far longer than any election
+/// timeout, so that the candidate has moved on to a later term.
+const VOTE_REPLY_DELAY: Duration = Duration::from_secs(2);
+/// How long the tester waits for the candidate's first RequestVote.
+const CAMPAIGN_DEADLINE: Duration = Duration::from_secs(3);
+
+/// A candidate counts only the votes granted in its current election: a
+/// grant that arrives after it moved to a later term was given for another
+/// election (Figure 2: a vote is for a term). Kills
+/// `vote-from-earlier-election`. With three servers, `c` a follower and
+/// `a` the other:
+/// 1. `c` hears nothing more from anyone and its calls to the leader are
+///    lost, so it times out and asks `a` for its vote in term t; `a`'s
+///    answer (a grant) is held for two seconds, and as soon as `a` has
+///    received the request, `c`'s calls to `a` are lost too;
+/// 2. cut off, `c` times out again and campaigns in later terms, none of
+///    whose requests reach anyone;
+/// 3. `a`'s grant for term t arrives. `c` must not lead any term after t:
+///    no one voted for it there. A candidate that counts the stale grant
+///    becomes leader with one real vote, its own.
+pub fn stale_vote(t: &TestCase) -> TestResult {
+    let servers = 3;
+    let cluster = Cluster::new(servers, Options::default())?;
+    cluster.begin(t.title);
+    cluster.one(&harness::cmd(1), servers, true)?;
+    let leader = cluster.check_one_leader()?;
+    let [c, a] = <[usize; 2]>::try_from(cluster.others(leader)).expect("three servers");
+    let Some((t0, _)) = cluster.state(c)? else { fail!("node {c} is not running") };
+
+    // 1. `c` campaigns; only `a` hears it, once, and its answer is held.
+    cluster.delay_replies(c, a, VOTE_REPLY_DELAY);
+    for (from, to) in [(leader, c), (a, c), (c, leader)] {
+        cluster.block_calls(from, to, true);
+    }
+    let asked = cluster.rpc_count_method(a, REQUEST_VOTE);
+    let t1 = Instant::now();
+    while cluster.rpc_count_method(a, REQUEST_VOTE) == asked {
+        if t1.elapsed() > CAMPAIGN_DEADLINE {
+            fail!("node {c}, cut off from its leader, sent no RequestVote within {CAMPAIGN_DEADLINE:?}");
+        }
+        sleep(Duration::from_millis(1));
+    }
+    cluster.block_calls(c, a, true);
+
+    // 2 and 3. The grant arrives while `c` campaigns in a later term.
+    sleep(VOTE_REPLY_DELAY + ELECTION_TIMEOUT / 2);
+    let stale: Vec<u64> = cluster.terms_led(c).into_iter().filter(|&term| term > t0 + 1).collect();
+    if let Some(term) = stale.first() {
+        fail!(
+            "node {c} led term {term}, though none of its RequestVotes after term {} reached anyone: it counted a vote granted for an earlier election",
+            t0 + 1
+        );
+    }
+
+    for (from, to) in [(leader, c), (a, c), (c, leader), (c, a)] {
+        cluster.block_calls(from, to, false);
+    }
+    cluster.delay_replies(c, a, Duration::ZERO);
+    cluster.one(&harness::cmd(3), servers, true)?;
+    cluster.end()
+}
+
+/// A leader that learns of a newer term from an answer steps down at once
+/// (Figure 2: "if RPC request or response contains term T > currentTerm:
+/// set currentTerm = T, convert to follower"). Kills
+/// `leader-ignores-higher-term`. With three servers:
+/// 1. the leader `l` is cut off both ways; the others elect a new leader
+///    in a later term and commit a command (so `l` cannot win again);
+/// 2. `l`'s calls reach the others again, but nothing they send reaches `l`:
+///    it hears of the newer term only in the answers to its heartbeats;
+/// 3. within one election timeout `l` must no longer claim to lead its old
+///    term. A leader that ignores the term of answers leads on, alone,
+///    taking commands it can never commit.
+pub fn step_down(t: &TestCase) -> TestResult {
+    let servers = 3;
+    let cluster = Cluster::new(servers, Options::default())?;
+    cluster.begin(t.title);
+    cluster.one(&harness::cmd(1), servers, true)?;
+    let old = cluster.check_one_leader()?;
+    let Some((old_term, true)) = cluster.state(old)? else { fail!("node {old} stopped leading at once") };
+
+    // 1. A new leader without `old`, whose log is now behind.
+    cluster.disconnect(old);
+    cluster.one(&harness::cmd(2), servers - 1, true)?;
+    let new = cluster.check_one_leader()?;
+    let Some((new_term, _)) = cluster.state(new)? else { fail!("node {new} stopped") };
+
+    // 2. `old` hears of the new term only in answers.
+    for j in cluster.others(old) {
+        cluster.block_calls(j, old, true);
+    }
+    cluster.connect(old);
+    sleep(ELECTION_TIMEOUT);
+
+    // 3. It has stepped down.
+    if let Some((term, true)) = cluster.state(old)?
+        && term == old_term
+    {
+        fail!(
+            "node {old} still leads term {term} one election timeout after its calls reached servers in term {new_term}: a leader must step down when an answer carries a newer term"
+        );
+    }
+    for j in cluster.others(old) {
+        cluster.block_calls(j, old, false);
+    }
+    cluster.one(&harness::cmd(3), servers, true)?;
     cluster.end()
 }

@@ -245,7 +245,11 @@ impl KvCluster {
         for i in self.all() {
             match self.nodes.request(i, Request::GetState).map_err(|f| self.nodes.diagnose(f))? {
                 Some(Reply::State { term, is_leader: true, .. }) => {
-                    self.nodes.inv.lock().expect("invariants lock").leader_seen(i, term);
+                    self.nodes.inv.lock().expect("invariants lock").leader_seen(
+                        i,
+                        term,
+                        "answered state() so",
+                    );
                     return Ok(Some(i));
                 }
                 _ => continue,
