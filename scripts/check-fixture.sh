@@ -83,6 +83,7 @@ if [ -d selfcheck ]; then
   run test-3A KVRAFT="$made/kv-local-get/kvraft" TEST=OnePartition3A
   check "3A fails against kv-local-get" '[ $status -ne 0 ]'
   check "the diagnosis says a read completed in the minority" 'grep -q "Get in minority completed" "$out"'
+  check "a test body's own failure shows the recent timeline" 'grep -q "recent events:" "$out"'
   dump
 fi
 

@@ -27,7 +27,6 @@ done
 excluded() {
   case "$1" in
     raft/*|kvraft/*|handout/*|selfcheck/*|target/*|*/target/*|.git/*|.ci/*) return 0 ;;
-    fixtures/kvraft-*) return 0 ;;
     scripts/make-handout.sh|scripts/selfcheck.sh|scripts/test-handout.sh|scripts/test-selfcheck.sh) return 0 ;;
   esac
   return 1

@@ -44,8 +44,8 @@ check "raft/ is the skeleton" 'diff -r "$root/handout/raft" "$dest/raft" >/dev/n
 check "kvraft/ is the skeleton" 'diff -r "$root/handout/kvraft" "$dest/kvraft" >/dev/null'
 check "the student guide is STUDENT.md" 'cmp -s "$root/handout/README.md" "$dest/STUDENT.md"'
 check "no reference tests or sources" '[ ! -e "$dest/raft/tests" ] && [ ! -e "$dest/kvraft/tests" ] && [ ! -e "$dest/raft/src/leader.rs" ]'
-check "no KV fixtures, mutants, skeleton folder, build output or history" \
-  '! ls -d "$dest"/fixtures/kvraft-* "$dest/selfcheck" "$dest/handout" "$dest/target" "$dest/.git" 2>/dev/null | grep -q .'
+check "no mutants, skeleton folder, build output or history" \
+  '! ls -d "$dest/selfcheck" "$dest/handout" "$dest/target" "$dest/.git" 2>/dev/null | grep -q .'
 for kit in labrpc control node harness labs lincheck Makefile README.md Cargo.toml rustfmt.toml \
            scripts/swap-build.sh fixtures/raft-all-leaders; do
   check "$kit is the kit's, unchanged" 'diff -r --exclude=target "$root/$kit" "$dest/$kit" >/dev/null'

@@ -65,7 +65,7 @@ impl Capture {
         let text = self.text();
         let lines: Vec<&str> = text.lines().collect();
         let start = lines.len().saturating_sub(n);
-        lines[start..].iter().map(|l| crate::result::truncate_chars(l, 400)).collect::<Vec<_>>().join("\n")
+        lines[start..].iter().map(|l| crate::text::truncate_chars(l, 400)).collect::<Vec<_>>().join("\n")
     }
 }
 

@@ -1,7 +1,6 @@
 //! The table of graded tests, read from `labs --catalogue`. The grader knows
 //! no test by name: whatever the catalogue lists can be graded.
 
-use crate::error::GraderError;
 use crate::process::{self, Exit, Spawned};
 use serde::Deserialize;
 use std::path::Path;
@@ -29,20 +28,28 @@ pub struct Entry {
     pub min_secs: f64,
 }
 
+/// Why the catalogue could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the test catalogue from `{command}`: {why}")]
+pub struct CatalogueError {
+    /// The command that was run.
+    pub command: String,
+    /// What went wrong.
+    pub why: String,
+}
+
 /// Runs `labs --catalogue` and parses its table.
-pub fn load(labs: &Path) -> Result<Vec<Entry>, GraderError> {
-    let what = format!("{} --catalogue", labs.display());
+pub fn load(labs: &Path) -> Result<Vec<Entry>, CatalogueError> {
+    let command = format!("{} --catalogue", labs.display());
+    let fail = |why: String| CatalogueError { command: command.clone(), why };
     let mut cmd = Command::new(labs);
     cmd.arg("--catalogue");
     let done = process::run(Spawned::new(cmd, "catalogue"), CATALOGUE_TIMEOUT, None)
-        .map_err(|e| GraderError::Catalogue(what.clone(), e.to_string()))?;
+        .map_err(|e| fail(e.to_string()))?;
     if done.exit != Exit::Code(0) {
-        return Err(GraderError::Catalogue(
-            what,
-            format!("{:?}: {}", done.exit, done.capture.tail_lines(20)),
-        ));
+        return Err(fail(format!("{:?}: {}", done.exit, done.capture.tail_lines(20))));
     }
-    parse(&done.capture.text()).map_err(|e| GraderError::Catalogue(what, e))
+    parse(&done.capture.text()).map_err(fail)
 }
 
 /// Parses the catalogue's JSON and checks that ids are unique and non-empty.

@@ -1,5 +1,6 @@
 //! What stops the grader itself from running (exit status 2).
 
+use crate::catalogue::CatalogueError;
 use crate::rubric::RubricError;
 
 /// A reason the grader could not grade. Never caused by what a submission
@@ -16,8 +17,8 @@ pub enum GraderError {
     #[error("submission {0}: {1}")]
     Submission(String, String),
     /// The test catalogue could not be read from the labs binary.
-    #[error("cannot read the test catalogue from `{0}`: {1}")]
-    Catalogue(String, String),
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
     /// A file or folder the grader needs could not be read or written.
     #[error("{0}: {1}")]
     Io(String, std::io::Error),

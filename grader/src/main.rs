@@ -26,6 +26,7 @@ mod result;
 mod rubric;
 mod score;
 mod submission;
+mod text;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -3,6 +3,7 @@
 //! `grade.json` so that `grader merge` can combine shards.
 
 use crate::rubric::{Policy, Visibility};
+use crate::text::truncate_chars;
 use serde::{Deserialize, Serialize};
 
 /// The version of the `grade.json` layout; `merge` refuses other versions.
@@ -254,9 +255,4 @@ fn signal_meaning(signal: i32) -> &'static str {
         25 => ", SIGXFSZ: a process wrote a file past the grader's per-file limit, e.g. by flooding its log",
         _ => "",
     }
-}
-
-/// At most `n` characters of `s`, with "…" if cut.
-pub fn truncate_chars(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n).collect::<String>() + "…" }
 }

@@ -3,7 +3,8 @@
 
 use crate::error::GraderError;
 use crate::process::{self, Exit, Spawned};
-use crate::result::{Build, BuildStatus, truncate_chars};
+use crate::result::{Build, BuildStatus};
+use crate::text::truncate_chars;
 use harness::sandbox::{Limits, Sandbox, View};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -7,7 +7,6 @@ use crate::net::rules::Mode;
 use crate::nodes::Nodes;
 use control::{Reply, Request};
 use rand::Rng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -129,14 +128,6 @@ impl Cluster {
     /// A random peer, from the test's seeded generator.
     pub fn random_peer(&self) -> usize {
         self.random(self.n())
-    }
-
-    /// `k` distinct random peers.
-    pub fn random_peers(&self, k: usize) -> Vec<usize> {
-        let mut all = self.all();
-        all.shuffle(&mut *self.rng.lock().expect("rng lock"));
-        all.truncate(k);
-        all
     }
 
     /// A random numeric command (6.824's `rand.Int()`), from the seeded generator.

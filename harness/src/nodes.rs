@@ -46,6 +46,8 @@ pub struct Nodes {
     mode_args: Vec<String>,
     n: usize,
     live: Vec<Mutex<Option<Live>>>,
+    /// Whether a failure was diagnosed (seed, folder, recent timeline).
+    diagnosed: AtomicBool,
     /// Per node: whether its process is paused (SIGSTOP).
     paused: Vec<AtomicBool>,
     /// Per node: the incarnation whose events count (0: none).
@@ -113,6 +115,7 @@ impl Nodes {
             mode_args,
             n,
             live: (0..n).map(|_| Mutex::new(None)).collect(),
+            diagnosed: AtomicBool::new(false),
             paused: (0..n).map(|_| AtomicBool::new(false)).collect(),
             current: Arc::new((0..n).map(|_| AtomicU64::new(0)).collect()),
             incarnations: AtomicU64::new(0),
@@ -401,7 +404,7 @@ impl Nodes {
 
     /// Adds the seed, the test directory and the recent timeline to a failure.
     pub fn diagnose(&self, f: Failure) -> Failure {
-        if f.message().contains("\n  seed ") {
+        if self.diagnosed.swap(true, Ordering::SeqCst) {
             return f;
         }
         self.timeline.record(format!("FAILED: {}", f.message().lines().next().unwrap_or("")));
@@ -432,11 +435,18 @@ impl Nodes {
     pub fn finish(&mut self, passed: bool, test_name: &str) {
         self.kill_all();
         if !passed {
+            // A failure that did not pass through `diagnose` (a test body's
+            // own `fail!`) gets the recent timeline here.
+            let recent = if self.diagnosed.load(Ordering::SeqCst) {
+                String::new()
+            } else {
+                format!("\n  recent events:\n{}", self.timeline.recent())
+            };
             self.timeline.flush();
             let tails = self.log_tails();
             let kept = self.dir.keep(test_name);
             println!(
-                "  ... FAILED (seed {}, rerun with LAB_SEED={})\n  artifacts: {}\n  last lines of each node's log:\n{}",
+                "  ... FAILED (seed {}, rerun with LAB_SEED={})\n  artifacts: {}{recent}\n  last lines of each node's log:\n{}",
                 self.seed,
                 self.seed,
                 kept.display(),

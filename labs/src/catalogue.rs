@@ -118,7 +118,7 @@ pub fn all() -> Vec<TestCase> {
             "2B",
             "Test (2B): leader repairs a long conflict in few AppendEntries",
             5,
-            b::fast_backup
+            bx::fast_backup
         ),
         case!(
             "StaleAppend2B",
@@ -191,48 +191,13 @@ pub fn all() -> Vec<TestCase> {
             5,
             dx::old_snapshot
         ),
-        case!("Basic3A", "3A", "Test: one client (3A)", 5, |t| {
-            kv::generic(
-                t,
-                kv::Generic {
-                    clients: 1,
-                    servers: 5,
-                    unreliable: false,
-                    crash: false,
-                    partitions: false,
-                    maxraftstate: None,
-                    random_keys: false,
-                },
-            )
-        }),
+        case!("Basic3A", "3A", "Test: one client (3A)", 5, |t| { kv::generic(t, kv::Generic::DEFAULT) }),
         case!("Speed3A", "3A", "Test: ops complete fast enough (3A)", 5, |t| kv::speed(t, None)),
         case!("Concurrent3A", "3A", "Test: many clients (3A)", 5, |t| {
-            kv::generic(
-                t,
-                kv::Generic {
-                    clients: 5,
-                    servers: 5,
-                    unreliable: false,
-                    crash: false,
-                    partitions: false,
-                    maxraftstate: None,
-                    random_keys: false,
-                },
-            )
+            kv::generic(t, kv::Generic { clients: 5, ..kv::Generic::DEFAULT })
         }),
         case!("Unreliable3A", "3A", "Test: unreliable net, many clients (3A)", 5, |t| {
-            kv::generic(
-                t,
-                kv::Generic {
-                    clients: 5,
-                    servers: 5,
-                    unreliable: true,
-                    crash: false,
-                    partitions: false,
-                    maxraftstate: None,
-                    random_keys: false,
-                },
-            )
+            kv::generic(t, kv::Generic { clients: 5, unreliable: true, ..kv::Generic::DEFAULT })
         }),
         case!(
             "UnreliableOneKey3A",
@@ -243,60 +208,16 @@ pub fn all() -> Vec<TestCase> {
         ),
         case!("OnePartition3A", "3A", "Test: progress in majority (3A)", 5, kv::one_partition),
         case!("ManyPartitionsOneClient3A", "3A", "Test: partitions, one client (3A)", 5, |t| {
-            kv::generic(
-                t,
-                kv::Generic {
-                    clients: 1,
-                    servers: 5,
-                    unreliable: false,
-                    crash: false,
-                    partitions: true,
-                    maxraftstate: None,
-                    random_keys: false,
-                },
-            )
+            kv::generic(t, kv::Generic { partitions: true, ..kv::Generic::DEFAULT })
         }),
         case!("ManyPartitionsManyClients3A", "3A", "Test: partitions, many clients (3A)", 5, |t| {
-            kv::generic(
-                t,
-                kv::Generic {
-                    clients: 5,
-                    servers: 5,
-                    unreliable: false,
-                    crash: false,
-                    partitions: true,
-                    maxraftstate: None,
-                    random_keys: false,
-                },
-            )
+            kv::generic(t, kv::Generic { clients: 5, partitions: true, ..kv::Generic::DEFAULT })
         }),
         case!("PersistOneClient3A", "3A", "Test: restarts, one client (3A)", 5, |t| {
-            kv::generic(
-                t,
-                kv::Generic {
-                    clients: 1,
-                    servers: 5,
-                    unreliable: false,
-                    crash: true,
-                    partitions: false,
-                    maxraftstate: None,
-                    random_keys: false,
-                },
-            )
+            kv::generic(t, kv::Generic { crash: true, ..kv::Generic::DEFAULT })
         }),
         case!("PersistConcurrent3A", "3A", "Test: restarts, many clients (3A)", 5, |t| {
-            kv::generic(
-                t,
-                kv::Generic {
-                    clients: 5,
-                    servers: 5,
-                    unreliable: false,
-                    crash: true,
-                    partitions: false,
-                    maxraftstate: None,
-                    random_keys: false,
-                },
-            )
+            kv::generic(t, kv::Generic { clients: 5, crash: true, ..kv::Generic::DEFAULT })
         }),
         case!(
             "PersistConcurrentUnreliable3A",
@@ -306,31 +227,12 @@ pub fn all() -> Vec<TestCase> {
             |t| {
                 kv::generic(
                     t,
-                    kv::Generic {
-                        clients: 5,
-                        servers: 5,
-                        unreliable: true,
-                        crash: true,
-                        partitions: false,
-                        maxraftstate: None,
-                        random_keys: false,
-                    },
+                    kv::Generic { clients: 5, unreliable: true, crash: true, ..kv::Generic::DEFAULT },
                 )
             }
         ),
         case!("PersistPartition3A", "3A", "Test: restarts, partitions, many clients (3A)", 5, |t| {
-            kv::generic(
-                t,
-                kv::Generic {
-                    clients: 5,
-                    servers: 5,
-                    unreliable: false,
-                    crash: true,
-                    partitions: true,
-                    maxraftstate: None,
-                    random_keys: false,
-                },
-            )
+            kv::generic(t, kv::Generic { clients: 5, crash: true, partitions: true, ..kv::Generic::DEFAULT })
         }),
         case!(
             "PersistPartitionUnreliable3A",
@@ -342,12 +244,10 @@ pub fn all() -> Vec<TestCase> {
                     t,
                     kv::Generic {
                         clients: 5,
-                        servers: 5,
                         unreliable: true,
                         crash: true,
                         partitions: true,
-                        maxraftstate: None,
-                        random_keys: false,
+                        ..kv::Generic::DEFAULT
                     },
                 )
             }
@@ -366,8 +266,8 @@ pub fn all() -> Vec<TestCase> {
                         unreliable: true,
                         crash: true,
                         partitions: true,
-                        maxraftstate: None,
                         random_keys: true,
+                        ..kv::Generic::DEFAULT
                     },
                 )
             }
@@ -390,31 +290,12 @@ pub fn all() -> Vec<TestCase> {
         case!("SnapshotSize3B", "3B", "Test: snapshot size is reasonable (3B)", 5, kv::snapshot_size),
         case!("Speed3B", "3B", "Test: ops complete fast enough (3B)", 5, |t| kv::speed(t, Some(1000))),
         case!("SnapshotRecover3B", "3B", "Test: restarts, snapshots, one client (3B)", 5, |t| {
-            kv::generic(
-                t,
-                kv::Generic {
-                    clients: 1,
-                    servers: 5,
-                    unreliable: false,
-                    crash: true,
-                    partitions: false,
-                    maxraftstate: Some(1000),
-                    random_keys: false,
-                },
-            )
+            kv::generic(t, kv::Generic { crash: true, maxraftstate: Some(1000), ..kv::Generic::DEFAULT })
         }),
         case!("SnapshotRecoverManyClients3B", "3B", "Test: restarts, snapshots, many clients (3B)", 5, |t| {
             kv::generic(
                 t,
-                kv::Generic {
-                    clients: 20,
-                    servers: 5,
-                    unreliable: false,
-                    crash: true,
-                    partitions: false,
-                    maxraftstate: Some(1000),
-                    random_keys: false,
-                },
+                kv::Generic { clients: 20, crash: true, maxraftstate: Some(1000), ..kv::Generic::DEFAULT },
             )
         }),
         case!(
@@ -429,12 +310,9 @@ pub fn all() -> Vec<TestCase> {
                 t,
                 kv::Generic {
                     clients: 5,
-                    servers: 5,
                     unreliable: true,
-                    crash: false,
-                    partitions: false,
                     maxraftstate: Some(1000),
-                    random_keys: false,
+                    ..kv::Generic::DEFAULT
                 },
             )
         }),
@@ -448,12 +326,10 @@ pub fn all() -> Vec<TestCase> {
                     t,
                     kv::Generic {
                         clients: 5,
-                        servers: 5,
                         unreliable: true,
                         crash: true,
-                        partitions: false,
                         maxraftstate: Some(1000),
-                        random_keys: false,
+                        ..kv::Generic::DEFAULT
                     },
                 )
             }
@@ -468,12 +344,11 @@ pub fn all() -> Vec<TestCase> {
                     t,
                     kv::Generic {
                         clients: 5,
-                        servers: 5,
                         unreliable: true,
                         crash: true,
                         partitions: true,
                         maxraftstate: Some(1000),
-                        random_keys: false,
+                        ..kv::Generic::DEFAULT
                     },
                 )
             }

@@ -1,6 +1,7 @@
-//! 2B, scripted: log replication stories the random 6.824 tests reach only
-//! by luck, written as fixed sequences of faults (found by the self-check:
-//! without them the mutants named in each test's comment survive).
+//! 2B beyond 6.824: the fast-backup bound, and log replication stories the
+//! random 6.824 tests reach only by luck, written as fixed sequences of
+//! faults (found by the self-check: without them the mutants named in each
+//! test's comment survive).
 
 use crate::catalogue::TestCase;
 use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, cmd, fail};
@@ -210,5 +211,84 @@ pub fn paused_leader(t: &TestCase) -> TestResult {
     cluster.restart(new)?;
     cluster.connect(new);
     cluster.one(&cmd(104), servers, true)?;
+    cluster.end()
+}
+
+/// Beyond 6.824: the leader repairs a long conflicting follower log in a few
+/// AppendEntries, not one per entry.
+///
+/// The victim holds 50 uncommitted entries of one stale term after the
+/// common prefix; the leader's log holds 40 committed entries of two later
+/// terms there. With XTerm/XIndex/XLen the leader needs one rejection per
+/// conflicting term (here one: XTerm is absent from its log, so next_index
+/// jumps to XIndex), then one AppendEntries carrying the entries, then the
+/// commit index arrives with the next. The bound, `MAX_REPAIR_APPENDS` = 15,
+/// leaves room for about ten heartbeats while the victim catches up; a leader
+/// that backs up one entry per rejection needs more than 50.
+pub fn fast_backup(t: &TestCase) -> TestResult {
+    const STALE: usize = 50;
+    const FRESH: usize = 20;
+    const MAX_REPAIR_APPENDS: u64 = 15;
+    let servers = 5;
+    let cluster = Cluster::new(servers, Options::default())?;
+    cluster.begin(t.title);
+    cluster.one(&cluster.random_cmd(), servers, true)?;
+
+    // The leader and a victim alone: 50 entries of this term reach the
+    // victim but never commit.
+    let leader1 = cluster.check_one_leader()?;
+    let others = cluster.others(leader1);
+    let victim = others[0];
+    let majority = others[1..].to_vec();
+    for &i in &majority {
+        cluster.disconnect(i);
+    }
+    for _ in 0..STALE {
+        cluster.start(leader1, &cluster.random_cmd())?;
+    }
+    sleep(ELECTION_TIMEOUT / 2);
+    cluster.disconnect(leader1);
+    cluster.disconnect(victim);
+
+    // The majority commits entries in a new term …
+    for &i in &majority {
+        cluster.connect(i);
+    }
+    for _ in 0..FRESH {
+        cluster.one(&cluster.random_cmd(), 3, true)?;
+    }
+    // … and, after its leader is swapped for the old leader, in another.
+    let leader2 = cluster.check_one_leader()?;
+    cluster.disconnect(leader2);
+    cluster.connect(leader1);
+    for _ in 0..FRESH {
+        cluster.one(&cluster.random_cmd(), 3, true)?;
+    }
+    let last = cluster.one(&cluster.random_cmd(), 3, true)?;
+
+    // The victim returns; count the AppendEntries it receives until it has
+    // applied the leader's last entry.
+    let before = cluster.rpc_count_method(victim, "Raft.AppendEntries");
+    let t0 = Instant::now();
+    cluster.connect(victim);
+    while !cluster.has_applied(victim, last) {
+        cluster.check_invariants()?;
+        if t0.elapsed() > Duration::from_secs(10) {
+            fail!("node {victim} did not catch up to index {last} within 10 s of reconnecting");
+        }
+        sleep(Duration::from_millis(5));
+    }
+    let appends = cluster.rpc_count_method(victim, "Raft.AppendEntries") - before;
+    if appends > MAX_REPAIR_APPENDS {
+        fail!(
+            "the leader needed {appends} AppendEntries to repair node {victim}'s log ({STALE} conflicting entries \
+             of one term); fast backup (XTerm, XIndex, XLen) needs about 3 (limit {MAX_REPAIR_APPENDS})"
+        );
+    }
+    println!("  repaired a {STALE}-entry conflict with {appends} AppendEntries in {:?}", t0.elapsed());
+    for i in cluster.all() {
+        cluster.connect(i);
+    }
+    cluster.one(&cluster.random_cmd(), servers, true)?;
     cluster.end()
 }

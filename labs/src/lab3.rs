@@ -19,6 +19,21 @@ pub struct Generic {
     pub random_keys: bool,
 }
 
+impl Generic {
+    /// One client, five servers, a reliable network, no crashes, no
+    /// partitions, no snapshots, one key per client: what a catalogue entry
+    /// changes from.
+    pub const DEFAULT: Generic = Generic {
+        clients: 1,
+        servers: 5,
+        unreliable: false,
+        crash: false,
+        partitions: false,
+        maxraftstate: None,
+        random_keys: false,
+    };
+}
+
 /// Fails unless `v` holds each of client `clnt`'s `count` appends exactly
 /// once, in order.
 fn check_clnt_appends(clnt: usize, v: &str, count: usize) -> TestResult {

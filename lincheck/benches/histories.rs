@@ -18,7 +18,7 @@ const MIN_REPEATS: usize = 11;
 const MAX_REPEATS: usize = 2001;
 
 /// The Go reference checker (porcupine v1.3.0) on the project's 2-core
-/// machines, in ms, as given in issue 6 and FORMAT.md.
+/// machines, in ms, as given in the histories' FORMAT.md.
 const GO_REFERENCE_MS: &[(&str, f64)] = &[
     ("etcd_002.log", 300.0),
     ("etcd_007.log", 220.0),

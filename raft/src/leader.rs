@@ -141,10 +141,8 @@ async fn send(inner: Arc<Inner>, peer: usize, term: u64, outgoing: Outgoing) {
 
 /// A lost call no longer blocks new entries; the heartbeat retries it.
 fn on_lost(s: &mut State, peer: usize, term: u64, seq: u64) {
-    if let Some(p) = progress(s, term, peer)
-        && p.in_flight == Some(seq)
-    {
-        p.in_flight = None;
+    if let Some(p) = progress(s, term, peer) {
+        p.answered(seq);
     }
 }
 
@@ -176,20 +174,15 @@ fn on_append_reply(
         return;
     }
     let p = &mut leader.peers[peer];
-    if p.in_flight == Some(seq) {
-        p.in_flight = None;
-    }
+    p.answered(seq);
     if reply.success {
-        let matched = args.prev_log_index + args.entries.len() as u64;
-        p.match_index = p.match_index.max(matched);
-        p.next_index = p.next_index.max(matched + 1);
+        p.matched(args.prev_log_index + args.entries.len() as u64);
     } else if let Some(conflict) = &reply.conflict
         // Act only on the answer to the current probe, never a stale one.
         && p.next_index == args.prev_log_index + 1
         && args.prev_log_index > p.match_index
     {
-        let next = next_index_after_reject(&s.log, args.prev_log_index, conflict);
-        p.next_index = next.max(p.match_index + 1);
+        p.back_up(next_index_after_reject(&s.log, args.prev_log_index, conflict));
         tracing::debug!(peer = s.me, to = peer, next_index = p.next_index, ?conflict, "backs up");
     }
     after_progress(inner, s, peer);
@@ -211,11 +204,8 @@ fn on_snapshot_reply(
         return;
     }
     let Some(p) = progress(s, term, peer) else { return };
-    if p.in_flight == Some(seq) {
-        p.in_flight = None;
-    }
-    p.match_index = p.match_index.max(index);
-    p.next_index = p.next_index.max(index + 1);
+    p.answered(seq);
+    p.matched(index);
     after_progress(inner, s, peer);
 }
 

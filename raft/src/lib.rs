@@ -60,8 +60,13 @@ pub(crate) struct Inner {
     /// Durable storage for the state and the snapshot.
     pub persister: Arc<Persister>,
     /// The peer's state. Never held across `.await`.
+    ///
+    /// Lock order: `persist_lock` before `state`. A save takes
+    /// `persist_lock`, then `state` briefly to encode it; nothing that holds
+    /// `state` may wait for `persist_lock`.
     pub state: Mutex<State>,
     /// Serializes saves, so one save covers every change made before it began.
+    /// Taken before `state`, never while holding it.
     pub persist_lock: Mutex<()>,
     /// Wakes the applier (commit index moved, or a snapshot arrived).
     pub apply_wake: Notify,

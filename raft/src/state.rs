@@ -60,6 +60,29 @@ pub struct Progress {
     pub wake: Arc<Notify>,
 }
 
+impl Progress {
+    /// The answer to send `seq` arrived (or the call was lost): if it was
+    /// the outstanding one, new entries may go out again.
+    pub fn answered(&mut self, seq: u64) {
+        if self.in_flight == Some(seq) {
+            self.in_flight = None;
+        }
+    }
+
+    /// The follower holds everything through `index`: `match_index` and
+    /// `next_index` move forwards to it, never back.
+    pub fn matched(&mut self, index: u64) {
+        self.match_index = self.match_index.max(index);
+        self.next_index = self.next_index.max(index + 1);
+    }
+
+    /// The follower refused a probe: the next one starts at `next`, but
+    /// never at or below what the follower is known to hold.
+    pub fn back_up(&mut self, next: u64) {
+        self.next_index = next.max(self.match_index + 1);
+    }
+}
+
 /// Figure 2's state plus the bookkeeping for persistence and applying.
 ///
 /// Invariants (checked by [`State::check`]):
@@ -225,4 +248,32 @@ impl State {
 /// A fresh election timeout drawn from [`ELECTION_TIMEOUT_MS`].
 pub fn random_election_timeout() -> Duration {
     Duration::from_millis(rand::rng().random_range(ELECTION_TIMEOUT_MS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_moves_forwards_and_backs_up_only_above_what_matched() {
+        let mut p = Progress {
+            next_index: 5,
+            match_index: 0,
+            in_flight: Some(3),
+            send_seq: 3,
+            wake: Arc::new(Notify::new()),
+        };
+        p.answered(2);
+        assert_eq!(p.in_flight, Some(3), "only the outstanding send's answer clears it");
+        p.answered(3);
+        assert_eq!(p.in_flight, None);
+        p.matched(4);
+        p.matched(2);
+        assert_eq!((p.match_index, p.next_index), (4, 5), "a stale answer never moves progress back");
+        p.back_up(1);
+        assert_eq!(p.next_index, 5, "never at or below the match index");
+        p.matched(9);
+        p.back_up(7);
+        assert_eq!((p.match_index, p.next_index), (9, 10));
+    }
 }

@@ -1,9 +1,10 @@
 //! `results.json` in Gradescope's autograder schema: a top-level score,
 //! execution time and output, and one entry per test.
 
-use crate::result::{Grade, TestReport, truncate_chars};
+use crate::result::{Grade, TestReport};
 use crate::rubric::Visibility;
 use crate::score::{self, fmt_points};
+use crate::text::truncate_chars;
 use serde::Serialize;
 
 /// How much of a failing run's output a test's entry quotes.

@@ -53,7 +53,6 @@ pub struct KvCluster {
     nodes: Nodes,
     host: ClerkHost,
     name: String,
-    maxraftstate: Option<usize>,
     rng: Mutex<ChaCha8Rng>,
     clerks: AtomicU64,
     history: Arc<History>,
@@ -112,7 +111,6 @@ impl KvCluster {
             nodes,
             host,
             name: test_name(),
-            maxraftstate,
             rng: Mutex::new(crate::seed::rng(seed)),
             clerks: AtomicU64::new(0),
             history: Arc::default(),
@@ -137,11 +135,6 @@ impl KvCluster {
     /// All servers.
     pub fn all(&self) -> Vec<usize> {
         (0..self.n()).collect()
-    }
-
-    /// The snapshot threshold the servers run with.
-    pub fn maxraftstate(&self) -> Option<usize> {
-        self.maxraftstate
     }
 
     /// A random number in `range`, from the test's seeded generator.
@@ -333,13 +326,6 @@ impl KvCluster {
             self.nodes.net.set_link(CLERK_BASE + ck.0, j, true);
         }
         self.nodes.timeline.record(format!("clerk {} reaches {to:?}", ck.0));
-    }
-
-    /// Cuts clerk `ck` off from every server.
-    pub fn delete_client(&self, ck: Clerk) {
-        for j in self.all() {
-            self.nodes.net.set_link(CLERK_BASE + ck.0, j, false);
-        }
     }
 
     /// Blocks (or unblocks) clerk `ck`'s new calls to every server: each is

@@ -1,6 +1,6 @@
 //! Counters kept by the network, as labrpc keeps them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -63,16 +63,5 @@ impl Stats {
             .and_then(|m| m.get(method))
             .copied()
             .unwrap_or(0)
-    }
-
-    /// Requests delivered per method, all servers.
-    pub fn by_method(&self) -> BTreeMap<String, u64> {
-        let mut out = BTreeMap::new();
-        for per_server in self.delivered.lock().expect("stats lock").iter() {
-            for (m, n) in per_server {
-                *out.entry(m.clone()).or_default() += n;
-            }
-        }
-        out
     }
 }
