@@ -13,7 +13,8 @@
 #                           which no poll sees            -> InitialElection2A
 #   install-old-snapshot    a snapshot older than what the service applied
 #                                                         -> OldSnapshot2D
-#   stuck-vote              a refused RequestVote never answered -> Backup2B
+#   stuck-vote              a refused RequestVote never answered
+#                                                         -> Figure8Unreliable2C
 #
 # The broken crates are made from the reference by the self-check's mutants
 # (selfcheck/mutants/*.mut, selfcheck/contract/*.mut), so they never drift
@@ -70,8 +71,8 @@ if [ -d selfcheck ]; then
   check "the diagnosis says the snapshot is older than what was applied" 'grep -q "was sent a snapshot at index [0-9]*, older than the index [0-9]* it already applied" "$out"'
   dump
 
-  run test-2B RAFT="$made/stuck-vote/raft" TEST=Backup2B
-  check "2B fails against stuck-vote" '[ $status -ne 0 ]'
+  run test-2C RAFT="$made/stuck-vote/raft" TEST=Figure8Unreliable2C
+  check "2C fails against stuck-vote" '[ $status -ne 0 ]'
   check "the diagnosis names the handler that never answers" 'grep -q "a Raft.RequestVote handler has not answered after" "$out"'
   dump
 
