@@ -125,6 +125,12 @@ impl Cluster {
         self.rng.lock().expect("rng lock").random_range(range)
     }
 
+    /// True with probability `per_mille` / 1000, from the test's seeded
+    /// generator (6.824's `rand.Int() % 1000 < per_mille`).
+    pub fn chance(&self, per_mille: u64) -> bool {
+        self.random_range(0..1000) < per_mille
+    }
+
     /// A random peer, from the test's seeded generator.
     pub fn random_peer(&self) -> usize {
         self.random(self.n())
@@ -250,6 +256,15 @@ impl Cluster {
         self.nodes.net.clear_held(caller as u32, server);
     }
 
+    /// Lifts every one-way fault at once — [`Cluster::mute`],
+    /// [`Cluster::block_calls`], [`Cluster::delay_replies`],
+    /// [`Cluster::hold_requests`] (what was held is forgotten) — leaving
+    /// connections as they are.
+    pub fn lift_one_way_faults(&self) {
+        self.nodes.net.lift_one_way_faults();
+        self.nodes.timeline.record("one-way faults lifted");
+    }
+
     /// Unreliable network: requests delayed 0–26 ms, 10% of requests and 10%
     /// of replies lost.
     pub fn set_unreliable(&self, unreliable: bool) {
@@ -321,6 +336,21 @@ impl Cluster {
     /// method and how long it has run.
     pub fn handlers_in_flight(&self, i: usize) -> TestResult<Vec<(String, Duration)>> {
         self.nodes.handlers_in_flight(i).map_err(|f| self.diagnose(f))
+    }
+
+    /// Crashes and restarts peer `i`, then reconnects it (6.824's `start1`
+    /// followed by `connect`).
+    pub fn reboot(&self, i: usize) -> TestResult {
+        self.restart(i)?;
+        self.connect(i);
+        Ok(())
+    }
+
+    /// Crashes every peer.
+    pub fn crash_all(&self) {
+        for i in self.all() {
+            self.crash(i);
+        }
     }
 
     /// Whether peer `i` has a running process.

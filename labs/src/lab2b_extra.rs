@@ -54,9 +54,7 @@ pub fn stale_append(t: &TestCase) -> TestResult {
         let leader = cluster.check_one_leader()?;
         let [a, b] = <[usize; 2]>::try_from(cluster.others(leader)).expect("three servers");
         let story = play_stale_append(&cluster, base, leader, a, b);
-        cluster.hold_requests(leader, a, APPEND_ENTRIES, false);
-        cluster.clear_held(leader, a);
-        cluster.block_calls(leader, a, false);
+        cluster.lift_one_way_faults();
         cluster.connect(b);
         if let Some(k) = story? {
             played += 1;
@@ -74,8 +72,7 @@ pub fn stale_append(t: &TestCase) -> TestResult {
             }
         }
         if !cluster.is_alive(leader) {
-            cluster.restart(leader)?;
-            cluster.connect(leader);
+            cluster.reboot(leader)?;
         }
         cluster.one(&cmd(base + 300), servers, true)?;
     }
@@ -188,11 +185,9 @@ pub fn paused_leader(t: &TestCase) -> TestResult {
     let stale = cluster.start(old, &cmd(666))?;
     sleep(HOLD_LIMIT);
     for &j in &others {
-        cluster.hold_requests(old, j, APPEND_ENTRIES, false);
         cluster.replay_held(old, j, APPEND_ENTRIES);
-        cluster.clear_held(old, j);
-        cluster.block_calls(j, old, false);
     }
+    cluster.lift_one_way_faults();
 
     // 3. Without `new`, the others go on; P never commits.
     cluster.crash(new);
@@ -208,8 +203,7 @@ pub fn paused_leader(t: &TestCase) -> TestResult {
             );
         }
     }
-    cluster.restart(new)?;
-    cluster.connect(new);
+    cluster.reboot(new)?;
     cluster.one(&cmd(104), servers, true)?;
     cluster.end()
 }

@@ -7,13 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::sleep;
 use std::time::Duration;
 
-/// Crashes and restarts peer `i`, then reconnects it (6.824's `start1` + `connect`).
-fn reboot(cluster: &Cluster, i: usize) -> TestResult {
-    cluster.restart(i)?;
-    cluster.connect(i);
-    Ok(())
-}
-
 /// Restart all; restart the leader; restart a follower while disconnected.
 pub fn persist1(t: &TestCase) -> TestResult {
     let servers = 3;
@@ -33,13 +26,13 @@ pub fn persist1(t: &TestCase) -> TestResult {
 
     let leader1 = cluster.check_one_leader()?;
     cluster.disconnect(leader1);
-    reboot(&cluster, leader1)?;
+    cluster.reboot(leader1)?;
     cluster.one(&cmd(13), servers, true)?;
 
     let leader2 = cluster.check_one_leader()?;
     cluster.disconnect(leader2);
     cluster.one(&cmd(14), servers - 1, true)?;
-    reboot(&cluster, leader2)?;
+    cluster.reboot(leader2)?;
 
     // Wait for leader2 to join before killing i3.
     cluster.wait(4, servers, None)?;
@@ -47,7 +40,7 @@ pub fn persist1(t: &TestCase) -> TestResult {
     let i3 = cluster.others(cluster.check_one_leader()?)[0];
     cluster.disconnect(i3);
     cluster.one(&cmd(15), servers - 1, true)?;
-    reboot(&cluster, i3)?;
+    cluster.reboot(i3)?;
     cluster.one(&cmd(16), servers, true)?;
     cluster.end()
 }
@@ -74,11 +67,11 @@ pub fn persist2(t: &TestCase) -> TestResult {
         cluster.disconnect(c);
         cluster.disconnect(d);
 
-        reboot(&cluster, a)?;
-        reboot(&cluster, b)?;
+        cluster.reboot(a)?;
+        cluster.reboot(b)?;
         sleep(ELECTION_TIMEOUT);
 
-        reboot(&cluster, c)?;
+        cluster.reboot(c)?;
         cluster.one(&cmd(10 + index), servers - 2, true)?;
         index += 1;
 
@@ -104,10 +97,10 @@ pub fn persist3(t: &TestCase) -> TestResult {
     cluster.crash(leader);
     cluster.crash(follower);
     cluster.connect(cut);
-    reboot(&cluster, leader)?;
+    cluster.reboot(leader)?;
     cluster.one(&cmd(103), 2, true)?;
 
-    reboot(&cluster, follower)?;
+    cluster.reboot(follower)?;
     cluster.one(&cmd(104), servers, true)?;
     cluster.end()
 }
@@ -115,7 +108,7 @@ pub fn persist3(t: &TestCase) -> TestResult {
 /// The sleep between Figure 8 rounds: 10% of the time up to half an election
 /// timeout, else up to 13 ms.
 fn figure8_pause(cluster: &Cluster) -> Duration {
-    if cluster.random_range(0..1000) < 100 {
+    if cluster.chance(100) {
         Duration::from_millis(cluster.random_range(0..ELECTION_TIMEOUT.as_millis() as u64 / 2))
     } else {
         Duration::from_millis(cluster.random_range(0..13))
@@ -148,14 +141,14 @@ pub fn figure8(t: &TestCase) -> TestResult {
         if nup < 3 {
             let s = cluster.random_peer();
             if !cluster.is_alive(s) {
-                reboot(&cluster, s)?;
+                cluster.reboot(s)?;
                 nup += 1;
             }
         }
     }
     for i in cluster.all() {
         if !cluster.is_alive(i) {
-            reboot(&cluster, i)?;
+            cluster.reboot(i)?;
         }
     }
     cluster.one(&cluster.random_cmd(), servers, true)?;
@@ -224,7 +217,7 @@ pub fn figure8_unreliable(t: &TestCase) -> TestResult {
         }
         sleep(figure8_pause(&cluster));
         if let Some(l) = leader
-            && cluster.random_range(0..1000) < ELECTION_TIMEOUT.as_millis() as u64 / 2
+            && cluster.chance(ELECTION_TIMEOUT.as_millis() as u64 / 2)
         {
             cluster.disconnect(l);
             nup -= 1;
@@ -292,17 +285,17 @@ fn churn(t: &TestCase, unreliable: bool) -> TestResult {
         let clients: Vec<_> = (0..CLIENTS).map(|me| s.spawn(move || client(me))).collect();
         let churned = (|| -> TestResult {
             for _ in 0..ROUNDS {
-                if cluster.random_range(0..1000) < 200 {
+                if cluster.chance(200) {
                     cluster.disconnect(cluster.random_peer());
                 }
-                if cluster.random_range(0..1000) < 500 {
+                if cluster.chance(500) {
                     let i = cluster.random_peer();
                     if !cluster.is_alive(i) {
                         cluster.restart(i)?;
                     }
                     cluster.connect(i);
                 }
-                if cluster.random_range(0..1000) < 200 {
+                if cluster.chance(200) {
                     let i = cluster.random_peer();
                     if cluster.is_alive(i) {
                         cluster.crash(i);

@@ -124,9 +124,7 @@ pub fn persist_term(t: &TestCase) -> TestResult {
 
     // Crash everyone, restart each on its own (disconnected, so no election
     // can lower anything it reports): each must still be in `term` or later.
-    for i in cluster.all() {
-        cluster.crash(i);
-    }
+    cluster.crash_all();
     for i in cluster.all() {
         cluster.restart(i)?;
         if let Some((restored, _)) = cluster.state(i)?
@@ -178,14 +176,12 @@ pub fn persist_before_reply(t: &TestCase) -> TestResult {
         cluster.crash(leader);
 
         // The acknowledged, committed entry must survive in `acker`.
-        cluster.restart(acker)?;
-        cluster.connect(acker);
+        cluster.reboot(acker)?;
         cluster.connect(away);
         cluster.one(&cmd(round * 100 + 1), 2, true)?;
         cluster.n_committed(index)?;
 
-        cluster.restart(leader)?;
-        cluster.connect(leader);
+        cluster.reboot(leader)?;
         cluster.one(&cmd(round * 100 + 2), servers, true)?;
     }
     cluster.end()
@@ -213,8 +209,7 @@ pub fn persist_vote(t: &TestCase) -> TestResult {
         // `c` sleeps through the next election, its term frozen at `before`.
         cluster.crash(c);
         // The leader restarts: it and `v` elect `w` with the other's vote.
-        cluster.restart(leader)?;
-        cluster.connect(leader);
+        cluster.reboot(leader)?;
         let w = cluster.check_one_leader()?;
         let x = if w == leader { v } else { leader };
         let Some((term, true)) = cluster.state(w)? else { continue };

@@ -69,8 +69,7 @@ fn snapshot_common(t: &TestCase, f: Faults) -> TestResult {
             leader1 = cluster.check_one_leader()?;
         }
         if f.crash {
-            cluster.restart(victim)?;
-            cluster.connect(victim);
+            cluster.reboot(victim)?;
             cluster.one(&cluster.random_cmd(), servers, true)?;
             leader1 = cluster.check_one_leader()?;
         }
@@ -120,12 +119,9 @@ pub fn all_crash(t: &TestCase) -> TestResult {
         let index1 = cluster.one(&cluster.random_cmd(), servers, true)?;
 
         // Crash all, then revive all.
+        cluster.crash_all();
         for i in cluster.all() {
-            cluster.crash(i);
-        }
-        for i in cluster.all() {
-            cluster.restart(i)?;
-            cluster.connect(i);
+            cluster.reboot(i)?;
         }
 
         let index2 = cluster.one(&cluster.random_cmd(), servers, true)?;
@@ -150,12 +146,9 @@ pub fn init(t: &TestCase) -> TestResult {
     }
 
     let crash_and_revive_all = || -> TestResult {
+        cluster.crash_all();
         for i in cluster.all() {
-            cluster.crash(i);
-        }
-        for i in cluster.all() {
-            cluster.restart(i)?;
-            cluster.connect(i);
+            cluster.reboot(i)?;
         }
         Ok(())
     };

@@ -78,10 +78,7 @@ pub fn keeps_suffix(t: &TestCase) -> TestResult {
         let installs_on_a = cluster.snapshots_installed(a);
 
         let story = play(&cluster, base, leader, a, b);
-        cluster.mute(b, false);
-        cluster.block_calls(leader, a, false);
-        cluster.delay_replies(leader, a, Duration::ZERO);
-        cluster.delay_replies(leader, b, Duration::ZERO);
+        cluster.lift_one_way_faults();
 
         if let Some(s) = story? {
             // The story played if `a` installed the snapshot (not if `a`
@@ -102,8 +99,7 @@ pub fn keeps_suffix(t: &TestCase) -> TestResult {
                     );
                 }
             }
-            cluster.restart(leader)?;
-            cluster.connect(leader);
+            cluster.reboot(leader)?;
         }
         cluster.one(&cmd(base + 300), servers, true)?;
     }
@@ -197,8 +193,7 @@ pub fn old_snapshot(t: &TestCase) -> TestResult {
         let leader = cluster.check_one_leader()?;
         let a = cluster.others(leader)[0];
         let story = play_old_snapshot(&cluster, base, leader, a);
-        cluster.hold_requests(leader, a, INSTALL_SNAPSHOT, false);
-        cluster.clear_held(leader, a);
+        cluster.lift_one_way_faults();
         if !cluster.is_alive(a) {
             cluster.restart(a)?;
         }
@@ -233,8 +228,7 @@ fn play_old_snapshot(cluster: &Cluster, base: u64, leader: usize, a: usize) -> T
 
     // 2. `a` is back; one InstallSnapshot is held, then they pass.
     cluster.hold_requests(leader, a, INSTALL_SNAPSHOT, true);
-    cluster.restart(a)?;
-    cluster.connect(a);
+    cluster.reboot(a)?;
     let t0 = Instant::now();
     while cluster.held_count(leader, a, INSTALL_SNAPSHOT) == 0 {
         if t0.elapsed() > SNAPSHOT_SEND_DEADLINE {

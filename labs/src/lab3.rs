@@ -86,13 +86,13 @@ fn client_loop(kv: &KvCluster, g: Generic, cli: usize, ck: Clerk, done: &AtomicB
         let key =
             if g.random_keys { kv.random_range(0..g.clients as u64).to_string() } else { cli.to_string() };
         let nv = format!("x {cli} {j} y");
-        if kv.random_range(0..1000) < 500 {
+        if kv.chance(500) {
             kv.append(ck, &key, &nv)?;
             if !g.random_keys {
                 last.push_str(&nv);
             }
             j += 1;
-        } else if g.random_keys && kv.random_range(0..1000) < 100 {
+        } else if g.random_keys && kv.chance(100) {
             // Only with random keys: a put would break the get check below.
             kv.put(ck, &key, &nv)?;
             j += 1;
@@ -148,14 +148,9 @@ pub fn generic(t: &TestCase, g: Generic) -> TestResult {
                 sleep(ELECTION_TIMEOUT);
             }
             if g.crash {
-                for i in kv.all() {
-                    kv.shutdown_server(i);
-                }
+                kv.shutdown_all();
                 sleep(ELECTION_TIMEOUT);
-                for i in kv.all() {
-                    kv.start_server(i)?;
-                }
-                kv.connect_all();
+                kv.restart_all()?;
             }
             clients.into_iter().map(|c| c.join().expect("client thread panicked")).collect()
         })?;

@@ -54,13 +54,8 @@ pub fn snapshot_retry(t: &TestCase) -> TestResult {
 
         // 3. Every server restarts from its snapshot, out of `ck1`'s reach.
         kv.block_client_calls(ck1, true);
-        for i in kv.all() {
-            kv.shutdown_server(i);
-        }
-        for i in kv.all() {
-            kv.start_server(i)?;
-        }
-        kv.connect_all();
+        kv.shutdown_all();
+        kv.restart_all()?;
         kv.drop_client_replies(ck1, false);
         kv.block_client_calls(ck1, false);
 

@@ -143,6 +143,12 @@ impl KvCluster {
         self.rng.lock().expect("rng lock").random_range(range)
     }
 
+    /// True with probability `per_mille` / 1000, from the test's seeded
+    /// generator (6.824's `rand.Int() % 1000 < per_mille`).
+    pub fn chance(&self, per_mille: u64) -> bool {
+        self.random_range(0..1000) < per_mille
+    }
+
     /// Fails with the first problem seen so far: an invariant violation or
     /// the clerk host's death.
     pub fn check_invariants(&self) -> TestResult {
@@ -281,6 +287,23 @@ impl KvCluster {
     /// method and how long it has run.
     pub fn handlers_in_flight(&self, i: usize) -> TestResult<Vec<(String, Duration)>> {
         self.nodes.handlers_in_flight(i).map_err(|f| self.nodes.diagnose(f))
+    }
+
+    /// Crashes every server (6.824's `ShutdownServer` for each).
+    pub fn shutdown_all(&self) {
+        for i in self.all() {
+            self.shutdown_server(i);
+        }
+    }
+
+    /// Starts every server on its data directory and connects them all
+    /// (6.824's `StartServer` for each, then `ConnectAll`).
+    pub fn restart_all(&self) -> TestResult {
+        for i in self.all() {
+            self.start_server(i)?;
+        }
+        self.connect_all();
+        Ok(())
     }
 
     /// The largest Raft state on any server's disk, in bytes.

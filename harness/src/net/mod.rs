@@ -262,6 +262,19 @@ impl Network {
         answered
     }
 
+    /// Lifts every one-way fault on every link: blocked requests, dropped
+    /// and delayed replies, held requests (those already held are
+    /// forgotten). Links stay enabled or disabled as they were.
+    pub fn lift_one_way_faults(&self) {
+        let links: Vec<Arc<Link>> = self.inner.links.lock().expect("links lock").values().cloned().collect();
+        for link in links {
+            link.requests_blocked.store(false, Ordering::SeqCst);
+            link.replies_dropped.store(false, Ordering::SeqCst);
+            link.reply_delay_us.store(0, Ordering::SeqCst);
+            *link.held.lock().expect("held lock") = Held::default();
+        }
+    }
+
     /// Sets the network's mode.
     pub fn set_mode(&self, mode: Mode) {
         *self.inner.mode.lock().expect("mode lock") = mode;
