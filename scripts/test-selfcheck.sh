@@ -34,7 +34,8 @@ for want in no-prev-check vote-any-log vote-longest-log commit-old-term backup-o
             no-persist-log no-persist-term no-persist-vote persist-after-reply heartbeat-flood \
             snapshot-off-by-one reapply-after-restart install-drops-suffix kv-no-dedup kv-local-get \
             kv-snapshot-no-dedup stale-append-truncates timer-reset-any-rpc append-stale-term \
-            install-old-snapshot kv-wait-forever vote-from-earlier-election leader-ignores-higher-term; do
+            install-old-snapshot kv-wait-forever vote-from-earlier-election leader-ignores-higher-term \
+            append-reply-old-term; do
   check "the catalogue has $want" 'grep -qx "$want" <<<"$names"'
 done
 bad=$(awk -F'\t' '$2 !~ /^(2[ABCD]|3[AB])( (2[ABCD]|3[AB]))*$/ || $3 == "" { print $1 }' <<<"$list")

@@ -255,3 +255,26 @@ async fn held_requests_are_lost_to_the_caller_and_replayed_late_in_order() {
     assert_eq!(client.call::<_, Vec<u8>>("Echo.Echo", &vec![1u8]).await.unwrap(), vec![1u8]);
     assert_eq!(ran.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_replies_wait_for_their_release_and_then_all_arrive() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, client, ran) = setup(dir.path(), 10, 0).await;
+    net.set_replies_held(1, 0, true);
+    let calls: Vec<_> = (0..3u8)
+        .map(|i| {
+            let c = client.clone();
+            tokio::spawn(async move { c.call::<_, Vec<u8>>("Echo.Echo", &vec![i]).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ran.load(Ordering::SeqCst), 3, "the requests were handled");
+    assert_eq!(net.held_replies(1, 0), 3);
+    assert!(calls.iter().all(|c| !c.is_finished()), "no answer passes while held");
+    net.set_replies_held(1, 0, false);
+    for (i, c) in calls.into_iter().enumerate() {
+        assert_eq!(c.await.unwrap().unwrap(), vec![i as u8]);
+    }
+    assert_eq!(net.held_replies(1, 0), 0);
+    assert_eq!(client.call::<_, Vec<u8>>("Echo.Echo", &vec![7u8]).await.unwrap(), vec![7u8]);
+}

@@ -153,6 +153,13 @@ pub fn all() -> Vec<TestCase> {
             cx::persist_before_reply
         ),
         case!("Figure8Scripted2C", "2C", "Test (2C): Figure 8, scripted", 5, cx::figure8_scripted),
+        case!(
+            "StaleReply2C",
+            "2C",
+            "Test (2C): an answer to an earlier term's AppendEntries does not count",
+            5,
+            cx::stale_reply
+        ),
         case!("Figure82C", "2C", "Test (2C): Figure 8", 5, c::figure8),
         case!("UnreliableAgree2C", "2C", "Test (2C): unreliable agreement", 5, c::unreliable_agree),
         case!("Figure8Unreliable2C", "2C", "Test (2C): Figure 8 (unreliable)", 5, c::figure8_unreliable),

@@ -235,3 +235,157 @@ pub fn persist_vote(t: &TestCase) -> TestResult {
     cluster.one(&cmd(0), servers, true)?;
     cluster.end()
 }
+
+/// How long the tester waits for a leader to lead, or for an entry it can
+/// see committed, in [`stale_reply`].
+const STORY_DEADLINE: Duration = Duration::from_secs(5);
+
+/// A leader acts only on answers to what it sent in its current term: an
+/// answer to an AppendEntries of an earlier term says what the follower held
+/// then, against the leader's log of then (Figure 2; the Students' Guide's
+/// "term confusion"). Kills `append-reply-old-term`. With five servers,
+/// leader `l`, follower `a` and the others:
+/// 1. only `a` hears `l`, and `a`'s answers are held in the network; `l`
+///    sends `a` entries E1–E4 of its term at k+1..k+4, which `a` stores;
+/// 2. `l` and `a` are cut off; the other three elect `m`, which commits F at
+///    k+1;
+/// 3. `l` hears `m` (F replaces E1–E4 in its log) and receives F2 at k+2,
+///    which no one else does; `m` crashes; with the longest log, only `l`
+///    can win, and it does, in a later term;
+/// 4. `x1` is cut off; `l` takes G1 and G2 at k+3 and k+4, and only `x2`
+///    receives them: they are on two servers of five, not committed;
+/// 5. `a`'s held answers arrive: "E1–E4 stored". A leader that counts them
+///    for its current log believes G2 (its own term's) is on three servers
+///    and commits it, and F2 and G1 with it;
+/// 6. `l` and `x2` crash; `a`, `x1` and `m` elect a leader, which commits a
+///    command after F2. If `l` had committed G1 and G2, a committed entry
+///    changed, which the apply check reports.
+pub fn stale_reply(t: &TestCase) -> TestResult {
+    let servers = 5;
+    let cluster = Cluster::new(servers, Options::default())?;
+    cluster.begin(t.title);
+    let k = cluster.one(&cmd(100), servers, true)?;
+    let l = cluster.check_one_leader()?;
+    let others = cluster.others(l);
+    let (a, rest) = (others[0], others[1..].to_vec());
+
+    // 1. `l` and `a` can reach no one else, and no one else them; `l`'s
+    // calls to `a` pass and `a`'s answers wait. E1–E4 reach `a`.
+    for &x in &rest {
+        for (from, to) in [(l, x), (x, l), (a, x), (x, a)] {
+            cluster.block_calls(from, to, true);
+        }
+    }
+    cluster.block_calls(a, l, true);
+    cluster.hold_replies(l, a, true);
+    for j in 1..=4 {
+        match cluster.start(l, &cmd(110 + j))? {
+            Some((index, _)) if index == k + j => {}
+            Some((index, _)) => fail!("node {l} took entry E{j} at index {index}; expected {}", k + j),
+            None => fail!("node {l} stopped leading with no fault that could depose it"),
+        }
+    }
+    sleep(REPLICATE);
+
+    // 2. `a` is cut off from `l` too; the other three commit F at k + 1.
+    cluster.block_calls(l, a, true);
+    let m = leader_among(&cluster, &rest)?;
+    let Some((f, _)) = cluster.start(m, &cmd(120))? else {
+        fail!("node {m} stopped leading among nodes {rest:?} with no fault that could depose it")
+    };
+    if f != k + 1 {
+        fail!("node {m} took F at index {f}, though it never saw E1; expected {}", k + 1);
+    }
+    if !wait_for(STORY_DEADLINE, || cluster.has_applied(m, f)) {
+        fail!("F did not commit within {STORY_DEADLINE:?} on node {m}, leading nodes {rest:?}");
+    }
+    let [x1, x2] = <[usize; 2]>::try_from(rest.iter().copied().filter(|&x| x != m).collect::<Vec<_>>())
+        .expect("five servers");
+
+    // 3. `l` learns F, and F2 that only it receives, from `m`; `m`
+    // crashes. With the longest log now, only `l` can win.
+    cluster.block_calls(m, x1, true);
+    cluster.block_calls(m, x2, true);
+    cluster.block_calls(m, l, false);
+    let Some((f2, _)) = cluster.start(m, &cmd(121))? else {
+        fail!("node {m} stopped leading with no fault that could depose it")
+    };
+    if !wait_for(STORY_DEADLINE, || cluster.has_applied(l, f)) {
+        fail!("node {l} did not learn F from node {m}, the leader, within {STORY_DEADLINE:?}");
+    }
+    sleep(REPLICATE);
+    cluster.crash(m);
+    for x in [x1, x2] {
+        cluster.block_calls(l, x, false);
+        cluster.block_calls(x, l, false);
+    }
+    let t0 = Instant::now();
+    while !matches!(cluster.state(l)?, Some((_, true))) {
+        if t0.elapsed() > STORY_DEADLINE {
+            fail!("node {l}, the only server holding index {f2}, did not win within {STORY_DEADLINE:?}");
+        }
+        sleep(Duration::from_millis(10));
+    }
+
+    // 4. G1 and G2, at k+3 and k+4, reach `x2` only; `x1` is cut off (so
+    // that its campaigns disturb no one).
+    for y in cluster.others(x1) {
+        cluster.block_calls(x1, y, true);
+        cluster.block_calls(y, x1, true);
+    }
+    for j in 1..=2 {
+        match cluster.start(l, &cmd(130 + j))? {
+            Some((index, _)) if index == f2 + j => {}
+            Some((index, _)) => fail!("node {l} took G{j} at index {index}; expected {}", f2 + j),
+            None => fail!("node {l} stopped leading with no fault that could depose it"),
+        }
+    }
+    sleep(REPLICATE);
+
+    // 5. The old answers arrive. (Only a leader that counts them commits
+    // G3; give it the time to apply it, so that the check below sees it.)
+    if !matches!(cluster.state(l)?, Some((_, true))) {
+        fail!("node {l} stopped leading while only node {x2}, which it reaches, could hear it");
+    }
+    cluster.hold_replies(l, a, false);
+    wait_for(REPLICATE * 2, || cluster.has_applied(l, f2 + 2));
+
+    // 6. Without `l` and `x2`, the others go on from F.
+    cluster.crash(l);
+    cluster.crash(x2);
+    cluster.lift_one_way_faults();
+    cluster.reboot(m)?;
+    cluster.one(&cmd(140), 3, true)?;
+    cluster.reboot(l)?;
+    cluster.reboot(x2)?;
+    cluster.one(&cmd(150), servers, true)?;
+    cluster.end()
+}
+
+/// Waits up to [`STORY_DEADLINE`] for one of `nodes` to lead, and returns it.
+fn leader_among(cluster: &Cluster, nodes: &[usize]) -> TestResult<usize> {
+    let t0 = Instant::now();
+    loop {
+        for &x in nodes {
+            if let Some((_, true)) = cluster.state(x)? {
+                return Ok(x);
+            }
+        }
+        if t0.elapsed() > STORY_DEADLINE {
+            fail!("none of nodes {nodes:?} led within {STORY_DEADLINE:?}");
+        }
+        sleep(Duration::from_millis(10));
+    }
+}
+
+/// Polls `cond` every millisecond for up to `limit`; whether it came true.
+fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let t0 = Instant::now();
+    while !cond() {
+        if t0.elapsed() > limit {
+            return false;
+        }
+        sleep(Duration::from_millis(1));
+    }
+    true
+}

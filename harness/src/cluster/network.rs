@@ -68,6 +68,18 @@ impl Cluster {
         self.nodes.timeline.record(format!("{method} calls {caller}->{server} held {held}"));
     }
 
+    /// Holds (or releases) every answer `server` sends to `caller`: while
+    /// held they are kept; releasing delivers them all at once, late.
+    pub fn hold_replies(&self, caller: usize, server: usize, held: bool) {
+        self.nodes.net.set_replies_held(caller as u32, server, held);
+        self.nodes.timeline.record(format!("replies {server}->{caller} held {held}"));
+    }
+
+    /// How many answers from `server` to `caller` are held.
+    pub fn held_replies(&self, caller: usize, server: usize) -> usize {
+        self.nodes.net.held_replies(caller as u32, server)
+    }
+
     /// How many `method` requests from `caller` to `server` are held.
     pub fn held_count(&self, caller: usize, server: usize, method: &str) -> usize {
         self.nodes.net.held_count(caller as u32, server, method)
@@ -93,7 +105,8 @@ impl Cluster {
 
     /// Lifts every one-way fault at once — [`Cluster::mute`],
     /// [`Cluster::block_calls`], [`Cluster::delay_replies`],
-    /// [`Cluster::hold_requests`] (what was held is forgotten) — leaving
+    /// [`Cluster::hold_requests`] (what was held is forgotten),
+    /// [`Cluster::hold_replies`] (what was held is delivered) — leaving
     /// connections as they are.
     pub fn lift_one_way_faults(&self) {
         self.nodes.net.lift_one_way_faults();

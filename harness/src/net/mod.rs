@@ -19,12 +19,14 @@
 //! waits longer). And one lets a test deliver a request late, as a real
 //! network may: [`Network::set_requests_held`] keeps the requests of one
 //! method on a link (the caller sees each lost) and
-//! [`Network::replay_held`] delivers copies of them later, stale.
+//! [`Network::replay_held`] delivers copies of them later, stale; and
+//! [`Network::set_replies_held`] keeps a link's answers until released.
 
 mod proxy;
 pub mod rules;
 pub mod stats;
 
+use labrpc::sink::FrameSink;
 use labrpc::wire::{Frame, FrameReader};
 use proxy::Caller;
 use rand::SeedableRng;
@@ -79,6 +81,9 @@ struct Link {
     reply_delay_us: AtomicU64,
     /// Requests kept back for a later replay.
     held: Mutex<Held>,
+    /// While `Some`: replies kept back (with the caller they go to), to be
+    /// delivered when the hold is lifted.
+    held_replies: Mutex<Option<Vec<(FrameSink, Frame)>>>,
     callers: Mutex<Vec<Weak<Caller>>>,
 }
 
@@ -135,6 +140,7 @@ impl Network {
             replies_dropped: AtomicBool::new(false),
             reply_delay_us: AtomicU64::new(0),
             held: Mutex::default(),
+            held_replies: Mutex::default(),
             callers: Mutex::default(),
         });
         let _ = std::fs::remove_file(listen);
@@ -204,6 +210,29 @@ impl Network {
         }
     }
 
+    /// Holds (or releases) every reply on the link `from → to`: while held,
+    /// each answer the server sends (that the mode would deliver) is kept;
+    /// releasing delivers them all at once, in order, to their callers —
+    /// answers that arrive late, maybe after the caller has moved on.
+    pub fn set_replies_held(&self, from: EndId, to: usize, held: bool) {
+        let link = self.link(from, to);
+        let mut slot = link.held_replies.lock().expect("held replies lock");
+        match (held, slot.is_some()) {
+            (true, false) => *slot = Some(Vec::new()),
+            (false, true) => {
+                for (tx, frame) in slot.take().unwrap_or_default() {
+                    let _ = tx.send(frame.bytes());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// How many replies are held on the link `from → to`.
+    pub fn held_replies(&self, from: EndId, to: usize) -> usize {
+        self.link(from, to).held_replies.lock().expect("held replies lock").as_ref().map_or(0, Vec::len)
+    }
+
     /// How many requests for `method` are kept on the link `from → to`.
     pub fn held_count(&self, from: EndId, to: usize, method: &str) -> usize {
         self.link(from, to)
@@ -264,7 +293,7 @@ impl Network {
 
     /// Lifts every one-way fault on every link: blocked requests, dropped
     /// and delayed replies, held requests (those already held are
-    /// forgotten). Links stay enabled or disabled as they were.
+    /// forgotten), held replies (delivered now). Links stay enabled or disabled as they were.
     pub fn lift_one_way_faults(&self) {
         let links: Vec<Arc<Link>> = self.inner.links.lock().expect("links lock").values().cloned().collect();
         for link in links {
@@ -272,6 +301,10 @@ impl Network {
             link.replies_dropped.store(false, Ordering::SeqCst);
             link.reply_delay_us.store(0, Ordering::SeqCst);
             *link.held.lock().expect("held lock") = Held::default();
+            for (tx, frame) in link.held_replies.lock().expect("held replies lock").take().unwrap_or_default()
+            {
+                let _ = tx.send(frame.bytes());
+            }
         }
     }
 

@@ -224,6 +224,10 @@ impl Network {
             ReplyVerdict::Lose => now.push(lost_frame(frame.call_id())),
             ReplyVerdict::Deliver(d) => {
                 self.inner.stats.reply(frame.payload().len());
+                if let Some(held) = link.held_replies.lock().expect("held replies lock").as_mut() {
+                    held.push((caller.to_caller.clone(), frame));
+                    return;
+                }
                 if d.is_zero() {
                     now.push(frame.bytes());
                 } else {
