@@ -2,6 +2,7 @@
 
 use crate::catalogue::TestCase;
 use harness::kv::ELECTION_TIMEOUT;
+use harness::kv::Op;
 use harness::{Clerk, KvCluster, TestResult, fail};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::sleep;
@@ -238,12 +239,12 @@ pub fn unreliable_one_key(t: &TestCase) -> TestResult {
 
 /// A majority without the leader makes progress; the minority cannot; after
 /// healing the minority's pending operations complete.
-pub fn one_partition(_t: &TestCase) -> TestResult {
+pub fn one_partition(t: &TestCase) -> TestResult {
     let kv = KvCluster::new(5, false, None)?;
     let ck = kv.make_client(&kv.all())?;
     kv.put(ck, "1", "13")?;
 
-    kv.begin("Test: progress in majority (3A)");
+    kv.begin(t.title);
     let (p1, p2) = kv.make_partition()?;
     kv.partition(&p1, &p2);
     let ckp1 = kv.make_client(&p1)?; // connect ckp1 to p1
@@ -254,8 +255,8 @@ pub fn one_partition(_t: &TestCase) -> TestResult {
     kv.end()?;
 
     kv.begin("Test: no progress in minority (3A)");
-    let put = kv.start_op(ckp2a, lincheck::KvOp::Put, "1", "15");
-    let get = kv.start_op(ckp2b, lincheck::KvOp::Get, "1", "");
+    let put = kv.start_op(ckp2a, Op::Put, "1", "15");
+    let get = kv.start_op(ckp2b, Op::Get, "1", "");
     let deadline = Instant::now() + Duration::from_secs(1);
     while Instant::now() < deadline {
         if put.wait(Duration::from_millis(10))?.is_some() {

@@ -5,6 +5,7 @@
 
 use crate::catalogue::TestCase;
 use harness::kv::OP_LIMIT;
+use harness::kv::Op;
 use harness::{ELECTION_TIMEOUT, KvCluster, TestResult, fail};
 use std::thread::sleep;
 use std::time::Duration;
@@ -43,7 +44,7 @@ pub fn snapshot_retry(t: &TestCase) -> TestResult {
         // 1. The append is applied; `ck1` hears nothing and retries.
         kv.drop_client_replies(ck1, true);
         let value = format!("[{round}]");
-        let append = kv.start_op(ck1, lincheck::KvOp::Append, "k", &value);
+        let append = kv.start_op(ck1, Op::Append, "k", &value);
         expected.push_str(&value);
         sleep(REACH_LOG);
 
@@ -106,7 +107,7 @@ pub fn paused_leader(t: &TestCase) -> TestResult {
     // 2. `old` wakes up and is asked first.
     let ck3 = kv.make_client(&[old])?;
     kv.resume(old);
-    let get = kv.start_op(ck3, lincheck::KvOp::Get, "k", "");
+    let get = kv.start_op(ck3, Op::Get, "k", "");
     if let Some(value) = get.wait(CUT_OFF)? {
         fail!(
             "node {old}, paused while it led and cut off from the others, answered Get(\"k\") with {value:?} when it resumed: a server must not answer from its own state before a majority confirms it leads"
@@ -146,7 +147,7 @@ pub fn abandoned_request(t: &TestCase) -> TestResult {
     // 1. The put reaches only the cut-off leader.
     kv.partition(&[old], &others);
     let ck1 = kv.make_client(&[old])?;
-    let put = kv.start_op(ck1, lincheck::KvOp::Put, "k", "v");
+    let put = kv.start_op(ck1, Op::Put, "k", "v");
     sleep(CUT_OFF);
 
     // 2 and 3. Healed; every handler that began before must have answered.

@@ -2,10 +2,9 @@
 //! operations, each recorded in the history the linearizability check reads,
 //! and the one-way faults on a clerk's links.
 
-use super::{CLERK_BASE, CLERK_SOCKETS, Clerk, KvCluster, OP_LIMIT, PendingOp};
+use super::{CLERK_BASE, CLERK_SOCKETS, Clerk, KvCluster, OP_LIMIT, Op, PendingOp};
 use crate::failure::{Failure, TestResult};
 use control::{KvOp as WireOp, Reply, Request};
-use lincheck::KvOp;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -76,12 +75,12 @@ impl KvCluster {
 
     /// Starts an operation on clerk `ck` and returns at once; the call and
     /// its return are recorded in the history with the harness's clock.
-    pub fn start_op(&self, ck: Clerk, op: KvOp, key: &str, value: &str) -> PendingOp {
-        let slot = self.history.call(ck.0 as usize, op, key, value);
+    pub fn start_op(&self, ck: Clerk, op: Op, key: &str, value: &str) -> PendingOp {
+        let slot = self.history.call(ck.0 as usize, op.into(), key, value);
         let wire = match op {
-            KvOp::Get => WireOp::Get { key: key.into() },
-            KvOp::Put => WireOp::Put { key: key.into(), value: value.into() },
-            KvOp::Append => WireOp::Append { key: key.into(), value: value.into() },
+            Op::Get => WireOp::Get { key: key.into() },
+            Op::Put => WireOp::Put { key: key.into(), value: value.into() },
+            Op::Append => WireOp::Append { key: key.into(), value: value.into() },
         };
         let (tx, rx) = std::sync::mpsc::channel();
         let (conn, history, ops) = (self.host.conn.clone(), self.history.clone(), self.ops.clone());
@@ -100,7 +99,7 @@ impl KvCluster {
         PendingOp { rx }
     }
 
-    fn run_op(&self, ck: Clerk, op: KvOp, key: &str, value: &str) -> TestResult<String> {
+    fn run_op(&self, ck: Clerk, op: Op, key: &str, value: &str) -> TestResult<String> {
         self.check_invariants()?;
         let pending = self.start_op(ck, op, key, value);
         match pending.wait(OP_LIMIT + Duration::from_secs(1)) {
@@ -117,17 +116,17 @@ impl KvCluster {
 
     /// `ck.Get(key)`, recorded.
     pub fn get(&self, ck: Clerk, key: &str) -> TestResult<String> {
-        self.run_op(ck, KvOp::Get, key, "")
+        self.run_op(ck, Op::Get, key, "")
     }
 
     /// `ck.Put(key, value)`, recorded.
     pub fn put(&self, ck: Clerk, key: &str, value: &str) -> TestResult {
-        self.run_op(ck, KvOp::Put, key, value).map(drop)
+        self.run_op(ck, Op::Put, key, value).map(drop)
     }
 
     /// `ck.Append(key, value)`, recorded.
     pub fn append(&self, ck: Clerk, key: &str, value: &str) -> TestResult {
-        self.run_op(ck, KvOp::Append, key, value).map(drop)
+        self.run_op(ck, Op::Append, key, value).map(drop)
     }
 
     /// Gets `key` and fails unless it reads `value` (6.824's `check`).

@@ -31,6 +31,27 @@ const CLERK_SOCKETS: &str = "ck";
 /// The tester's election allowance, the same in the KV tests as in lab 2
 /// (6.824's `electionTimeout`).
 pub use crate::cluster::ELECTION_TIMEOUT;
+/// A clerk operation, as tests name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Read a key.
+    Get,
+    /// Replace a key's value.
+    Put,
+    /// Append to a key's value.
+    Append,
+}
+
+impl From<Op> for lincheck::KvOp {
+    fn from(op: Op) -> lincheck::KvOp {
+        match op {
+            Op::Get => lincheck::KvOp::Get,
+            Op::Put => lincheck::KvOp::Put,
+            Op::Append => lincheck::KvOp::Append,
+        }
+    }
+}
+
 /// Caller ids of clerks start here; servers are 0..n.
 pub const CLERK_BASE: EndId = 1000;
 /// How long one clerk operation may take before the harness stops waiting
