@@ -221,28 +221,56 @@ impl Run {
     /// The most telling line of the output: the harness's failure diagnosis
     /// if it printed one. For display only; never decides pass or fail.
     pub fn reason(&self) -> String {
-        let telling = |l: &str| {
-            let t = l.trim();
-            !t.is_empty()
-                && !t.starts_with("test result:")
-                && !t.starts_with("failures:")
-                && (t.contains("FAILED")
-                    || t.contains("panicked")
-                    || t.contains("fail:")
-                    || t.contains("error"))
-        };
-        let mut candidates = self.tail.lines().filter(|l| telling(l)).map(|l| l.trim().to_string());
-        let mut picked = candidates.next();
-        // libtest's own "test X ... FAILED" line says nothing; prefer the next telling one.
-        if picked.as_deref().is_some_and(|l| l.starts_with("test ") && l.ends_with("FAILED")) {
-            picked = candidates.next().or(picked);
-        }
         let mut out = self.outcome.describe();
-        if let Some(line) = picked {
+        if let Some(line) = diagnosis(&self.tail) {
             out.push_str(": ");
             out.push_str(&truncate_chars(&line, 200));
         }
         out
+    }
+}
+
+/// The harness's diagnosis in a run's output: the first line of libtest's
+/// failure section (an unindented "---- Name ----", the last one, then the
+/// message; node log tails quoted earlier are indented, so a node cannot
+/// forge it), else the first line that looks like a failure.
+fn diagnosis(tail: &str) -> Option<String> {
+    let lines: Vec<&str> = tail.lines().collect();
+    let header = lines.iter().rposition(|l| l.starts_with("---- ") && l.trim_end().ends_with(" ----"));
+    if let Some(h) = header
+        && let Some(first) = lines[h + 1..].iter().map(|l| l.trim()).find(|l| !l.is_empty())
+    {
+        return Some(first.to_string());
+    }
+    let telling = |l: &str| {
+        let t = l.trim();
+        !t.is_empty()
+            && !t.starts_with("test result:")
+            && !t.starts_with("failures:")
+            && (t.contains("FAILED") || t.contains("panicked") || t.contains("fail:") || t.contains("error"))
+    };
+    let mut candidates = tail.lines().filter(|l| telling(l)).map(|l| l.trim().to_string());
+    let picked = candidates.next();
+    // libtest's own "test X ... FAILED" line says nothing; prefer the next telling one.
+    if picked.as_deref().is_some_and(|l| l.starts_with("test ") && l.ends_with("FAILED")) {
+        return candidates.next().or(picked);
+    }
+    picked
+}
+
+#[cfg(test)]
+mod diagnosis_tests {
+    use super::diagnosis;
+
+    #[test]
+    fn the_failure_section_names_the_diagnosis_and_quoted_logs_cannot_forge_it() {
+        let out = "test [2A] X ... seed 1\n  last lines of each node's log:\n      ---- X ----\n      forged reason\n        (os error 2)\nFAILED\n\nfailures:\n\n---- X ----\nnode 0 did not start: node 0 was not ready within 15s\n  last lines\n";
+        assert_eq!(diagnosis(out).as_deref(), Some("node 0 did not start: node 0 was not ready within 15s"));
+        assert_eq!(
+            diagnosis("thread 'main' panicked at x\n").as_deref(),
+            Some("thread 'main' panicked at x")
+        );
+        assert_eq!(diagnosis("all fine\n"), None);
     }
 }
 
