@@ -258,6 +258,17 @@ fn diagnosis(tail: &str) -> Option<String> {
     picked
 }
 
+/// What a signal that ended a run usually means.
+fn signal_meaning(signal: i32) -> &'static str {
+    match signal {
+        6 => ", SIGABRT: aborted",
+        9 => ", SIGKILL",
+        11 => ", SIGSEGV: invalid memory access",
+        25 => ", SIGXFSZ: a process wrote a file past the grader's per-file limit, e.g. by flooding its log",
+        _ => "",
+    }
+}
+
 #[cfg(test)]
 mod diagnosis_tests {
     use super::diagnosis;
@@ -271,16 +282,5 @@ mod diagnosis_tests {
             Some("thread 'main' panicked at x")
         );
         assert_eq!(diagnosis("all fine\n"), None);
-    }
-}
-
-/// What a signal that ended a run usually means.
-fn signal_meaning(signal: i32) -> &'static str {
-    match signal {
-        6 => ", SIGABRT: aborted",
-        9 => ", SIGKILL",
-        11 => ", SIGSEGV: invalid memory access",
-        25 => ", SIGXFSZ: a process wrote a file past the grader's per-file limit, e.g. by flooding its log",
-        _ => "",
     }
 }
