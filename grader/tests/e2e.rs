@@ -67,10 +67,14 @@ fn submission(tmp: &Path, crate_dir: &Path) -> PathBuf {
 }
 
 #[test]
-#[ignore = "slow: runs the real 2A tests; run with make grader-e2e"]
+#[ignore = "slow: runs the 6.824 2A tests; run with make grader-e2e"]
 fn the_reference_scores_full_points_on_2a() {
     let tmp = tempfile::tempdir().unwrap();
-    let (out, pid) = grade(tmp.path(), None, &["--groups", "2A", "-j", "1"]);
+    let (out, pid) = grade(
+        tmp.path(),
+        None,
+        &["--tests", "InitialElection2A", "ReElection2A", "ManyElections2A", "-j", "1"],
+    );
     assert_eq!(out.status.code(), Some(0));
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("Total 15/15 — all runs passed"), "{table}");
@@ -94,7 +98,11 @@ fn a_broken_raft_scores_less_with_reasons() {
     let tmp = tempfile::tempdir().unwrap();
     let sub = submission(tmp.path(), &workspace().join("fixtures/raft-all-leaders"));
     let out_dir = tmp.path().join("out");
-    let (out, pid) = grade(&out_dir, Some(&sub), &["--groups", "2A", "--timeout", "90"]);
+    let (out, pid) = grade(
+        &out_dir,
+        Some(&sub),
+        &["--tests", "InitialElection2A", "ReElection2A", "ManyElections2A", "--timeout", "90"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let results = json(&out_dir.join("results.json"));
     assert!(results["score"].as_f64().unwrap() < 15.0);
