@@ -35,7 +35,7 @@ for want in no-prev-check vote-any-log vote-longest-log commit-old-term backup-o
             snapshot-off-by-one reapply-after-restart install-drops-suffix kv-no-dedup kv-local-get \
             kv-snapshot-no-dedup stale-append-truncates timer-reset-any-rpc append-stale-term \
             install-old-snapshot kv-wait-forever vote-from-earlier-election leader-ignores-higher-term \
-            append-reply-old-term; do
+            append-reply-old-term kv-any-op-at-index; do
   check "the catalogue has $want" 'grep -qx "$want" <<<"$names"'
 done
 bad=$(awk -F'\t' '$2 !~ /^(2[ABCD]|3[AB])( (2[ABCD]|3[AB]))*$/ || $3 == "" { print $1 }' <<<"$list")

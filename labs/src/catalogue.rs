@@ -293,6 +293,13 @@ pub fn all() -> Vec<TestCase> {
             5,
             kvx::abandoned_request
         ),
+        case!(
+            "OverwrittenRequest3A",
+            "3A",
+            "Test: a request whose entry was replaced does not succeed (3A)",
+            5,
+            kvx::overwritten_request
+        ),
         case!("SnapshotRPC3B", "3B", "Test: InstallSnapshot RPC (3B)", 5, kv::snapshot_rpc),
         case!("SnapshotSize3B", "3B", "Test: snapshot size is reasonable (3B)", 5, kv::snapshot_size),
         case!("Speed3B", "3B", "Test: ops complete fast enough (3B)", 5, |t| kv::speed(t, Some(1000))),

@@ -177,3 +177,58 @@ pub fn abandoned_request(t: &TestCase) -> TestResult {
     }
     kv.end()
 }
+
+/// Rounds of [`overwritten_request`].
+const OVERWRITE_ROUNDS: u64 = 4;
+/// Operations the majority commits while the old leader is cut off: more
+/// than the cut-off leader can take from its one clerk in that time.
+const MAJORITY_OPS: usize = 6;
+
+/// A handler answers success only for its own operation: when another one
+/// is applied at the index it proposed at (a new leader's entry replaced
+/// it), the request failed and the clerk must try again. Kills
+/// `kv-any-op-at-index`. Each round, with three servers:
+/// 1. the leader `l` is cut off from the others; a clerk that reaches only
+///    `l` puts "k" = this round's value, which `l` takes into its log;
+/// 2. another clerk does six puts of other keys through the majority, whose
+///    log now holds other operations at every index `l` proposed at;
+/// 3. the partition heals and the first clerk may reach every server; `l`
+///    learns the new term and applies the majority's operations at its
+///    indices. Its put must complete only once it is really applied, so a
+///    Get of "k" sees this round's value. A handler that took the other
+///    operation at its index for its own reports a put that never happened,
+///    and the history is not linearizable.
+pub fn overwritten_request(t: &TestCase) -> TestResult {
+    let kv = KvCluster::new(SERVERS, false, None)?;
+    let ck = kv.make_client(&kv.all())?;
+    kv.begin(t.title);
+    kv.put(ck, "k", "0")?;
+    for round in 1..=OVERWRITE_ROUNDS {
+        let Some(old) = kv.leader()? else { fail!("no server leads after a Put completed") };
+        let others: Vec<usize> = kv.all().into_iter().filter(|&i| i != old).collect();
+
+        // 1. The put reaches only the cut-off leader.
+        kv.partition(&[old], &others);
+        let ck1 = kv.make_client(&[old])?;
+        let value = round.to_string();
+        let put = kv.start_op(ck1, Op::Put, "k", &value);
+        sleep(CUT_OFF / 2);
+
+        // 2. The majority goes on.
+        let ck2 = kv.make_client(&others)?;
+        for j in 0..MAJORITY_OPS {
+            kv.put(ck2, &format!("r{round}-{j}"), "x")?;
+        }
+
+        // 3. Healed: the put completes for real, and "k" holds it.
+        kv.connect_all();
+        kv.connect_client(ck1, &kv.all());
+        if put.wait(OP_LIMIT)?.is_none() {
+            fail!(
+                "the cut-off clerk's Put(\"k\") did not complete within {OP_LIMIT:?} after the partition healed"
+            );
+        }
+        kv.check(ck, "k", &value)?;
+    }
+    kv.end()
+}
