@@ -24,11 +24,14 @@ pub mod process;
 pub mod proof;
 pub mod sandbox;
 pub mod seed;
+pub mod session;
+pub mod threads;
 pub mod timeline;
 
 pub use cluster::{Cluster, ELECTION_TIMEOUT, Options};
 pub use failure::{Failure, TestResult};
-pub use kv::{Clerk, KvCluster};
+pub use kv::{Clerk, KvCluster, Options as KvOptions};
+pub use session::{Session, wait_until};
 
 /// A command from a number, as the tests write them: its decimal digits.
 pub fn cmd(n: impl std::fmt::Display) -> Vec<u8> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// One leader; all agree on a term ≥ 1; with no failures the term stays put.
 pub fn initial_election(t: &TestCase) -> TestResult {
-    let cluster = Cluster::new(3, Options::default())?;
+    let cluster = Cluster::new(t.id, 3, Options::default())?;
     cluster.begin(t.title);
 
     // Is there a leader?
@@ -35,7 +35,7 @@ pub fn initial_election(t: &TestCase) -> TestResult {
 
 /// A new leader after the old one is cut off; no leader without a majority.
 pub fn re_election(t: &TestCase) -> TestResult {
-    let cluster = Cluster::new(3, Options::default())?;
+    let cluster = Cluster::new(t.id, 3, Options::default())?;
     cluster.begin(t.title);
     let leader1 = cluster.check_one_leader()?;
 
@@ -49,7 +49,7 @@ pub fn re_election(t: &TestCase) -> TestResult {
     let leader2 = cluster.check_one_leader()?;
 
     // If there's no quorum, no new leader should be elected.
-    let other = cluster.others(leader2)[cluster.random(cluster.n() - 1)];
+    let other = cluster.others(leader2)[cluster.random_range(0..cluster.n() - 1)];
     cluster.disconnect(leader2);
     cluster.disconnect(other);
     sleep(2 * ELECTION_TIMEOUT);
@@ -69,7 +69,7 @@ pub fn re_election(t: &TestCase) -> TestResult {
 /// Nine rounds of cutting off three random servers of seven.
 pub fn many_elections(t: &TestCase) -> TestResult {
     const ROUNDS: usize = 9;
-    let cluster = Cluster::new(7, Options::default())?;
+    let cluster = Cluster::new(t.id, 7, Options::default())?;
     cluster.begin(t.title);
     cluster.check_one_leader()?;
 

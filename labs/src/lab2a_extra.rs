@@ -3,8 +3,8 @@
 //! `vote-from-earlier-election` survive 2A and 2B).
 
 use crate::catalogue::TestCase;
-use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, fail};
-use std::sync::atomic::{AtomicBool, Ordering};
+use harness::threads::beside;
+use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, fail, wait_until};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -30,7 +30,7 @@ const REPLAY_EVERY: Duration = Duration::from_millis(30);
 ///    follower whose timer every RPC resets never times out: no leader.
 pub fn stale_heartbeats(t: &TestCase) -> TestResult {
     let servers = 5;
-    let cluster = Cluster::new(servers, Options::default())?;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     let l1 = cluster.check_one_leader()?;
 
@@ -64,10 +64,9 @@ pub fn stale_heartbeats(t: &TestCase) -> TestResult {
     cluster.crash(l2);
 
     // 3. The three left elect a leader despite the stale heartbeats.
-    let stop = AtomicBool::new(false);
-    let elected = std::thread::scope(|scope| {
-        let replayer = scope.spawn(|| {
-            while !stop.load(Ordering::SeqCst) {
+    let (elected, _) = beside(|threads| {
+        threads.spawn(|stop| {
+            while !stop.is_set() {
                 for &j in &followers {
                     if j != l2 {
                         cluster.replay_held(l1, j, APPEND_ENTRIES);
@@ -76,10 +75,7 @@ pub fn stale_heartbeats(t: &TestCase) -> TestResult {
                 sleep(REPLAY_EVERY);
             }
         });
-        let elected = cluster.check_one_leader();
-        stop.store(true, Ordering::SeqCst);
-        let _ = replayer.join();
-        elected
+        cluster.check_one_leader()
     });
     match elected {
         Ok(l3) if l3 != l1 && l3 != l2 => {}
@@ -117,7 +113,7 @@ const CAMPAIGN_DEADLINE: Duration = Duration::from_secs(3);
 ///    becomes leader with one real vote, its own.
 pub fn stale_vote(t: &TestCase) -> TestResult {
     let servers = 3;
-    let cluster = Cluster::new(servers, Options::default())?;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     cluster.one(&harness::cmd(1), servers, true)?;
     let leader = cluster.check_one_leader()?;
@@ -130,12 +126,8 @@ pub fn stale_vote(t: &TestCase) -> TestResult {
         cluster.block_calls(from, to, true);
     }
     let asked = cluster.rpc_count_method(a, REQUEST_VOTE);
-    let t1 = Instant::now();
-    while cluster.rpc_count_method(a, REQUEST_VOTE) == asked {
-        if t1.elapsed() > CAMPAIGN_DEADLINE {
-            fail!("node {c}, cut off from its leader, sent no RequestVote within {CAMPAIGN_DEADLINE:?}");
-        }
-        sleep(Duration::from_millis(1));
+    if !wait_until(CAMPAIGN_DEADLINE, || Ok(cluster.rpc_count_method(a, REQUEST_VOTE) != asked))? {
+        fail!("node {c}, cut off from its leader, sent no RequestVote within {CAMPAIGN_DEADLINE:?}");
     }
     cluster.block_calls(c, a, true);
 
@@ -167,7 +159,7 @@ pub fn stale_vote(t: &TestCase) -> TestResult {
 ///    taking commands it can never commit.
 pub fn step_down(t: &TestCase) -> TestResult {
     let servers = 3;
-    let cluster = Cluster::new(servers, Options::default())?;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     cluster.one(&harness::cmd(1), servers, true)?;
     let old = cluster.check_one_leader()?;

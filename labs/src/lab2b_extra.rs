@@ -4,7 +4,7 @@
 //! test's comment survive).
 
 use crate::catalogue::TestCase;
-use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, cmd, fail};
+use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, cmd, fail, wait_until};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,7 @@ const COMMIT_DEADLINE: Duration = Duration::from_secs(5);
 /// a heartbeat into an election) does not count; two must play.
 pub fn stale_append(t: &TestCase) -> TestResult {
     let servers = 3;
-    let cluster = Cluster::new(servers, Options::default())?;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     let (mut played, mut rounds) = (0, 0);
     while played < ROUNDS && rounds < MAX_ROUNDS {
@@ -98,12 +98,10 @@ fn play_stale_append(
     // 1. X commits with `b` while `a`'s AppendEntries are held.
     cluster.hold_requests(leader, a, APPEND_ENTRIES, true);
     let Some((k, term)) = cluster.start(leader, &cmd(base + 100))? else { return Ok(None) };
-    let t0 = Instant::now();
-    while !(cluster.has_applied(leader, k) && cluster.held_count(leader, a, APPEND_ENTRIES) > 0) {
-        if t0.elapsed() > HOLD_LIMIT {
-            return Ok(None);
-        }
-        sleep(POLL);
+    if !wait_until(HOLD_LIMIT, || {
+        Ok(cluster.has_applied(leader, k) && cluster.held_count(leader, a, APPEND_ENTRIES) > 0)
+    })? {
+        return Ok(None);
     }
     cluster.hold_requests(leader, a, APPEND_ENTRIES, false);
 
@@ -159,7 +157,7 @@ fn play_stale_append(
 ///    there, which the apply check reports.
 pub fn paused_leader(t: &TestCase) -> TestResult {
     let servers = 5;
-    let cluster = Cluster::new(servers, Options::default())?;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     cluster.one(&cmd(101), servers, true)?;
     let old = cluster.check_one_leader()?;
@@ -224,7 +222,7 @@ pub fn fast_backup(t: &TestCase) -> TestResult {
     const FRESH: usize = 20;
     const MAX_REPAIR_APPENDS: u64 = 15;
     let servers = 5;
-    let cluster = Cluster::new(servers, Options::default())?;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     cluster.one(&cluster.random_cmd(), servers, true)?;
 
@@ -265,12 +263,12 @@ pub fn fast_backup(t: &TestCase) -> TestResult {
     let before = cluster.rpc_count_method(victim, "Raft.AppendEntries");
     let t0 = Instant::now();
     cluster.connect(victim);
-    while !cluster.has_applied(victim, last) {
+    let caught_up = wait_until(Duration::from_secs(10), || {
         cluster.check_invariants()?;
-        if t0.elapsed() > Duration::from_secs(10) {
-            fail!("node {victim} did not catch up to index {last} within 10 s of reconnecting");
-        }
-        sleep(Duration::from_millis(5));
+        Ok(cluster.has_applied(victim, last))
+    })?;
+    if !caught_up {
+        fail!("node {victim} did not catch up to index {last} within 10 s of reconnecting");
     }
     let appends = cluster.rpc_count_method(victim, "Raft.AppendEntries") - before;
     if appends > MAX_REPAIR_APPENDS {

@@ -2,15 +2,15 @@
 //! and a new process starts on the same data directory.
 
 use crate::catalogue::TestCase;
+use harness::threads::{Stop, beside};
 use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, cmd, fail};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::sleep;
 use std::time::Duration;
 
 /// Restart all; restart the leader; restart a follower while disconnected.
 pub fn persist1(t: &TestCase) -> TestResult {
     let servers = 3;
-    let cluster = Cluster::new(servers, Options::default())?;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     cluster.one(&cmd(11), servers, true)?;
 
@@ -49,7 +49,7 @@ pub fn persist1(t: &TestCase) -> TestResult {
 /// one holds the newest entry and must win.
 pub fn persist2(t: &TestCase) -> TestResult {
     let servers = 5;
-    let cluster = Cluster::new(servers, Options::default())?;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     let mut index = 1;
     for _ in 0..5 {
@@ -85,7 +85,7 @@ pub fn persist2(t: &TestCase) -> TestResult {
 /// A partitioned leader and a follower crash; the leader restarts.
 pub fn persist3(t: &TestCase) -> TestResult {
     let servers = 3;
-    let cluster = Cluster::new(servers, Options::default())?;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     cluster.one(&cmd(101), 3, true)?;
 
@@ -109,9 +109,9 @@ pub fn persist3(t: &TestCase) -> TestResult {
 /// timeout, else up to 13 ms.
 fn figure8_pause(cluster: &Cluster) -> Duration {
     if cluster.chance(100) {
-        Duration::from_millis(cluster.random_range(0..ELECTION_TIMEOUT.as_millis() as u64 / 2))
+        cluster.random_range(Duration::ZERO..ELECTION_TIMEOUT / 2)
     } else {
-        Duration::from_millis(cluster.random_range(0..13))
+        cluster.random_range(Duration::ZERO..Duration::from_millis(13))
     }
 }
 
@@ -121,7 +121,7 @@ fn figure8_pause(cluster: &Cluster) -> Duration {
 pub fn figure8(t: &TestCase) -> TestResult {
     const ROUNDS: usize = 1000;
     let servers = 5;
-    let cluster = Cluster::new(servers, Options::default())?;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     cluster.one(&cluster.random_cmd(), 1, true)?;
 
@@ -158,27 +158,21 @@ pub fn figure8(t: &TestCase) -> TestResult {
 /// Agreement on an unreliable network with many concurrent proposals.
 pub fn unreliable_agree(t: &TestCase) -> TestResult {
     let servers = 5;
-    let cluster = Cluster::new(servers, Options { unreliable: true, ..Options::default() })?;
+    let cluster = Cluster::new(t.id, servers, Options { unreliable: true, ..Options::default() })?;
     cluster.begin(t.title);
-    let results: Vec<TestResult<u64>> = std::thread::scope(|s| {
-        let mut handles = Vec::new();
-        let mut main = Ok(0);
+    let (main, proposers) = beside(|threads| -> TestResult {
         for iters in 1..50u64 {
             for j in 0..4u64 {
                 let cluster = &cluster;
-                handles.push(s.spawn(move || cluster.one(&cmd(100 * iters + j), 1, true)));
+                threads.spawn(move |_| cluster.one(&cmd(100 * iters + j), 1, true));
             }
-            if let Err(e) = cluster.one(&cmd(iters), 1, true) {
-                main = Err(e);
-                break;
-            }
+            cluster.one(&cmd(iters), 1, true)?;
         }
         cluster.set_unreliable(false);
-        let mut all: Vec<_> = handles.into_iter().map(|h| h.join().expect("one() thread panicked")).collect();
-        all.push(main);
-        all
+        Ok(())
     });
-    for r in results {
+    main?;
+    for r in proposers {
         r?;
     }
     let last = cluster.one(&cmd(100), servers, true)?;
@@ -200,7 +194,7 @@ pub fn figure8_unreliable(t: &TestCase) -> TestResult {
     const ROUNDS: usize = 1000;
     const REORDER_FROM: usize = 200;
     let servers = 5;
-    let cluster = Cluster::new(servers, Options { unreliable: true, ..Options::default() })?;
+    let cluster = Cluster::new(t.id, servers, Options { unreliable: true, ..Options::default() })?;
     cluster.begin(t.title);
     cluster.one(&cmd(cluster.random_range(0..10_000)), 1, true)?;
 
@@ -245,13 +239,11 @@ fn churn(t: &TestCase, unreliable: bool) -> TestResult {
     const ROUNDS: usize = 20;
     const CLIENTS: u64 = 3;
     let servers = 5;
-    let cluster = Cluster::new(servers, Options { unreliable, ..Options::default() })?;
+    let cluster = Cluster::new(t.id, servers, Options { unreliable, ..Options::default() })?;
     cluster.begin(t.title);
-    let stop = AtomicBool::new(false);
-
-    let client = |me: u64| -> TestResult<Vec<Vec<u8>>> {
+    let client = |me: u64, stop: &Stop| -> TestResult<Vec<Vec<u8>>> {
         let mut values = Vec::new();
-        while !stop.load(Ordering::SeqCst) {
+        while !stop.is_set() {
             let x = cluster.random_cmd();
             let mut index = None;
             for i in cluster.all() {
@@ -281,44 +273,40 @@ fn churn(t: &TestCase, unreliable: bool) -> TestResult {
         Ok(values)
     };
 
-    let (churned, values) = std::thread::scope(|s| {
-        let clients: Vec<_> = (0..CLIENTS).map(|me| s.spawn(move || client(me))).collect();
-        let churned = (|| -> TestResult {
-            for _ in 0..ROUNDS {
-                if cluster.chance(200) {
-                    cluster.disconnect(cluster.random_peer());
-                }
-                if cluster.chance(500) {
-                    let i = cluster.random_peer();
-                    if !cluster.is_alive(i) {
-                        cluster.restart(i)?;
-                    }
-                    cluster.connect(i);
-                }
-                if cluster.chance(200) {
-                    let i = cluster.random_peer();
-                    if cluster.is_alive(i) {
-                        cluster.crash(i);
-                    }
-                }
-                // Often enough that peers are rarely settled, not so often
-                // that they cannot keep up: below the election timeout.
-                sleep(ELECTION_TIMEOUT * 7 / 10);
+    let (churned, values) = beside(|threads| -> TestResult {
+        for me in 0..CLIENTS {
+            threads.spawn(move |stop| client(me, stop));
+        }
+        for _ in 0..ROUNDS {
+            if cluster.chance(200) {
+                cluster.disconnect(cluster.random_peer());
             }
-            sleep(ELECTION_TIMEOUT);
-            cluster.set_unreliable(false);
-            for i in cluster.all() {
+            if cluster.chance(500) {
+                let i = cluster.random_peer();
                 if !cluster.is_alive(i) {
                     cluster.restart(i)?;
                 }
                 cluster.connect(i);
             }
-            Ok(())
-        })();
-        stop.store(true, Ordering::SeqCst);
-        let values: Vec<TestResult<Vec<Vec<u8>>>> =
-            clients.into_iter().map(|h| h.join().expect("client thread panicked")).collect();
-        (churned, values)
+            if cluster.chance(200) {
+                let i = cluster.random_peer();
+                if cluster.is_alive(i) {
+                    cluster.crash(i);
+                }
+            }
+            // Often enough that peers are rarely settled, not so often
+            // that they cannot keep up: below the election timeout.
+            sleep(ELECTION_TIMEOUT * 7 / 10);
+        }
+        sleep(ELECTION_TIMEOUT);
+        cluster.set_unreliable(false);
+        for i in cluster.all() {
+            if !cluster.is_alive(i) {
+                cluster.restart(i)?;
+            }
+            cluster.connect(i);
+        }
+        Ok(())
     });
     churned?;
     let mut seen = Vec::new();

@@ -5,7 +5,7 @@
 //! `no-persist-vote` survive the 2C group).
 
 use crate::catalogue::TestCase;
-use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, cmd, fail};
+use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, cmd, fail, wait_until};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -40,7 +40,7 @@ const COMMIT_DEADLINE: Duration = Duration::from_secs(10);
 /// overwrite a committed entry, which the apply check reports.
 pub fn figure8_scripted(t: &TestCase) -> TestResult {
     let servers = 5;
-    let cluster = Cluster::new(servers, Options::default())?;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     cluster.one(&cmd(1), servers, true)?;
 
@@ -107,7 +107,7 @@ pub fn figure8_scripted(t: &TestCase) -> TestResult {
 /// in one term).
 pub fn persist_term(t: &TestCase) -> TestResult {
     let servers = 3;
-    let cluster = Cluster::new(servers, Options::default())?;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     cluster.one(&cmd(1), servers, true)?;
 
@@ -151,7 +151,7 @@ pub fn persist_term(t: &TestCase) -> TestResult {
 /// loses it, and its index is committed again with another command.
 pub fn persist_before_reply(t: &TestCase) -> TestResult {
     let servers = 3;
-    let cluster = Cluster::new(servers, Options::default())?;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     cluster.one(&cmd(0), servers, true)?;
 
@@ -197,7 +197,7 @@ pub fn persist_before_reply(t: &TestCase) -> TestResult {
 /// `w`'s term, which the one-leader-per-term check reports.
 pub fn persist_vote(t: &TestCase) -> TestResult {
     let servers = 3;
-    let cluster = Cluster::new(servers, Options::default())?;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     let mut asked_again = 0;
     for round in 1..=VOTE_ROUNDS {
@@ -262,7 +262,7 @@ const STORY_DEADLINE: Duration = Duration::from_secs(5);
 ///    changed, which the apply check reports.
 pub fn stale_reply(t: &TestCase) -> TestResult {
     let servers = 5;
-    let cluster = Cluster::new(servers, Options::default())?;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     let k = cluster.one(&cmd(100), servers, true)?;
     let l = cluster.check_one_leader()?;
@@ -296,7 +296,7 @@ pub fn stale_reply(t: &TestCase) -> TestResult {
     if f != k + 1 {
         fail!("node {m} took F at index {f}, though it never saw E1; expected {}", k + 1);
     }
-    if !wait_for(STORY_DEADLINE, || cluster.has_applied(m, f)) {
+    if !wait_until(STORY_DEADLINE, || Ok(cluster.has_applied(m, f)))? {
         fail!("F did not commit within {STORY_DEADLINE:?} on node {m}, leading nodes {rest:?}");
     }
     let [x1, x2] = <[usize; 2]>::try_from(rest.iter().copied().filter(|&x| x != m).collect::<Vec<_>>())
@@ -310,7 +310,7 @@ pub fn stale_reply(t: &TestCase) -> TestResult {
     let Some((f2, _)) = cluster.start(m, &cmd(121))? else {
         fail!("node {m} stopped leading with no fault that could depose it")
     };
-    if !wait_for(STORY_DEADLINE, || cluster.has_applied(l, f)) {
+    if !wait_until(STORY_DEADLINE, || Ok(cluster.has_applied(l, f)))? {
         fail!("node {l} did not learn F from node {m}, the leader, within {STORY_DEADLINE:?}");
     }
     sleep(REPLICATE);
@@ -319,12 +319,8 @@ pub fn stale_reply(t: &TestCase) -> TestResult {
         cluster.block_calls(l, x, false);
         cluster.block_calls(x, l, false);
     }
-    let t0 = Instant::now();
-    while !matches!(cluster.state(l)?, Some((_, true))) {
-        if t0.elapsed() > STORY_DEADLINE {
-            fail!("node {l}, the only server holding index {f2}, did not win within {STORY_DEADLINE:?}");
-        }
-        sleep(Duration::from_millis(10));
+    if !wait_until(STORY_DEADLINE, || Ok(matches!(cluster.state(l)?, Some((_, true)))))? {
+        fail!("node {l}, the only server holding index {f2}, did not win within {STORY_DEADLINE:?}");
     }
 
     // 4. G1 and G2, at k+3 and k+4, reach `x2` only; `x1` is cut off (so
@@ -348,7 +344,7 @@ pub fn stale_reply(t: &TestCase) -> TestResult {
         fail!("node {l} stopped leading while only node {x2}, which it reaches, could hear it");
     }
     cluster.hold_replies(l, a, false);
-    wait_for(REPLICATE * 2, || cluster.has_applied(l, f2 + 2));
+    wait_until(REPLICATE * 2, || Ok(cluster.has_applied(l, f2 + 2)))?;
 
     // 6. Without `l` and `x2`, the others go on from F.
     cluster.crash(l);
@@ -364,28 +360,17 @@ pub fn stale_reply(t: &TestCase) -> TestResult {
 
 /// Waits up to [`STORY_DEADLINE`] for one of `nodes` to lead, and returns it.
 fn leader_among(cluster: &Cluster, nodes: &[usize]) -> TestResult<usize> {
-    let t0 = Instant::now();
-    loop {
+    let mut leader = None;
+    let found = wait_until(STORY_DEADLINE, || {
         for &x in nodes {
             if let Some((_, true)) = cluster.state(x)? {
-                return Ok(x);
+                leader = Some(x);
             }
         }
-        if t0.elapsed() > STORY_DEADLINE {
-            fail!("none of nodes {nodes:?} led within {STORY_DEADLINE:?}");
-        }
-        sleep(Duration::from_millis(10));
+        Ok(leader.is_some())
+    })?;
+    match leader {
+        Some(x) if found => Ok(x),
+        _ => fail!("none of nodes {nodes:?} led within {STORY_DEADLINE:?}"),
     }
-}
-
-/// Polls `cond` every millisecond for up to `limit`; whether it came true.
-fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let t0 = Instant::now();
-    while !cond() {
-        if t0.elapsed() > limit {
-            return false;
-        }
-        sleep(Duration::from_millis(1));
-    }
-    true
 }

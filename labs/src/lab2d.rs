@@ -23,7 +23,7 @@ struct Faults {
 fn snapshot_common(t: &TestCase, f: Faults) -> TestResult {
     const ROUNDS: usize = 30;
     let servers = 3;
-    let cluster = Cluster::new(servers, Options { unreliable: !f.reliable, snapshot: true })?;
+    let cluster = Cluster::new(t.id, servers, Options { unreliable: !f.reliable, snapshot: true })?;
     cluster.begin(t.title);
     cluster.one(&cluster.random_cmd(), servers, true)?;
     let mut leader1 = cluster.check_one_leader()?;
@@ -106,7 +106,7 @@ pub fn install_uncrash(t: &TestCase) -> TestResult {
 pub fn all_crash(t: &TestCase) -> TestResult {
     const ROUNDS: usize = 5;
     let servers = 3;
-    let cluster = Cluster::new(servers, Options { snapshot: true, ..Options::default() })?;
+    let cluster = Cluster::new(t.id, servers, Options { snapshot: true, ..Options::default() })?;
     cluster.begin(t.title);
     cluster.one(&cluster.random_cmd(), servers, true)?;
 
@@ -136,7 +136,7 @@ pub fn all_crash(t: &TestCase) -> TestResult {
 /// saves do not lose it.
 pub fn init(t: &TestCase) -> TestResult {
     let servers = 3;
-    let cluster = Cluster::new(servers, Options { snapshot: true, ..Options::default() })?;
+    let cluster = Cluster::new(t.id, servers, Options { snapshot: true, ..Options::default() })?;
     cluster.begin(t.title);
     cluster.one(&cluster.random_cmd(), servers, true)?;
 

@@ -58,7 +58,7 @@ const COMMIT_DEADLINE: Duration = Duration::from_secs(10);
 /// round.
 pub fn keeps_suffix(t: &TestCase) -> TestResult {
     let servers = 3;
-    let cluster = Cluster::new(servers, Options { snapshot: true, ..Options::default() })?;
+    let cluster = Cluster::new(t.id, servers, Options { snapshot: true, ..Options::default() })?;
     cluster.begin(t.title);
     let (mut played, mut rounds) = (0, 0);
     while played < ROUNDS && rounds < MAX_ROUNDS {
@@ -184,7 +184,7 @@ const SNAPSHOT_SEND_DEADLINE: Duration = Duration::from_secs(3);
 ///    reports at once.
 pub fn old_snapshot(t: &TestCase) -> TestResult {
     let servers = 3;
-    let cluster = Cluster::new(servers, Options { snapshot: true, ..Options::default() })?;
+    let cluster = Cluster::new(t.id, servers, Options { snapshot: true, ..Options::default() })?;
     cluster.begin(t.title);
     let mut played = 0;
     for round in 1..=MAX_ROUNDS {

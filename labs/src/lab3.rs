@@ -3,8 +3,8 @@
 use crate::catalogue::TestCase;
 use harness::kv::ELECTION_TIMEOUT;
 use harness::kv::Op;
-use harness::{Clerk, KvCluster, TestResult, fail};
-use std::sync::atomic::{AtomicBool, Ordering};
+use harness::threads::{Stop, Threads, beside};
+use harness::{Clerk, KvCluster, KvOptions, TestResult, fail};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -63,9 +63,9 @@ fn check_concurrent_appends(v: &str, counts: &[usize]) -> TestResult {
     Ok(())
 }
 
-/// Re-splits the servers at random every 1–1.2 s until `done`.
-fn partitioner(kv: &KvCluster, done: &AtomicBool) {
-    while !done.load(Ordering::SeqCst) {
+/// Re-splits the servers at random every 1–1.2 s until told to stop.
+fn partitioner(kv: &KvCluster, stop: &Stop) {
+    while !stop.is_set() {
         let (mut p1, mut p2) = (Vec::new(), Vec::new());
         for i in kv.all() {
             if kv.random_range(0..2) == 0 { p1.push(i) } else { p2.push(i) }
@@ -77,15 +77,14 @@ fn partitioner(kv: &KvCluster, done: &AtomicBool) {
 
 /// One client's loop: appends of unique values and gets (random keys: also
 /// puts), checking its own key's value when keys are not random.
-fn client_loop(kv: &KvCluster, g: Generic, cli: usize, ck: Clerk, done: &AtomicBool) -> TestResult<usize> {
+fn client_loop(kv: &KvCluster, g: Generic, cli: usize, ck: Clerk, stop: &Stop) -> TestResult<usize> {
     let mut j = 0;
     let mut last = String::new();
     if !g.random_keys {
         kv.put(ck, &cli.to_string(), &last)?;
     }
-    while !done.load(Ordering::SeqCst) {
-        let key =
-            if g.random_keys { kv.random_range(0..g.clients as u64).to_string() } else { cli.to_string() };
+    while !stop.is_set() {
+        let key = if g.random_keys { kv.random_range(0..g.clients).to_string() } else { cli.to_string() };
         let nv = format!("x {cli} {j} y");
         if kv.chance(500) {
             kv.append(ck, &key, &nv)?;
@@ -112,49 +111,47 @@ fn client_loop(kv: &KvCluster, g: Generic, cli: usize, ck: Clerk, done: &AtomicB
 pub fn generic(t: &TestCase, g: Generic) -> TestResult {
     const ROUNDS: usize = 3;
     const ROUND_TIME: Duration = Duration::from_secs(5);
-    let kv = KvCluster::new(g.servers, g.unreliable, g.maxraftstate)?;
+    let kv = KvCluster::new(
+        t.id,
+        g.servers,
+        KvOptions { unreliable: g.unreliable, maxraftstate: g.maxraftstate },
+    )?;
     kv.begin(t.title);
     let ck = kv.make_client(&kv.all())?;
     let clerks: Vec<Clerk> = (0..g.clients).map(|_| kv.make_client(&kv.all())).collect::<TestResult<_>>()?;
 
     for _ in 0..ROUNDS {
-        let done_clients = AtomicBool::new(false);
-        let done_partitioner = AtomicBool::new(false);
-        let counts: Vec<usize> = std::thread::scope(|s| -> TestResult<Vec<usize>> {
-            let clients: Vec<_> = clerks
-                .iter()
-                .enumerate()
-                .map(|(cli, &ck)| {
-                    let (kv, done) = (&kv, &done_clients);
-                    s.spawn(move || client_loop(kv, g, cli, ck, done))
-                })
-                .collect();
-            let part = if g.partitions {
+        let (round, counts) = beside(|clients| -> TestResult {
+            for (cli, &ck) in clerks.iter().enumerate() {
+                let kv = &kv;
+                clients.spawn(move |stop| client_loop(kv, g, cli, ck, stop));
+            }
+            if g.partitions {
                 // Let the clients work a while without interruption.
                 sleep(Duration::from_secs(1));
-                let (kv, done) = (&kv, &done_partitioner);
-                Some(s.spawn(move || partitioner(kv, done)))
-            } else {
-                None
-            };
-            sleep(ROUND_TIME);
-            done_clients.store(true, Ordering::SeqCst);
-            done_partitioner.store(true, Ordering::SeqCst);
-            if let Some(p) = part {
-                p.join().expect("partitioner panicked");
+                beside(|partitioners: &Threads<'_, '_, ()>| {
+                    partitioners.spawn(|stop| partitioner(&kv, stop));
+                    sleep(ROUND_TIME);
+                    clients.stop();
+                });
                 // Reconnect and let a new term start: a client may have sent a
                 // request to a minority, which returns only once that server
                 // learns of the new term.
                 kv.connect_all();
                 sleep(ELECTION_TIMEOUT);
+            } else {
+                sleep(ROUND_TIME);
+                clients.stop();
             }
             if g.crash {
                 kv.shutdown_all();
                 sleep(ELECTION_TIMEOUT);
                 kv.restart_all()?;
             }
-            clients.into_iter().map(|c| c.join().expect("client thread panicked")).collect()
-        })?;
+            Ok(())
+        });
+        round?;
+        let counts = counts.into_iter().collect::<TestResult<Vec<usize>>>()?;
 
         for (i, &j) in counts.iter().enumerate() {
             let v = kv.get(ck, &i.to_string())?;
@@ -182,7 +179,7 @@ pub fn generic(t: &TestCase, g: Generic) -> TestResult {
 pub fn speed(t: &TestCase, maxraftstate: Option<usize>) -> TestResult {
     const OPS: usize = 1000;
     const TIME_PER_OP: Duration = Duration::from_nanos(100_000_000 / 3);
-    let kv = KvCluster::new(3, false, maxraftstate)?;
+    let kv = KvCluster::new(t.id, 3, KvOptions { maxraftstate, ..KvOptions::default() })?;
     let ck = kv.make_client(&kv.all())?;
     kv.begin(t.title);
     // Wait until the first op completes, so a leader is elected and the
@@ -211,27 +208,23 @@ pub fn speed(t: &TestCase, maxraftstate: Option<usize>) -> TestResult {
 pub fn unreliable_one_key(t: &TestCase) -> TestResult {
     const CLIENTS: usize = 5;
     const UPTO: usize = 10;
-    let kv = KvCluster::new(3, true, None)?;
+    let kv = KvCluster::new(t.id, 3, KvOptions { unreliable: true, ..KvOptions::default() })?;
     let ck = kv.make_client(&kv.all())?;
     kv.begin(t.title);
     kv.put(ck, "k", "")?;
     let clerks: Vec<Clerk> = (0..CLIENTS).map(|_| kv.make_client(&kv.all())).collect::<TestResult<_>>()?;
-    std::thread::scope(|s| -> TestResult {
-        let handles: Vec<_> = clerks
-            .iter()
-            .enumerate()
-            .map(|(me, &c)| {
-                let kv = &kv;
-                s.spawn(move || -> TestResult {
-                    for n in 0..UPTO {
-                        kv.append(c, "k", &format!("x {me} {n} y"))?;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        handles.into_iter().try_for_each(|h| h.join().expect("client thread panicked"))
-    })?;
+    let ((), appended) = beside(|threads| {
+        for (me, &c) in clerks.iter().enumerate() {
+            let kv = &kv;
+            threads.spawn(move |_| -> TestResult {
+                for n in 0..UPTO {
+                    kv.append(c, "k", &format!("x {me} {n} y"))?;
+                }
+                Ok(())
+            });
+        }
+    });
+    appended.into_iter().collect::<TestResult>()?;
     let v = kv.get(ck, "k")?;
     check_concurrent_appends(&v, &[UPTO; CLIENTS])?;
     kv.end()
@@ -240,7 +233,7 @@ pub fn unreliable_one_key(t: &TestCase) -> TestResult {
 /// A majority without the leader makes progress; the minority cannot; after
 /// healing the minority's pending operations complete.
 pub fn one_partition(t: &TestCase) -> TestResult {
-    let kv = KvCluster::new(5, false, None)?;
+    let kv = KvCluster::new(t.id, 5, KvOptions::default())?;
     let ck = kv.make_client(&kv.all())?;
     kv.put(ck, "1", "13")?;
 
@@ -289,7 +282,7 @@ pub fn one_partition(t: &TestCase) -> TestResult {
 /// A lagging server catches up through InstallSnapshot; logs stay trimmed.
 pub fn snapshot_rpc(t: &TestCase) -> TestResult {
     const MAX: usize = 1000;
-    let kv = KvCluster::new(3, false, Some(MAX))?;
+    let kv = KvCluster::new(t.id, 3, KvOptions { maxraftstate: Some(MAX), ..KvOptions::default() })?;
     let ck = kv.make_client(&kv.all())?;
     kv.begin(t.title);
     kv.put(ck, "a", "A")?;
@@ -337,7 +330,7 @@ pub fn snapshot_rpc(t: &TestCase) -> TestResult {
 pub fn snapshot_size(t: &TestCase) -> TestResult {
     const MAX: usize = 1000;
     const MAX_SNAPSHOT: u64 = 500;
-    let kv = KvCluster::new(3, false, Some(MAX))?;
+    let kv = KvCluster::new(t.id, 3, KvOptions { maxraftstate: Some(MAX), ..KvOptions::default() })?;
     let ck = kv.make_client(&kv.all())?;
     kv.begin(t.title);
     for _ in 0..200 {

@@ -6,7 +6,7 @@
 use crate::catalogue::TestCase;
 use harness::kv::OP_LIMIT;
 use harness::kv::Op;
-use harness::{ELECTION_TIMEOUT, KvCluster, TestResult, fail};
+use harness::{ELECTION_TIMEOUT, KvCluster, KvOptions, TestResult, fail};
 use std::thread::sleep;
 use std::time::Duration;
 
@@ -34,7 +34,8 @@ const PUTS_AFTER: usize = 30;
 /// 4. `ck1`'s retry must find its append done: "k" holds each round's
 ///    append once. A server whose snapshot lacks the table applies it again.
 pub fn snapshot_retry(t: &TestCase) -> TestResult {
-    let kv = KvCluster::new(3, false, Some(MAX_RAFT_STATE))?;
+    let kv =
+        KvCluster::new(t.id, 3, KvOptions { maxraftstate: Some(MAX_RAFT_STATE), ..KvOptions::default() })?;
     let ck1 = kv.make_client(&kv.all())?;
     let ck2 = kv.make_client(&kv.all())?;
     kv.begin(t.title);
@@ -90,7 +91,7 @@ const HANDLER_GRACE: Duration = Duration::from_secs(5);
 /// 3. the partition heals and the clerk may reach every server: its Get
 ///    completes, and the history must be linearizable (it returns "2").
 pub fn paused_leader(t: &TestCase) -> TestResult {
-    let kv = KvCluster::new(SERVERS, false, None)?;
+    let kv = KvCluster::new(t.id, SERVERS, KvOptions::default())?;
     let ck = kv.make_client(&kv.all())?;
     kv.begin(t.title);
     kv.put(ck, "k", "1")?;
@@ -137,7 +138,7 @@ pub fn paused_leader(t: &TestCase) -> TestResult {
 ///    may still be running (handlers in flight are reported by the node);
 /// 4. the clerk may reach every server, and its Put completes.
 pub fn abandoned_request(t: &TestCase) -> TestResult {
-    let kv = KvCluster::new(SERVERS, false, None)?;
+    let kv = KvCluster::new(t.id, SERVERS, KvOptions::default())?;
     let ck = kv.make_client(&kv.all())?;
     kv.begin(t.title);
     kv.put(ck, "a", "x")?;
@@ -199,7 +200,7 @@ const MAJORITY_OPS: usize = 6;
 ///    operation at its index for its own reports a put that never happened,
 ///    and the history is not linearizable.
 pub fn overwritten_request(t: &TestCase) -> TestResult {
-    let kv = KvCluster::new(SERVERS, false, None)?;
+    let kv = KvCluster::new(t.id, SERVERS, KvOptions::default())?;
     let ck = kv.make_client(&kv.all())?;
     kv.begin(t.title);
     kv.put(ck, "k", "0")?;

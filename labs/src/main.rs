@@ -14,6 +14,7 @@ mod catalogue;
 mod lab2a;
 mod lab2a_extra;
 mod lab2b;
+mod lab2b_cost;
 mod lab2b_extra;
 mod lab2c;
 mod lab2c_extra;
@@ -71,7 +72,6 @@ fn main() {
 /// reported and the process exits (its nodes die with it: each node has the
 /// parent-death signal).
 fn run_case(case: &catalogue::TestCase) -> Result<(), Failed> {
-    harness::cluster::set_test_name(case.id);
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let id = case.id;
     let limit = Duration::from_secs(case.timeout_secs);

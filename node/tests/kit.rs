@@ -28,7 +28,9 @@ fn assert_all_gone(pids: &[u32]) {
 fn no_node_outlives_a_passing_a_failing_or_a_panicking_test() {
     use_this_node();
     // Passing.
-    let cluster = Cluster::new(3, Options::default()).unwrap();
+    let cluster =
+        Cluster::new("no_node_outlives_a_passing_a_failing_or_a_panicking_test", 3, Options::default())
+            .unwrap();
     cluster.begin("hygiene: pass");
     cluster.check_one_leader().unwrap();
     cluster.end().unwrap();
@@ -38,7 +40,9 @@ fn no_node_outlives_a_passing_a_failing_or_a_panicking_test() {
     assert_all_gone(&pids);
 
     // Failing: a check that cannot hold.
-    let cluster = Cluster::new(3, Options::default()).unwrap();
+    let cluster =
+        Cluster::new("no_node_outlives_a_passing_a_failing_or_a_panicking_test", 3, Options::default())
+            .unwrap();
     cluster.check_one_leader().unwrap();
     let err = cluster.check_no_leader().unwrap_err();
     assert!(err.message().contains("claims to lead"), "{err}");
@@ -52,7 +56,9 @@ fn no_node_outlives_a_passing_a_failing_or_a_panicking_test() {
     // Panicking.
     let pids = std::sync::Mutex::new(Vec::new());
     let result = std::panic::catch_unwind(|| {
-        let cluster = Cluster::new(3, Options::default()).unwrap();
+        let cluster =
+            Cluster::new("no_node_outlives_a_passing_a_failing_or_a_panicking_test", 3, Options::default())
+                .unwrap();
         *pids.lock().unwrap() = cluster.pids();
         panic!("a test body panics");
     });
@@ -63,7 +69,9 @@ fn no_node_outlives_a_passing_a_failing_or_a_panicking_test() {
 #[test]
 fn a_crashed_node_restarts_on_its_data_and_the_old_pid_is_gone() {
     use_this_node();
-    let cluster = Cluster::new(3, Options::default()).unwrap();
+    let cluster =
+        Cluster::new("a_crashed_node_restarts_on_its_data_and_the_old_pid_is_gone", 3, Options::default())
+            .unwrap();
     cluster.begin("crash and restart");
     let index = cluster.one(b"7", 3, true).unwrap();
     let old = cluster.pids();
@@ -81,7 +89,12 @@ fn a_crashed_node_restarts_on_its_data_and_the_old_pid_is_gone() {
 #[test]
 fn a_malformed_frame_is_reported_in_the_node_log_and_the_node_keeps_serving() {
     use_this_node();
-    let cluster = Cluster::new(3, Options::default()).unwrap();
+    let cluster = Cluster::new(
+        "a_malformed_frame_is_reported_in_the_node_log_and_the_node_keeps_serving",
+        3,
+        Options::default(),
+    )
+    .unwrap();
     cluster.begin("malformed frame");
     let mut s = UnixStream::connect(cluster.dir().join("n0").join("n0.sock")).unwrap();
     // Length 10, kind byte 77: not a frame kind.
@@ -148,7 +161,12 @@ fn bad_arguments_are_named() {
 #[test]
 fn a_corrupt_state_file_stops_the_node_with_a_message_naming_the_file() {
     use_this_node();
-    let cluster = Cluster::new(3, Options::default()).unwrap();
+    let cluster = Cluster::new(
+        "a_corrupt_state_file_stops_the_node_with_a_message_naming_the_file",
+        3,
+        Options::default(),
+    )
+    .unwrap();
     cluster.begin("corrupt state");
     cluster.one(b"5", 3, true).unwrap();
     cluster.crash(1);

@@ -20,7 +20,7 @@ impl KvCluster {
             for j in self.all() {
                 let path = self.nodes.dir.join(CLERK_SOCKETS).join(format!("k{id}-{j}.sock"));
                 self.nodes.net.add_link(from, j, &path).map_err(|e| {
-                    self.nodes.diagnose(Failure::new(format!("cannot open clerk link {path:?}: {e}")))
+                    self.failed(Failure::new(format!("cannot open clerk link {path:?}: {e}")))
                 })?;
                 sockets.push(path.display().to_string());
             }
@@ -109,7 +109,7 @@ impl KvCluster {
             }
             Err(f) => {
                 self.check_invariants()?;
-                Err(self.nodes.diagnose(f))
+                Err(self.failed(f))
             }
         }
     }

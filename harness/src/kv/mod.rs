@@ -9,19 +9,16 @@ mod clerk_ops;
 pub mod clerks;
 pub mod history;
 
-use crate::cluster::test_name;
 use crate::failure::{Failure, TestResult};
 use crate::net::EndId;
 use crate::net::rules::Mode;
-use crate::nodes::Nodes;
+use crate::session::Session;
 use clerks::ClerkHost;
 use control::{Reply, Request};
 use history::{History, Judgement};
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The folder of the clerk host's sockets (its control socket and the
 /// clerks' links to the servers), all a sandboxed clerk host sees of the
@@ -63,26 +60,32 @@ pub const OP_LIMIT: Duration = Duration::from_secs(120);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Clerk(u32);
 
-struct Began {
-    title: String,
-    at: Instant,
-    rpcs: u64,
-    ops: u64,
+/// Options of a KV cluster (6.824's kvraft `make_config` arguments).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Start with an unreliable network.
+    pub unreliable: bool,
+    /// Servers snapshot when their Raft state reaches this many bytes.
+    pub maxraftstate: Option<usize>,
 }
 
 /// A cluster of KV servers and a host of clerks.
+///
+/// Like [`Cluster`](crate::Cluster), it is its test's [`Session`] with the
+/// kvraft tester's vocabulary on top.
 pub struct KvCluster {
-    nodes: Nodes,
+    session: Session,
     host: ClerkHost,
-    name: String,
-    rng: Mutex<ChaCha8Rng>,
     clerks: AtomicU64,
     history: Arc<History>,
-    ops: Arc<AtomicU64>,
-    began: Mutex<Option<Began>>,
-    created: Instant,
-    passed: AtomicBool,
     host_exit: Arc<Mutex<Option<String>>>,
+}
+
+impl std::ops::Deref for KvCluster {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.session
+    }
 }
 
 /// An operation running on a clerk; see [`KvCluster::start_op`].
@@ -105,18 +108,17 @@ impl PendingOp {
 }
 
 impl KvCluster {
-    /// Starts `n` KV servers, all connected, and the clerk host. With
-    /// `maxraftstate`, servers snapshot when their Raft state reaches it.
-    pub fn new(n: usize, unreliable: bool, maxraftstate: Option<usize>) -> TestResult<KvCluster> {
-        let seed = crate::seed::test_seed();
-        println!("seed {seed} (rerun with LAB_SEED={seed})");
-        let limit = maxraftstate.map_or(-1, |m| m as i64).to_string();
-        let nodes = Nodes::new(n, seed, vec!["kv-server".into(), "--maxraftstate".into(), limit])?;
+    /// Starts `n` KV servers of the test `name`, all connected, and the
+    /// clerk host.
+    pub fn new(name: &str, n: usize, opts: Options) -> TestResult<KvCluster> {
+        let limit = opts.maxraftstate.map_or(-1, |m| m as i64).to_string();
+        let session = Session::new(name, n, vec!["kv-server".into(), "--maxraftstate".into(), limit])?;
+        let nodes = &session.nodes;
         // KV tests fail lost calls fast (6.824's short delays).
-        nodes.net.set_mode(Mode { reliable: !unreliable, long_reordering: false, long_delays: false });
+        nodes.net.set_mode(Mode { reliable: !opts.unreliable, long_reordering: false, long_delays: false });
         let host_exit: Arc<Mutex<Option<String>>> = Arc::default();
         let record = host_exit.clone();
-        let view = nodes.sandbox_view(&[nodes.dir.join(CLERK_SOCKETS)]).map_err(|f| nodes.diagnose(f))?;
+        let view = nodes.sandbox_view(&[nodes.dir.join(CLERK_SOCKETS)]).map_err(|f| session.failed(f))?;
         let host = ClerkHost::start(
             &nodes.rt,
             &nodes.binary,
@@ -127,23 +129,11 @@ impl KvCluster {
                 record.lock().expect("host lock").get_or_insert(why);
             },
         )
-        .map_err(|f| nodes.diagnose(f))?;
+        .map_err(|f| session.failed(f))?;
         nodes.timeline.record(format!("clerk host started (pid {})", host.pid()));
-        let kv = KvCluster {
-            nodes,
-            host,
-            name: test_name(),
-            rng: Mutex::new(crate::seed::rng(seed)),
-            clerks: AtomicU64::new(0),
-            history: Arc::default(),
-            ops: Arc::default(),
-            began: Mutex::new(None),
-            created: Instant::now(),
-            passed: AtomicBool::new(false),
-            host_exit,
-        };
+        let kv = KvCluster { session, host, clerks: AtomicU64::new(0), history: Arc::default(), host_exit };
         for i in 0..n {
-            kv.nodes.start(i).map_err(|f| kv.nodes.diagnose(f))?;
+            kv.nodes.start(i).map_err(|f| kv.failed(f))?;
         }
         kv.connect_all();
         Ok(kv)
@@ -159,36 +149,19 @@ impl KvCluster {
         (0..self.n()).collect()
     }
 
-    /// A random number in `range`, from the test's seeded generator.
-    pub fn random_range(&self, range: std::ops::Range<u64>) -> u64 {
-        self.rng.lock().expect("rng lock").random_range(range)
-    }
-
-    /// True with probability `per_mille` / 1000, from the test's seeded
-    /// generator (6.824's `rand.Int() % 1000 < per_mille`).
-    pub fn chance(&self, per_mille: u64) -> bool {
-        self.random_range(0..1000) < per_mille
-    }
-
     /// Fails with the first problem seen so far: an invariant violation or
     /// the clerk host's death.
     pub fn check_invariants(&self) -> TestResult {
-        if let Some(v) = self.nodes.violation() {
-            return Err(self.nodes.diagnose(Failure::new(v)));
-        }
+        self.session.check_invariants()?;
         if let Some(why) = self.host_exit.lock().expect("host lock").clone() {
             let log = self.nodes.dir.join("clerks.log");
-            return Err(self.nodes.diagnose(Failure::new(format!(
+            return self.fail(format!(
                 "the clerk host exited unexpectedly ({why}); last lines of {}:\n{}",
                 log.display(),
                 crate::nodes::indent(&crate::process::tail(&log, crate::nodes::LOG_TAIL_LINES))
-            ))));
+            ));
         }
         Ok(())
-    }
-
-    fn fail<T>(&self, msg: impl Into<String>) -> TestResult<T> {
-        Err(self.nodes.diagnose(Failure::new(msg)))
     }
 
     // ---- the network ----
@@ -264,7 +237,7 @@ impl KvCluster {
     /// A server that believes it leads, if any (asks each running server).
     pub fn leader(&self) -> TestResult<Option<usize>> {
         for i in self.all() {
-            match self.nodes.request(i, Request::GetState).map_err(|f| self.nodes.diagnose(f))? {
+            match self.nodes.request(i, Request::GetState).map_err(|f| self.failed(f))? {
                 Some(Reply::State { term, is_leader: true, .. }) => {
                     self.nodes.inv.lock().expect("invariants lock").leader_seen(
                         i,
@@ -289,7 +262,7 @@ impl KvCluster {
     /// Starts a new process for server `i` on its data directory, not yet
     /// connected to the other servers (call [`KvCluster::connect_all`]).
     pub fn start_server(&self, i: usize) -> TestResult {
-        self.nodes.start(i).map_err(|f| self.nodes.diagnose(f))
+        self.nodes.start(i).map_err(|f| self.failed(f))
     }
 
     /// Pauses server `i` (SIGSTOP of its processes) until
@@ -307,7 +280,7 @@ impl KvCluster {
     /// The RPC handlers server `i` has started and not answered: each one's
     /// method and how long it has run.
     pub fn handlers_in_flight(&self, i: usize) -> TestResult<Vec<(String, Duration)>> {
-        self.nodes.handlers_in_flight(i).map_err(|f| self.nodes.diagnose(f))
+        self.nodes.handlers_in_flight(i).map_err(|f| self.failed(f))
     }
 
     /// Crashes every server (6.824's `ShutdownServer` for each).
@@ -339,19 +312,6 @@ impl KvCluster {
 
     // ---- begin / end ----
 
-    /// Prints `title …` and resets the summary line's counters.
-    pub fn begin(&self, title: &str) {
-        println!("{title} ...");
-        self.nodes.timeline.record(format!("begin {title}"));
-        self.passed.store(false, Ordering::SeqCst);
-        *self.began.lock().expect("began lock") = Some(Began {
-            title: title.into(),
-            at: Instant::now(),
-            rpcs: self.rpc_total(),
-            ops: self.ops.load(Ordering::Relaxed),
-        });
-    }
-
     /// Checks the history recorded so far for linearizability: a violation
     /// fails the test and saves the HTML view in the test's directory; a
     /// check that runs out of time passes with a warning.
@@ -372,36 +332,22 @@ impl KvCluster {
         }
     }
 
-    /// Ends a story: checks invariants, the time limit and the
-    /// linearizability of every operation so far, then prints the KV summary
-    /// line (seconds, servers, RPCs, clerk operations).
+    /// Ends a story: checks invariants, stuck handlers, the time limit
+    /// and the linearizability of every operation so far, then prints the
+    /// KV summary line (seconds, servers, RPCs, clerk operations).
     pub fn end(&self) -> TestResult {
         self.check_invariants()?;
-        self.nodes.check_handlers().map_err(|f| self.nodes.diagnose(f))?;
+        self.check_end()?;
         self.check_linearizable()?;
-        if self.created.elapsed() > crate::cluster::TEST_TIME_LIMIT {
-            let limit = crate::cluster::TEST_TIME_LIMIT.as_secs();
-            return self.fail(format!("test took longer than {limit} seconds"));
-        }
-        let began = self.began.lock().expect("began lock").take();
-        let Some(b) = began else { panic!("end() without begin(): call kv.begin(title) first") };
-        println!(
-            "  ... Passed --  {:4.1}  {} {:5} {:4}",
-            b.at.elapsed().as_secs_f64(),
-            self.n(),
-            self.rpc_total() - b.rpcs,
-            self.ops.load(Ordering::Relaxed) - b.ops
-        );
-        self.nodes.timeline.record(format!("passed {}", b.title));
-        self.passed.store(true, Ordering::SeqCst);
+        let sum = self.pass();
+        println!("  ... Passed --  {:4.1}  {} {:5} {:4}", sum.secs, self.n(), sum.delta.rpcs, sum.delta.ops);
         Ok(())
     }
 }
 
 impl Drop for KvCluster {
     fn drop(&mut self) {
+        // The clerks first: the session's report follows when its fields drop.
         self.host.kill();
-        let passed = self.passed.load(Ordering::SeqCst);
-        self.nodes.finish(passed, &self.name);
     }
 }

@@ -50,8 +50,6 @@ pub struct Nodes {
     mode_args: Vec<String>,
     n: usize,
     live: Vec<Mutex<Option<Live>>>,
-    /// Whether a failure was diagnosed (seed, folder, recent timeline).
-    diagnosed: AtomicBool,
     /// Per node: whether its process is paused (SIGSTOP).
     paused: Vec<AtomicBool>,
     /// Per node: the incarnation whose events count (0: none).
@@ -104,7 +102,6 @@ impl Nodes {
             mode_args,
             n,
             live: (0..n).map(|_| Mutex::new(None)).collect(),
-            diagnosed: AtomicBool::new(false),
             paused: (0..n).map(|_| AtomicBool::new(false)).collect(),
             current: Arc::new((0..n).map(|_| AtomicU64::new(0)).collect()),
             incarnations: AtomicU64::new(0),
@@ -294,28 +291,13 @@ impl Nodes {
             .join("\n")
     }
 
-    /// Adds the seed, the test directory and the recent timeline to a failure.
-    pub fn diagnose(&self, f: Failure) -> Failure {
-        if self.diagnosed.swap(true, Ordering::SeqCst) {
-            return f;
-        }
-        self.timeline.record(format!("FAILED: {}", f.message().lines().next().unwrap_or("")));
-        f.with_context(&format!(
-            "  seed {} (rerun with LAB_SEED={})\n  test directory: {}\n  recent events:\n{}",
-            self.seed,
-            self.seed,
-            self.dir.path().display(),
-            self.timeline.recent()
-        ))
-    }
-
     /// The largest Raft state and the largest snapshot saved by any node,
     /// read from the data directories by the harness itself.
     pub fn max_stored_sizes(&self) -> Result<labrpc::persister::StoredSizes, Failure> {
         let mut max = labrpc::persister::StoredSizes::default();
         for i in 0..self.n {
             let s = labrpc::persister::stored_sizes(&self.data_dir(i))
-                .map_err(|e| self.diagnose(Failure::new(e.to_string())))?;
+                .map_err(|e| Failure::new(e.to_string()))?;
             max.raft_state = max.raft_state.max(s.raft_state);
             max.snapshot = max.snapshot.max(s.snapshot);
         }
@@ -323,22 +305,17 @@ impl Nodes {
     }
 
     /// Kills every node and, if the test did not pass, keeps its files and
-    /// prints where they are, the seed and each node's last log lines.
+    /// prints the failure report: the seed and how to replay it, where the
+    /// files are, the recent timeline and each node's last log lines.
     pub fn finish(&mut self, passed: bool, test_name: &str) {
         self.kill_all();
         if !passed {
-            // A failure that did not pass through `diagnose` (a test body's
-            // own `fail!`) gets the recent timeline here.
-            let recent = if self.diagnosed.load(Ordering::SeqCst) {
-                String::new()
-            } else {
-                format!("\n  recent events:\n{}", self.timeline.recent())
-            };
             self.timeline.flush();
+            let recent = self.timeline.recent();
             let tails = self.log_tails();
             let kept = self.dir.keep(test_name);
             println!(
-                "  ... FAILED (seed {}, rerun with LAB_SEED={})\n  artifacts: {}{recent}\n  last lines of each node's log:\n{}",
+                "  ... FAILED (seed {}, rerun with LAB_SEED={})\n  artifacts: {}\n  recent events:\n{recent}\n  last lines of each node's log:\n{}",
                 self.seed,
                 self.seed,
                 kept.display(),
