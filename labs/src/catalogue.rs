@@ -53,6 +53,7 @@ pub fn all() -> Vec<TestCase> {
     use crate::lab2a as a;
     use crate::lab2a_extra as ax;
     use crate::lab2b as b;
+    use crate::lab2b_cost as bc;
     use crate::lab2b_extra as bx;
     use crate::lab2c as c;
     use crate::lab2c_extra as cx;
@@ -86,7 +87,7 @@ pub fn all() -> Vec<TestCase> {
             ax::step_down
         ),
         case!("BasicAgree2B", "2B", "Test (2B): basic agreement", 5, b::basic_agree),
-        case!("RPCBytes2B", "2B", "Test (2B): RPC byte count", 5, b::rpc_bytes),
+        case!("RPCBytes2B", "2B", "Test (2B): RPC byte count", 5, bc::rpc_bytes),
         case!(
             "FollowerFailure2B",
             "2B",
@@ -112,7 +113,7 @@ pub fn all() -> Vec<TestCase> {
             5,
             b::backup
         ),
-        case!("Count2B", "2B", "Test (2B): RPC counts aren't too high", 5, b::count),
+        case!("Count2B", "2B", "Test (2B): RPC counts aren't too high", 5, bc::count),
         case!(
             "FastBackup2B",
             "2B",
