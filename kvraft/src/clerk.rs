@@ -18,6 +18,11 @@ use std::time::Duration;
 const ROUND_PAUSE: Duration = Duration::from_millis(15);
 
 /// A client of the key/value service. One operation at a time (`&mut self`).
+///
+/// Sends each request to the server it believes leads; on a lost call or an
+/// error reply it tries the next server, pausing briefly only after a whole
+/// round of servers failed. It never gives up. Each request carries the
+/// Clerk's id and its number (retries keep theirs).
 pub struct Clerk {
     servers: Vec<Client>,
     /// This clerk's id, random.
@@ -29,10 +34,8 @@ pub struct Clerk {
 }
 
 impl Clerk {
-    /// A clerk for the service whose server `i` is reached through `servers[i]`.
-    ///
-    /// # Panics
-    /// If `servers` is empty.
+    /// A clerk for the service whose server `i` is reached through
+    /// `servers[i]`.
     pub fn new(servers: Vec<Client>) -> Clerk {
         assert!(!servers.is_empty(), "a Clerk needs at least one server");
         let id = rand::random();
@@ -40,7 +43,8 @@ impl Clerk {
         Clerk { servers, id, seq: 0, leader: 0 }
     }
 
-    /// The current value of `key` ("" if missing). Keeps trying forever.
+    /// The current value of `key` ("" if it is missing). Keeps trying
+    /// forever.
     pub async fn get(&mut self, key: &str) -> String {
         self.seq += 1;
         let args = GetArgs { key: key.to_string(), client: self.id, seq: self.seq };

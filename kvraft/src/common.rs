@@ -43,8 +43,7 @@ pub struct GetArgs {
     pub seq: Seq,
 }
 
-/// Reply of [`GET`]: the value ("" for a missing key), as of the moment the
-/// Get was applied at its log index.
+/// Reply of [`GET`].
 pub type GetReply = Result<String, KvError>;
 
 /// Whether a [`PutAppendArgs`] replaces or extends the value.
@@ -71,8 +70,7 @@ pub struct PutAppendArgs {
     pub seq: Seq,
 }
 
-/// Reply of [`PUT_APPEND`]: `Ok(())` once the write has been applied
-/// (exactly once, even if this request was a retry).
+/// Reply of [`PUT_APPEND`].
 pub type PutAppendReply = Result<(), KvError>;
 
 /// One client operation as it is written in the Raft log.

@@ -89,17 +89,18 @@ impl Inner {
 }
 
 impl KvServer {
-    /// Creates server `me` of `peers.len()`, with its Raft peer (on the same
-    /// `peers`, `me` and `persister`), and starts its apply loop. Must be
-    /// called inside a tokio runtime; returns at once.
+    /// Creates server `me` of `peers.len()` with its Raft peer (on the same
+    /// `peers`, `me` and `persister`: create it with [`Raft::new`] and an
+    /// apply channel), and starts the apply loop. Called inside a tokio
+    /// runtime; returns at once.
     ///
-    /// The store and duplicate table are restored from `persister`'s
-    /// snapshot, if any. `maxraftstate`: `Some(n)` snapshots whenever
-    /// `persister.raft_state_size() >= n`; `None` never snapshots.
+    /// Restore the store and the duplicate table from
+    /// `persister.snapshot()`, if any (3B). `maxraftstate`: `Some(n)`
+    /// snapshots whenever `persister.raft_state_size() >= n`; `None` never.
     ///
     /// # Panics
-    /// If the saved snapshot is not one this crate wrote (a server must not
-    /// start empty over lost data), or as [`Raft::new`] does.
+    /// Should panic, naming the problem, if the saved snapshot cannot be
+    /// decoded: a server must not start empty over lost data.
     pub fn new(
         peers: Vec<Client>,
         me: usize,
@@ -128,7 +129,7 @@ impl KvServer {
     }
 
     /// Registers [`common::GET`] and [`common::PUT_APPEND`], and the Raft
-    /// peer's handlers, on the node's `server`.
+    /// peer's handlers (`raft.register(server)`), on the node's `server`.
     pub fn register(&self, server: &Server) {
         self.inner.raft.register(server);
         let inner = self.inner.clone();

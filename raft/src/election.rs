@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::time::Instant;
 
-/// RequestVote arguments (Figure 2).
+/// Arguments of [`crate::REQUEST_VOTE`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RequestVoteArgs {
     /// The candidate's term.
@@ -30,7 +30,7 @@ pub struct RequestVoteArgs {
     pub last_log_term: u64,
 }
 
-/// RequestVote reply (Figure 2).
+/// Reply of [`crate::REQUEST_VOTE`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RequestVoteReply {
     /// The voter's current term, for the candidate to update itself.

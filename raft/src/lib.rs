@@ -45,7 +45,9 @@ pub const APPEND_ENTRIES: &str = "Raft.AppendEntries";
 /// See [`REQUEST_VOTE`].
 pub const INSTALL_SNAPSHOT: &str = "Raft.InstallSnapshot";
 
-/// A handle to one Raft peer. Cheap to clone; clones share the peer.
+/// A handle to one Raft peer. Cheap to clone; clones share the peer (the
+/// node keeps one for its RPC handlers, one for its apply loop, one for the
+/// tester's requests).
 #[derive(Clone)]
 pub struct Raft {
     inner: Arc<Inner>,
@@ -83,22 +85,26 @@ impl Inner {
 
 impl Raft {
     /// Creates peer `me` of `peers.len()` peers and starts its background
-    /// tasks (election timer, applier, persister); returns at once.
+    /// tasks (the election timer, the applier, …); returns at once.
     ///
-    /// * `peers[i]` calls peer `i`; `peers[me]` is this peer and is never called.
-    /// * `persister` holds what this peer saved before a crash (nothing on a
-    ///   first start). The state is restored from it; a snapshot found there
-    ///   is delivered first on `apply_tx` as an [`ApplyMsg::Snapshot`], then
-    ///   the entries committed after it.
+    /// * `peers[i]` calls peer `i` (`Client::call(method, &args).await`);
+    ///   `peers[me]` is this peer and is never called.
+    /// * `persister` holds what this peer saved before a crash (nothing on
+    ///   a first start): restore the state from it. From 2D on, a snapshot
+    ///   found there must be delivered on `apply_tx`, as an
+    ///   [`ApplyMsg::Snapshot`] with its index, before any entry; then only
+    ///   the entries after it. The service may have read the same snapshot
+    ///   from the persister itself and expects it again; the tester fails a
+    ///   restarted peer whose first delivery is an entry.
     /// * `apply_tx` receives every committed entry exactly once, in index
     ///   order, without gaps.
     ///
-    /// Must be called inside a tokio runtime.
+    /// Called inside a tokio runtime, so `tokio::spawn` works here.
     ///
     /// # Panics
-    /// If `me` is not an index of `peers`, or if the persisted state is
-    /// corrupt, truncated or of an unknown format version: the message names
-    /// the problem. A peer must never start empty over state it has lost.
+    /// Should panic, with a message naming the problem, if the persisted
+    /// state cannot be decoded: a peer must never start empty over state it
+    /// has lost.
     pub fn new(
         peers: Vec<Client>,
         me: usize,
@@ -141,7 +147,17 @@ impl Raft {
     }
 
     /// Registers this peer's RPC handlers — [`REQUEST_VOTE`],
-    /// [`APPEND_ENTRIES`] and [`INSTALL_SNAPSHOT`] — on the node's `server`.
+    /// [`APPEND_ENTRIES`] and [`INSTALL_SNAPSHOT`] — on the node's `server`:
+    ///
+    /// ```ignore
+    /// let inner = self.inner.clone();
+    /// server.register(REQUEST_VOTE, move |args: rpc::RequestVoteArgs| {
+    ///     let inner = inner.clone();
+    ///     async move { /* decide, persist, then reply */ rpc::RequestVoteReply { /* … */ } }
+    /// });
+    /// ```
+    ///
+    /// Called once, right after [`Raft::new`] and before any call arrives.
     pub fn register(&self, server: &Server) {
         let inner = self.inner.clone();
         server.register(REQUEST_VOTE, move |args| election::handle_request_vote(inner.clone(), args));
@@ -154,14 +170,14 @@ impl Raft {
     /// Proposes `command` for the log. Returns at once, without waiting for
     /// the entry to commit (it may never commit if leadership is lost).
     ///
-    /// If this peer is the leader, the entry is appended to its log,
-    /// replication to every follower starts immediately (not at the next
-    /// heartbeat), and the result is `Ok((index, term))`: the index the
-    /// entry will have if it commits, and the current term.
+    /// If this peer is the leader, append the entry to its log, start
+    /// replicating it to every follower now (not at the next heartbeat), and
+    /// return `Ok((index, term))`: the index the entry will have if it ever
+    /// commits, and the current term.
     ///
     /// # Errors
     /// [`NotLeader`] if this peer does not believe it leads; the caller
-    /// should try another peer.
+    /// tries another peer.
     pub fn start(&self, command: Vec<u8>) -> Result<(u64, u64), NotLeader> {
         let mut s = self.inner.lock();
         let term = s.term;
@@ -181,19 +197,20 @@ impl Raft {
     }
 
     /// `(current term, whether this peer believes it is the leader)`.
+    /// The tester calls it often: take the lock briefly, never block.
     pub fn state(&self) -> (u64, bool) {
         let s = self.inner.lock();
         (s.term, s.is_leader())
     }
 
     /// The service has applied everything through `index` and saved its
-    /// state as `data`: this peer may discard its log through `index`.
+    /// state as `data`: discard the log through `index` (2D).
     ///
-    /// Ignored if `index` is not newer than the current snapshot or not yet
-    /// applied. Otherwise the log is trimmed, and the Raft state and `data`
-    /// are saved together, durably, before this returns (so
-    /// `persister.raft_state_size()` reflects the trim at once). Safe to call
-    /// from the loop that reads the apply channel.
+    /// Ignore the call if `index` is not newer than your current snapshot.
+    /// Otherwise trim the log (keeping entry `index`'s term), and save the
+    /// Raft state and `data` together, durably, before returning (the tester
+    /// reads `raft_state_size()` right after). Called from the loop that
+    /// reads the apply channel, so it must not wait for the applier.
     pub fn snapshot(&self, index: u64, data: Vec<u8>) {
         snapshot::take_snapshot(&self.inner, index, data);
     }

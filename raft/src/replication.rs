@@ -13,7 +13,9 @@ use crate::state::{Role, State};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// AppendEntries arguments (Figure 2). Empty `entries` make a heartbeat.
+/// Arguments of [`crate::APPEND_ENTRIES`]. With no entries it is a
+/// heartbeat, and it still carries the consistency check and the leader's
+/// commit index.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AppendEntriesArgs {
     /// The leader's term.
@@ -30,7 +32,7 @@ pub struct AppendEntriesArgs {
     pub leader_commit: u64,
 }
 
-/// AppendEntries reply (Figure 2, plus fast backup).
+/// Reply of [`crate::APPEND_ENTRIES`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AppendEntriesReply {
     /// The follower's current term, for the leader to update itself.
@@ -54,7 +56,8 @@ pub struct Conflict {
     /// XIndex: the first index of the follower's run of `x_term` entries
     /// ending there.
     pub x_index: u64,
-    /// XLen: the follower's log length (its last index).
+    /// XLen: the index of the follower's last entry, counting the entries
+    /// its snapshot covers (not the number of entries kept in memory).
     pub x_len: u64,
 }
 

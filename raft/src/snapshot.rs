@@ -11,7 +11,7 @@ use crate::state::{Role, State};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// InstallSnapshot arguments (Figure 13, sent whole rather than in chunks).
+/// Arguments of [`crate::INSTALL_SNAPSHOT`] (sent whole, not in chunks).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InstallSnapshotArgs {
     /// The leader's term.
@@ -26,7 +26,7 @@ pub struct InstallSnapshotArgs {
     pub data: Vec<u8>,
 }
 
-/// InstallSnapshot reply.
+/// Reply of [`crate::INSTALL_SNAPSHOT`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InstallSnapshotReply {
     /// The follower's current term, for the leader to update itself.

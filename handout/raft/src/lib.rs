@@ -54,14 +54,21 @@
 //!   stops agreeing, so the leader skips a whole run of conflicting entries
 //!   per round trip instead of one entry (the Backup2B and FastBackup2B
 //!   tests need this). In the reply:
-//!   - XTerm: the term of the follower's entry at `prev_log_index` (or of its
-//!     last entry, when its log is too short);
-//!   - XIndex: the first index the follower holds with term XTerm;
-//!   - XLen: the follower's log length.
+//!   - XLen: the index of the follower's last entry, counting the entries
+//!     its snapshot covers (0 for an empty log). It is not the number of
+//!     entries kept in memory: with a snapshot through 100 and 5 entries
+//!     after it, XLen is 105. The log is *too short* when XLen <
+//!     `prev_log_index`.
+//!   - XTerm: the term of the follower's entry at `prev_log_index`, or at
+//!     XLen when the log is too short (the snapshot's last term when that
+//!     index is the snapshot's last);
+//!   - XIndex: the first index of the follower's run of XTerm entries that
+//!     ends there (the snapshot's last index if the run reaches into it).
 //!
-//!   The leader then sets `next_index` to: XLen + 1 if the follower's log is
-//!   too short; else one past its own last entry of XTerm if it has any;
-//!   else XIndex.
+//!   The leader then sets `next_index` to: XLen + 1 if the log is too short
+//!   and the leader's own entry at XLen has term XTerm; else one past its
+//!   own last entry of XTerm if it has any; else XIndex — and never above
+//!   `prev_log_index`, which was refused.
 //! * [`Raft::start`] returns at once and replication starts immediately (not
 //!   at the next heartbeat): lab 3's Speed test allows about 33 ms per
 //!   operation.
@@ -93,8 +100,11 @@
 //!   log holds the snapshot's last entry with the same term (they extend the
 //!   snapshot), else it discards its whole log. It then delivers the
 //!   snapshot to the service as [`labrpc::ApplyMsg::Snapshot`].
-//! * After a restart, deliver the saved snapshot first, then only the
-//!   entries after it: never re-apply an entry the snapshot covers.
+//! * After a restart, Raft (not the service) delivers the saved snapshot:
+//!   first, as [`labrpc::ApplyMsg::Snapshot`], before any entry, then only
+//!   the entries after it — never an entry the snapshot covers. The service
+//!   may already have read it from the persister; it gets it again anyway,
+//!   and the tester fails a peer that goes straight to the entries.
 //!
 //! ## Applying
 //! Send committed entries on the apply channel exactly once each, in index
@@ -156,8 +166,11 @@ impl Raft {
     ///   `peers[me]` is this peer and is never called.
     /// * `persister` holds what this peer saved before a crash (nothing on
     ///   a first start): restore the state from it. From 2D on, a snapshot
-    ///   found there is delivered first on `apply_tx` as an
-    ///   [`ApplyMsg::Snapshot`], then only the entries committed after it.
+    ///   found there must be delivered on `apply_tx`, as an
+    ///   [`ApplyMsg::Snapshot`] with its index, before any entry; then only
+    ///   the entries after it. The service may have read the same snapshot
+    ///   from the persister itself and expects it again; the tester fails a
+    ///   restarted peer whose first delivery is an entry.
     /// * `apply_tx` receives every committed entry exactly once, in index
     ///   order, without gaps.
     ///
