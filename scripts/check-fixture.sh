@@ -15,6 +15,8 @@
 #                                                         -> OldSnapshot2D
 #   stuck-vote              a refused RequestVote never answered
 #                                                         -> Figure8Unreliable2C
+#   snapshot-not-redelivered  a restarted peer skips its saved snapshot and
+#                           goes on with the entries after it -> SnapshotInit2D
 #
 # The broken crates are made from the reference by the self-check's mutants
 # (selfcheck/mutants/*.mut, selfcheck/contract/*.mut), so they never drift
@@ -49,7 +51,7 @@ if [ -d selfcheck ]; then
     python3 selfcheck/mutate.py apply . "$m" "$made/$m" >/dev/null || { echo "cannot make the $m crate"; exit 2; }
   done
 
-  for m in apply-twice double-leader-at-start stuck-vote; do
+  for m in apply-twice double-leader-at-start stuck-vote snapshot-not-redelivered; do
     SELFCHECK_MUTANTS=selfcheck/contract python3 selfcheck/mutate.py apply . "$m" "$made/$m" >/dev/null \
       || { echo "cannot make the $m crate"; exit 2; }
   done
@@ -69,6 +71,11 @@ if [ -d selfcheck ]; then
   run test-2D RAFT="$made/install-old-snapshot/raft" TEST=OldSnapshot2D
   check "2D fails against install-old-snapshot" '[ $status -ne 0 ]'
   check "the diagnosis says the snapshot is older than what was applied" 'grep -q "was sent a snapshot at index [0-9]*, older than the index [0-9]* it already applied" "$out"'
+  dump
+
+  run test-2D RAFT="$made/snapshot-not-redelivered/raft" TEST=SnapshotInit2D
+  check "2D fails against snapshot-not-redelivered" '[ $status -ne 0 ]'
+  check "the diagnosis says the saved snapshot was not delivered first" 'grep -q "restarted from its saved snapshot (index [0-9]*) and applied index [0-9]* (term [0-9]*) before delivering that snapshot" "$out"'
   dump
 
   run test-2C RAFT="$made/stuck-vote/raft" TEST=Figure8Unreliable2C

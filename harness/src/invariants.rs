@@ -35,6 +35,9 @@ pub struct Invariants {
     leaders: BTreeMap<u64, usize>,
     /// Per node: snapshots sent to it while running (not restored at start).
     installed: Vec<u64>,
+    /// Per node: the index of the snapshot the current process restored at
+    /// its start, until Raft delivers it (or a newer one) on the apply channel.
+    undelivered: Vec<Option<u64>>,
     /// Highest index applied anywhere.
     max_index: u64,
     violation: Option<String>,
@@ -48,6 +51,7 @@ impl Invariants {
             last_applied: vec![0; n],
             leaders: BTreeMap::new(),
             installed: vec![0; n],
+            undelivered: vec![None; n],
             max_index: 0,
             violation: None,
         }
@@ -74,6 +78,7 @@ impl Invariants {
     /// the snapshot it restores).
     pub fn restarted(&mut self, node: usize) {
         self.last_applied[node] = 0;
+        self.undelivered[node] = None;
     }
 
     /// `node` said it leads `term`; `how` says where the tester heard it.
@@ -96,6 +101,13 @@ impl Invariants {
 
     /// `node` applied `command`, of `term`, at `index`.
     pub fn applied(&mut self, node: usize, index: u64, term: u64, command: &[u8]) {
+        if let Some(saved) = self.undelivered[node] {
+            return self.violate(format!(
+                "node {node} restarted from its saved snapshot (index {saved}) and applied index {index} (term {term}) \
+                 before delivering that snapshot: after a restart Raft delivers the saved snapshot first, as \
+                 ApplyMsg::Snapshot, then only the entries after it"
+            ));
+        }
         let expected = self.last_applied[node] + 1;
         if index != expected {
             let why = if index <= self.last_applied[node] {
@@ -134,8 +146,16 @@ impl Invariants {
         }
         self.last_applied[node] = index;
         self.max_index = self.max_index.max(index);
-        if !restored {
-            self.installed[node] += 1;
+        if restored {
+            self.undelivered[node] = Some(index);
+        } else {
+            // The saved snapshot delivered after a restart is no install.
+            if self.undelivered[node] != Some(index) {
+                self.installed[node] += 1;
+            }
+            if self.undelivered[node].is_some_and(|saved| index >= saved) {
+                self.undelivered[node] = None;
+            }
         }
     }
 
@@ -250,5 +270,21 @@ mod tests {
         inv.applied(0, 1, 1, b"a");
         inv.snapshot(1, 1, &[b"q".to_vec()], false);
         assert!(inv.violation().unwrap().contains("snapshot"), "{:?}", inv.violation());
+    }
+
+    #[test]
+    fn after_a_restart_the_saved_snapshot_comes_before_any_entry() {
+        let snap = [b"a".to_vec(), b"b".to_vec()];
+        let mut inv = Invariants::new(1);
+        inv.snapshot(0, 2, &snap, true);
+        inv.snapshot(0, 2, &snap, false);
+        inv.applied(0, 3, 1, b"c");
+        assert!(inv.violation().is_none(), "{:?}", inv.violation());
+        assert_eq!(inv.snapshots_installed(0), 0, "the saved snapshot, delivered again, is no install");
+        let mut inv = Invariants::new(1);
+        inv.snapshot(0, 2, &snap, true);
+        inv.applied(0, 3, 1, b"c");
+        let v = inv.violation().unwrap_or_default().to_string();
+        assert!(v.contains("restarted from its saved snapshot (index 2) and applied index 3"), "{v}");
     }
 }
