@@ -67,7 +67,7 @@ pub enum MutantCmd {
     List,
     /// Check that every mutant still applies to the reference (each anchor exactly once).
     Check,
-    /// Write DIR/raft and DIR/kvraft: the reference crates with mutant NAME applied.
+    /// Write DIR/raft and DIR/kvraft: the reference crates with mutant NAME applied (prints DIR).
     Apply {
         /// The mutant.
         name: String,

@@ -182,20 +182,25 @@ impl Matrix {
         if !known.is_empty() {
             out += &format!("recorded survivors (a `known:` line; not failures): {}\n", list(&known));
         }
-        match self.status() {
-            Status::BuildFailed(m) => {
-                out += &format!("DID NOT BUILD (the matrix is incomplete): {}\n", m.join(", "))
-            }
-            Status::Survivors(_) => out += &format!("SURVIVORS: {}\n", list(&new)),
-            Status::AllKilled if known.is_empty() => {
-                out += &format!(
+        let broken = match self.status() {
+            Status::BuildFailed(m) => m,
+            _ => Vec::new(),
+        };
+        if !broken.is_empty() {
+            out += &format!("DID NOT BUILD (the matrix is incomplete): {}\n", broken.join(", "));
+        }
+        if !new.is_empty() {
+            out += &format!("SURVIVORS: {}\n", list(&new));
+        } else if broken.is_empty() {
+            out += &match known.is_empty() {
+                true => format!(
                     "all {} mutants killed in every group they were run against, on every round\n",
                     mutants.len()
-                )
-            }
-            Status::AllKilled => {
-                out += "every other mutant killed in every group it was run against, on every round\n"
-            }
+                ),
+                false => {
+                    "every other mutant killed in every group it was run against, on every round\n".into()
+                }
+            };
         }
         out
     }
@@ -275,7 +280,7 @@ mod tests {
         let m = matrix(vec![row(1, "a", "ci", None), broken], &[]);
         assert_eq!(m.status(), Status::BuildFailed(vec!["c".into()]));
         assert!(m.table().contains("  c       BUILD-FAILED\n"), "{}", m.table());
-        assert!(m.table().contains("DID NOT BUILD (the matrix is incomplete): c"));
+        assert!(m.table().contains("DID NOT BUILD (the matrix is incomplete): c\nSURVIVORS: a (ci)\n"));
     }
 
     #[test]

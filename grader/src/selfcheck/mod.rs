@@ -76,7 +76,7 @@ pub fn mutant_command(args: &MutantArgs) -> Result<bool, GraderError> {
         }
         MutantCmd::Apply { name, dir: dest } => {
             mutant::find(&mutants, name, &dir)?.apply(&workspace, dest)?;
-            eprintln!("mutant {name} applied: {}/raft and {}/kvraft", dest.display(), dest.display());
+            println!("{}", dest.display());
         }
     }
     Ok(true)
