@@ -32,7 +32,7 @@ SELFCHECK_ARGS ?=
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 	@echo "  Variables: RAFT=dir, KVRAFT=dir (test other crates), TEST=Name (one test), ARGS='…' (runner flags),"
-	@echo "             SUBMISSION=dir, GRADE_ARGS='…' (for make grade)"
+	@echo "             SUBMISSION=dir, GRADE_ARGS='…' (for make grade), SELFCHECK_ARGS='…' (for make selfcheck)"
 
 build: ## Build node and the test runner (release)
 	$(BUILD)
@@ -109,13 +109,17 @@ handout: ## Write the student handout (skeleton raft/ and kvraft/) to target/han
 test-handout: ## Build the handout; every lab test must fail cleanly against the skeletons
 	scripts/test-handout.sh
 
-selfcheck: ## Mutation-test the lab tests: every mutant x the groups that teach it, then the kill matrix (~17 min)
-	scripts/test-selfcheck.sh
-	scripts/selfcheck.sh $(SELFCHECK_ARGS)
+# The self-check's tools: the grader, the reference tester, and the grading kit the mutants' nodes build from.
+SELFCHECK_TOOLS = $(CARGO) build --release -p grader -p node -p labs && \
+  { scripts/grading-kit.sh target/grading-kit >target/grading-kit.log 2>&1 || { cat target/grading-kit.log; false; }; }
 
-selfcheck-ci: ## Reduced self-check: every mutant x the test that kills it fastest (138 s with a warm build)
-	scripts/test-selfcheck.sh
-	scripts/selfcheck.sh --ci $(SELFCHECK_ARGS)
+selfcheck: ## Mutation-test the lab tests: every mutant x the groups that teach it, then the kill matrix (target/selfcheck/)
+	$(SELFCHECK_TOOLS)
+	target/release/grader selfcheck $(SELFCHECK_ARGS)
+
+selfcheck-ci: ## Reduced self-check: every mutant x the test that kills it fastest (a mutant builds in 10-20 s, warm)
+	$(SELFCHECK_TOOLS)
+	target/release/grader selfcheck --ci $(SELFCHECK_ARGS)
 
 clean: ## Remove build output
 	$(CARGO) clean

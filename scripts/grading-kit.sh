@@ -10,8 +10,8 @@
 #                     replaces), its own Cargo.lock, and a cargo config that
 #                     takes every dependency from OUT/vendor
 #   OUT/vendor/       the sources of the dependencies that lock file allows
-#   OUT/stamp         names this kit (the grader rebuilds its warm build of
-#                     the skeletons, beside its submission builds, when it changes)
+#   OUT/stamp         names this kit by its content (the grader rebuilds its warm
+#                     build of the skeletons, beside its submission builds, when it changes)
 #   OUT/skeleton/     the skeleton crates, for a submission without kvraft/
 #
 # It needs the network (or a warm cargo cache) once, to vendor; the
@@ -66,8 +66,10 @@ mkdir -p "$out/skeleton"
 cp -R "$root/handout/raft" "$root/handout/kvraft" "$out/skeleton/"
 
 rm -rf "$out/node-target"
-# Names this kit: a grader rebuilds its warm copy when it changes.
-date +%s.%N >"$out/stamp"
+# Names this kit by its content: a grader (or the self-check) rebuilds its
+# warm copy when it changes, and only then.
+stamp=$(cd "$out" && find node-src skeleton -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+[ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ] || echo "$stamp" >"$out/stamp"
 chmod -R go-w "$out"
 chmod -R a+rX "$out"
 echo "grading kit ready in $out"

@@ -26,6 +26,87 @@ pub enum Cmd {
     Merge(MergeArgs),
     /// Write a package for a grading service.
     Package(PackageArgs),
+    /// The self-check's mutants: list them, check they apply, apply one.
+    Mutant(MutantArgs),
+    /// Mutation-test the lab tests: build each mutant, run the tests that
+    /// should kill it, print and write the kill matrix.
+    ///
+    /// Exit status: 0 every mutant was killed on every round, 1 one survived,
+    /// 2 the self-check could not run (a mutant does not apply or does not
+    /// build, a test or group it names is not in the catalogue, …).
+    Selfcheck(SelfcheckArgs),
+}
+
+/// Where the mutants and the reference crates are.
+#[derive(Args, Debug, Clone)]
+pub struct CatalogueArgs {
+    /// The mutant catalogue folder (default: $SELFCHECK_MUTANTS, else WORKSPACE/selfcheck/mutants).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub catalogue: Option<PathBuf>,
+    /// The raftlab workspace, whose raft/ and kvraft/ are the reference
+    /// (default: found from the grader's location or the current folder).
+    #[arg(long, global = true)]
+    pub workspace: Option<PathBuf>,
+}
+
+/// `grader mutant`.
+#[derive(Args, Debug)]
+pub struct MutantArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: MutantCmd,
+    /// The catalogue and the reference.
+    #[command(flatten)]
+    pub at: CatalogueArgs,
+}
+
+/// `grader mutant` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum MutantCmd {
+    /// Print each mutant: name, groups, CI tests and bug, tab-separated.
+    List,
+    /// Check that every mutant still applies to the reference (each anchor exactly once).
+    Check,
+    /// Write DIR/raft and DIR/kvraft: the reference crates with mutant NAME applied (prints DIR).
+    Apply {
+        /// The mutant.
+        name: String,
+        /// Where to write the mutated crates.
+        dir: PathBuf,
+    },
+}
+
+/// `grader selfcheck`.
+#[derive(Args, Debug)]
+pub struct SelfcheckArgs {
+    /// The reduced matrix: each mutant against only the tests on its `ci:` line
+    /// (default: the full matrix, each mutant against every group on its `groups:` line).
+    #[arg(long)]
+    pub ci: bool,
+    /// Run the matrix this many times: a mutant must die on every round.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+    /// Only these mutants, e.g. kv-no-dedup,no-persist.
+    #[arg(long, value_delimiter = ',')]
+    pub mutants: Vec<String>,
+    /// Only check that every mutant still applies to the reference (no build, no test).
+    #[arg(long)]
+    pub check: bool,
+    /// The output folder: matrix.tsv, matrix.json, logs/, artifacts/, and the kept build in swap/.
+    #[arg(long, default_value = "target/selfcheck")]
+    pub out: PathBuf,
+    /// The catalogue and the reference.
+    #[command(flatten)]
+    pub at: CatalogueArgs,
+    /// The reference labs binary, the tester of every mutant (default: beside the grader).
+    #[arg(long)]
+    pub labs: Option<PathBuf>,
+    /// The grading kit the mutants' nodes build from (default: WORKSPACE/target/grading-kit).
+    #[arg(long)]
+    pub kit: Option<PathBuf>,
+    /// Base seed of the runs' seeds (default: random; written in matrix.json).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 /// `grader run`.

@@ -1,6 +1,7 @@
 //! What stops the grader itself from running (exit status 2).
 
 use crate::catalogue::CatalogueError;
+use crate::mutant::MutantError;
 use crate::rubric::RubricError;
 
 /// A reason the grader could not grade. Never caused by what a submission
@@ -22,6 +23,9 @@ pub enum GraderError {
     /// A file or folder the grader needs could not be read or written.
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
+    /// A self-check mutant is malformed or no longer applies.
+    #[error(transparent)]
+    Mutant(#[from] MutantError),
     /// Shards that cannot be merged.
     #[error("cannot merge: {0}")]
     Merge(String),

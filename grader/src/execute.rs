@@ -34,8 +34,12 @@ pub struct Setup<'a> {
     pub timeout: Option<Duration>,
     /// The seed runs' seeds derive from.
     pub base_seed: u64,
-    /// Bubblewrap, when the nodes run sandboxed (and each run gets a private `/tmp`).
+    /// Bubblewrap, when the nodes run sandboxed.
     pub bwrap: Option<&'a Path>,
+    /// Whether each run's `labs` gets a mount namespace of its own with a
+    /// private `/tmp` (needs root): then not even a run killed at its time
+    /// limit leaves its test directory behind in the real `/tmp`.
+    pub private_tmp: bool,
 }
 
 /// A test as the runner needs it.
@@ -62,7 +66,8 @@ pub fn execute(setup: &Setup, tests: &[TestSpec], units: &[Unit], progress: &Pro
                     let Some(unit) = next else { break };
                     let test = &tests[unit.test];
                     progress.started(&test.id, unit.iteration);
-                    let run = run_one(setup, test, unit.iteration);
+                    let files = RunFiles::graded(&test.id, unit.iteration);
+                    let run = run_test(setup, test, unit.iteration, &files);
                     progress.finished(&test.id, &run);
                     results.lock().unwrap_or_else(|e| e.into_inner()).push((unit, run));
                 }
@@ -84,11 +89,30 @@ pub fn run_dir(test: &str, iteration: u32) -> PathBuf {
     Path::new("runs").join(safe).join(iteration.to_string())
 }
 
-fn run_one(setup: &Setup, test: &TestSpec, iteration: u32) -> Run {
+/// Where one run's files go, relative to the report folder.
+pub struct RunFiles {
+    /// The run's captured output.
+    pub output: PathBuf,
+    /// The folder `LAB_ARTIFACTS` names: a failing test copies its test
+    /// directory to `<artifacts>/<test id>/`.
+    pub artifacts: PathBuf,
+}
+
+impl RunFiles {
+    /// A grading's: `output.txt` and `artifacts/` in [`run_dir`].
+    pub fn graded(test: &str, iteration: u32) -> RunFiles {
+        let dir = run_dir(test, iteration);
+        RunFiles { output: dir.join("output.txt"), artifacts: dir.join("artifacts") }
+    }
+}
+
+/// Runs `labs <test> --exact` once, as the `iteration`-th run of `test`
+/// (its seed derives from both), with its output and artifacts where
+/// `files` says, and judges it: only the exit status, the tester's proof
+/// and the time limit decide.
+pub fn run_test(setup: &Setup, test: &TestSpec, iteration: u32, files: &RunFiles) -> Run {
     let seed = plan::seed(setup.base_seed, &test.id, iteration);
-    let rel = run_dir(&test.id, iteration);
-    let dir = setup.out.join(&rel);
-    let artifacts = dir.join("artifacts");
+    let artifacts = setup.out.join(&files.artifacts);
     let not_run = |reason: String| Run {
         iteration,
         seed,
@@ -99,8 +123,11 @@ fn run_one(setup: &Setup, test: &TestSpec, iteration: u32) -> Run {
         artifacts: None,
         suspicious: None,
     };
-    if let Err(e) = std::fs::create_dir_all(&artifacts) {
-        return not_run(format!("cannot create {}: {e}", artifacts.display()));
+    let output_dir = setup.out.join(&files.output).parent().map(Path::to_path_buf);
+    for dir in [Some(artifacts.clone()), output_dir].into_iter().flatten() {
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            return not_run(format!("cannot create {}: {e}", dir.display()));
+        }
     }
     let limit = setup.timeout.unwrap_or(Duration::from_secs(test.timeout_secs + GRACE_SECS));
     let secret = match fresh_secret() {
@@ -117,10 +144,11 @@ fn run_one(setup: &Setup, test: &TestSpec, iteration: u32) -> Run {
     if let Some(bwrap) = setup.bwrap {
         cmd.env(harness::sandbox::SANDBOX_VAR, bwrap);
     }
-    let private_tmp = match setup.bwrap.map(|_| crate::isolation::PrivateTmp::new(&artifacts)).transpose() {
-        Ok(t) => t,
-        Err(e) => return not_run(format!("cannot prepare the run's private /tmp: {e}")),
-    };
+    let private_tmp =
+        match setup.private_tmp.then(|| crate::isolation::PrivateTmp::new(&artifacts)).transpose() {
+            Ok(t) => t,
+            Err(e) => return not_run(format!("cannot prepare the run's private /tmp: {e}")),
+        };
     let spawned = Spawned {
         cmd,
         label: format!("{}-{iteration}", test.id),
@@ -128,8 +156,7 @@ fn run_one(setup: &Setup, test: &TestSpec, iteration: u32) -> Run {
         private_tmp,
         secret: Some(secret.clone()),
     };
-    let output_rel = rel.join("output.txt");
-    let done = match process::run(spawned, limit, Some(&setup.out.join(&output_rel))) {
+    let done = match process::run(spawned, limit, Some(&setup.out.join(&files.output))) {
         Ok(d) => d,
         Err(e) => return not_run(format!("cannot run {}: {e}", setup.labs.display())),
     };
@@ -146,9 +173,9 @@ fn run_one(setup: &Setup, test: &TestSpec, iteration: u32) -> Run {
         iteration,
         seed,
         secs: done.secs,
-        output: Some(output_rel.to_string_lossy().into_owned()),
+        output: Some(files.output.to_string_lossy().into_owned()),
         tail: done.capture.tail_lines(TAIL_LINES),
-        artifacts: kept.then(|| rel.join("artifacts").to_string_lossy().into_owned()),
+        artifacts: kept.then(|| files.artifacts.to_string_lossy().into_owned()),
         suspicious: (outcome.passed() && done.secs < test.min_secs).then(|| {
             format!(
                 "passed in {:.2} s, faster than any honest run of this test (at least {:.1} s)",

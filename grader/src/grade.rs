@@ -99,6 +99,8 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
                 timeout: args.timeout.map(Duration::from_secs),
                 base_seed,
                 bwrap: plan.bwrap(),
+                // Sandboxed runs get a private /tmp each.
+                private_tmp: plan.bwrap().is_some(),
             };
             execute::execute(&setup, &specs, &units, &progress)
         }
@@ -206,7 +208,8 @@ fn default_jobs() -> usize {
     std::thread::available_parallelism().map(|n| (n.get() / 2).max(1)).unwrap_or(1)
 }
 
-fn random_seed() -> u64 {
+/// A seed from the clock and the process id, for a run without `--seed`.
+pub(crate) fn random_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(

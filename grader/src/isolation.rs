@@ -228,6 +228,26 @@ impl PrivateTmp {
     }
 }
 
+/// Tries a private `/tmp` as [`PrivateTmp`] gives runs (`keep` bound back
+/// in): `true` in a mount namespace of its own. Needs root.
+///
+/// # Errors
+/// Why there can be none here.
+pub fn try_private_tmp(keep: &Path) -> Result<(), String> {
+    let truth = ["/usr/bin/true", "/bin/true"].into_iter().map(PathBuf::from).find(|p| p.is_file());
+    let truth = truth.ok_or("no /usr/bin/true to try a private /tmp with")?;
+    let private_tmp = Some(PrivateTmp::new(keep).map_err(|e| e.to_string())?);
+    let spawned = crate::process::Spawned {
+        private_tmp,
+        ..crate::process::Spawned::new(Command::new(truth), "private-tmp-trial")
+    };
+    match crate::process::run(spawned, TRIAL_TIMEOUT, None) {
+        Ok(done) if done.exit == crate::process::Exit::Code(0) => Ok(()),
+        Ok(done) => Err(format!("a trial ended {:?}: {}", done.exit, done.capture.tail_lines(5))),
+        Err(e) => Err(format!("cannot make a mount namespace with a private /tmp ({e}); it needs root")),
+    }
+}
+
 /// The Rust toolchain's own `cargo` and its folder (not rustup's proxy),
 /// to run inside the build sandbox.
 pub fn toolchain() -> Result<(PathBuf, PathBuf), String> {

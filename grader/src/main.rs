@@ -6,6 +6,8 @@
 //! grader run SUBMISSION --shard 2/4 --seed 7 --out shard2   (one share of the work)
 //! grader merge shard1 shard2 shard3 shard4 --out merged
 //! grader package gradescope --out autograder.zip
+//! grader selfcheck [--ci] [--rounds N] [--mutants a,b] [--check]   (mutation testing of the tests)
+//! grader mutant list|check|apply NAME DIR
 //! ```
 
 mod capture;
@@ -16,6 +18,7 @@ mod execute;
 mod grade;
 mod isolation;
 mod merge;
+mod mutant;
 mod package;
 mod plan;
 mod process;
@@ -25,6 +28,7 @@ mod report;
 mod result;
 mod rubric;
 mod score;
+mod selfcheck;
 mod submission;
 mod text;
 
@@ -44,6 +48,8 @@ fn main() -> ExitCode {
         cli::Cmd::Run(args) => grade::run(&args).map(|g| score::all_passed(&g)),
         cli::Cmd::Merge(args) => merge::run(&args).map(|g| score::all_passed(&g)),
         cli::Cmd::Package(args) => package::run(&args).map(|()| true),
+        cli::Cmd::Mutant(args) => selfcheck::mutant_command(&args),
+        cli::Cmd::Selfcheck(args) => selfcheck::run(&args),
     };
     reaper::sweep(None);
     match outcome {

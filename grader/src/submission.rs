@@ -355,7 +355,7 @@ fn install(built: &Path, bin: &Path) -> std::io::Result<PathBuf> {
 }
 
 /// Removes a file or folder if it exists.
-fn remove(p: &Path) -> std::io::Result<()> {
+pub(crate) fn remove(p: &Path) -> std::io::Result<()> {
     match std::fs::symlink_metadata(p) {
         Ok(m) if m.is_dir() => std::fs::remove_dir_all(p),
         Ok(_) => std::fs::remove_file(p),
@@ -368,7 +368,7 @@ fn remove(p: &Path) -> std::io::Result<()> {
 /// Symbolic links are copied as links, never followed: a submission's link
 /// to a file of the grader's machine stays a link, which the build sandbox
 /// resolves inside itself.
-fn copy_tree(from: &Path, to: &Path, skip: &[&str]) -> std::io::Result<()> {
+pub(crate) fn copy_tree(from: &Path, to: &Path, skip: &[&str]) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;

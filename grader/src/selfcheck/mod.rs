@@ -1,0 +1,314 @@
+//! `grader selfcheck` and `grader mutant`: mutation testing of the lab tests.
+//!
+//! Each mutant of the catalogue ([`crate::mutant`]) reintroduces one classic
+//! bug into a copy of the reference `raft/` and `kvraft/`. The self-check
+//! builds the `node` of each mutant as the grader builds a submission's (in
+//! the grading kit's node workspace, one build folder kept in `OUT/swap` so
+//! that only the kit's own crates recompile), and runs the reference `labs`
+//! against it as the grader runs a test: one `labs <test> --exact` process
+//! at a time, with its own process group, seed, time limit, captured output
+//! in `OUT/logs/` and `LAB_ARTIFACTS` in `OUT/artifacts/`. A test that fails
+//! kills the mutant; a mutant every test passes against survives.
+
+pub mod matrix;
+pub mod units;
+
+use crate::catalogue::{self, Entry};
+use crate::cli::{CatalogueArgs, MutantArgs, MutantCmd, SelfcheckArgs};
+use crate::error::GraderError;
+use crate::execute::{self, RunFiles, Setup, TestSpec};
+use crate::mutant::{self, Mutant};
+use crate::report::{pretty, write_atomic};
+use crate::result::BuildStatus;
+use crate::submission::{self, Submission};
+use crate::{isolation, reaper};
+use matrix::{MATRIX_FORMAT, Matrix, Row, Status, Verdict};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long one mutant's build may take (the first also builds the kit's
+/// dependencies once).
+const BUILD_TIMEOUT: Duration = Duration::from_secs(1800);
+/// The kill matrix, tab-separated, in the output folder.
+pub const MATRIX_TSV: &str = "matrix.tsv";
+/// The kill matrix as JSON, in the output folder.
+pub const MATRIX_JSON: &str = "matrix.json";
+
+/// The workspace, the catalogue folder and its mutants.
+fn open(at: &CatalogueArgs) -> Result<(PathBuf, PathBuf, Vec<Mutant>), GraderError> {
+    let workspace = submission::workspace(at.workspace.as_deref())?;
+    let dir = mutant::catalogue_dir(at.catalogue.as_deref(), &workspace);
+    let mutants = mutant::load(&dir)?;
+    Ok((workspace, dir, mutants))
+}
+
+/// Checks that every mutant applies to the reference crates of `workspace`,
+/// reporting each one that does not.
+fn check_all(mutants: &[Mutant], workspace: &Path, dir: &Path) -> Result<(), GraderError> {
+    let broken: Vec<String> =
+        mutants.iter().filter_map(|m| m.mutated_files(workspace).err()).map(|e| e.to_string()).collect();
+    if broken.is_empty() {
+        return Ok(());
+    }
+    for b in &broken {
+        eprintln!("selfcheck: {b}");
+    }
+    Err(GraderError::Usage(format!(
+        "{} of the {} mutants in {} no longer apply to the reference (above)",
+        broken.len(),
+        mutants.len(),
+        dir.display()
+    )))
+}
+
+/// `grader mutant list|check|apply`.
+pub fn mutant_command(args: &MutantArgs) -> Result<bool, GraderError> {
+    let (workspace, dir, mutants) = open(&args.at)?;
+    match &args.command {
+        MutantCmd::List => {
+            for m in &mutants {
+                println!("{}\t{}\t{}\t{}", m.name, m.groups.join(" "), m.ci.join(" "), m.bug);
+            }
+        }
+        MutantCmd::Check => {
+            check_all(&mutants, &workspace, &dir)?;
+            println!("all {} mutants of {} apply to the reference", mutants.len(), dir.display());
+        }
+        MutantCmd::Apply { name, dir: dest } => {
+            mutant::find(&mutants, name, &dir)?.apply(&workspace, dest)?;
+            println!("{}", dest.display());
+        }
+    }
+    Ok(true)
+}
+
+/// `grader selfcheck`: checks the catalogue, then (unless `--check`) runs
+/// the matrix, prints it and writes it. `Ok(true)` when every mutant died
+/// every round, `Ok(false)` when one survived, an error when the
+/// self-check could not run (the matrix is still written when it got that far).
+pub fn run(args: &SelfcheckArgs) -> Result<bool, GraderError> {
+    let started = Instant::now();
+    let (workspace, dir, all) = open(&args.at)?;
+    check_all(&all, &workspace, &dir)?;
+    if args.check {
+        println!("selfcheck: all {} mutants of {} apply to the reference", all.len(), dir.display());
+        return Ok(true);
+    }
+    let chosen = choose(&all, &args.mutants, &dir)?;
+    let labs = submission::reference_labs(args.labs.as_deref(), Some(&workspace))?;
+    let labs = std::path::absolute(&labs).unwrap_or(labs);
+    let tests = catalogue::load(&labs)?;
+    units::validate(&chosen, &tests).map_err(GraderError::Usage)?;
+    let kit = submission::kit(args.kit.as_deref(), Some(&workspace))?;
+    let out = prepare_out(&args.out)?;
+    reaper::init();
+    let private_tmp = match isolation::try_private_tmp(&out) {
+        Ok(()) => true,
+        Err(why) => {
+            eprintln!(
+                "selfcheck: note: runs share the real /tmp ({why}); a run stopped at its time limit \
+                 may leave its /tmp/rl-* folder behind"
+            );
+            false
+        }
+    };
+    let base_seed = args.seed.unwrap_or_else(crate::grade::random_seed);
+    let mode = if args.ci { "ci" } else { "full" };
+    eprintln!(
+        "selfcheck: {mode} matrix, {} mutants, {} round(s), seed {base_seed}; logs in {}",
+        chosen.len(),
+        args.rounds,
+        out.join("logs").display()
+    );
+    let mut matrix = Matrix {
+        format: MATRIX_FORMAT,
+        mode: mode.into(),
+        rounds: args.rounds,
+        base_seed,
+        elapsed_secs: 0.0,
+        known: chosen.iter().filter(|m| m.known.is_some()).map(|m| m.name.clone()).collect(),
+        rows: Vec::new(),
+    };
+    let ctx = Context { workspace: &workspace, kit: &kit, labs: &labs, out: &out, private_tmp, base_seed };
+    let mut failure = None;
+    for m in &chosen {
+        let units = units::units(m, &tests, args.ci);
+        if let Err(e) = one_mutant(&ctx, m, &units, args.rounds, &mut matrix.rows) {
+            failure = Some(e);
+            break;
+        }
+    }
+    prune_empty(&out.join("artifacts"));
+    matrix.elapsed_secs = started.elapsed().as_secs_f64();
+    write_atomic(&out, MATRIX_TSV, &matrix.tsv())?;
+    write_atomic(&out, MATRIX_JSON, &pretty(&matrix))?;
+    print!("{}", matrix.table());
+    eprintln!(
+        "selfcheck: {:.0} s; the matrix in {} and {}",
+        matrix.elapsed_secs,
+        out.join(MATRIX_TSV).display(),
+        out.join(MATRIX_JSON).display()
+    );
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    match matrix.status() {
+        Status::AllKilled => Ok(true),
+        Status::Survivors(_) => Ok(false),
+        Status::BuildFailed(m) => Err(GraderError::Usage(format!(
+            "mutants that do not build (their output is in {}): {}; fix their edits",
+            out.join("logs").display(),
+            m.join(", ")
+        ))),
+    }
+}
+
+/// What every mutant's build and runs need.
+struct Context<'a> {
+    workspace: &'a Path,
+    kit: &'a Path,
+    labs: &'a Path,
+    out: &'a Path,
+    private_tmp: bool,
+    base_seed: u64,
+}
+
+/// Applies and builds `m`, then runs its units `rounds` times, adding a row
+/// per unit and round.
+///
+/// # Errors
+/// If the mutant cannot be written, or a test could not start.
+fn one_mutant(
+    ctx: &Context,
+    m: &Mutant,
+    units: &[units::Unit],
+    rounds: u32,
+    rows: &mut Vec<Row>,
+) -> Result<(), GraderError> {
+    eprintln!("== {} — {}", m.name, m.bug);
+    let crates = ctx.out.join("mutants").join(&m.name);
+    m.apply(ctx.workspace, &crates)?;
+    let sub =
+        Submission { dir: crates.clone(), raft: crates.join("raft"), kvraft: Some(crates.join("kvraft")) };
+    let build_log = ctx.out.join("logs").join(format!("{}.build.log", m.name));
+    // The mutants are the kit's own code: built and run without the sandbox.
+    let (build, node) =
+        submission::build(&sub, ctx.kit, &ctx.out.join("swap"), BUILD_TIMEOUT, &build_log, None);
+    let Some(node) = node.filter(|_| build.status == BuildStatus::Built) else {
+        eprintln!(
+            "   DID NOT BUILD (not a kill; see {}):\n{}",
+            build_log.display(),
+            indent(&build.message, 20)
+        );
+        for round in 1..=rounds {
+            rows.extend(units.iter().map(|u| Row {
+                round,
+                mutant: m.name.clone(),
+                group: u.name.clone(),
+                result: Verdict::BuildFailed,
+                killed_by: None,
+                seed: None,
+                seconds: 0.0,
+            }));
+        }
+        return Ok(());
+    };
+    eprintln!("   built in {:.0} s", build.secs);
+    let setup = Setup {
+        labs: ctx.labs,
+        node: &node,
+        out: ctx.out,
+        jobs: 1,
+        timeout: None,
+        base_seed: ctx.base_seed,
+        bwrap: None,
+        private_tmp: ctx.private_tmp,
+    };
+    for round in 1..=rounds {
+        for unit in units {
+            let t0 = Instant::now();
+            let killed = units::first_failure(&unit.tests, |e: &Entry| {
+                let spec = TestSpec { id: e.id.clone(), timeout_secs: e.timeout_secs, min_secs: e.min_secs };
+                let files = RunFiles {
+                    output: PathBuf::from(format!("logs/{}.r{round}.{}.log", m.name, e.id)),
+                    artifacts: Path::new("artifacts").join(&m.name).join(format!("r{round}")),
+                };
+                execute::run_test(&setup, &spec, round, &files)
+            })
+            .map_err(|why| GraderError::Usage(format!("mutant {}: {why}", m.name)))?;
+            let seconds = t0.elapsed().as_secs_f64();
+            let (result, killed_by, seed) = match killed {
+                Some((e, r)) => (Verdict::Killed, Some(e.id.clone()), Some(r.seed)),
+                None => (Verdict::Survived, None, None),
+            };
+            match &killed_by {
+                Some(t) => eprintln!("   round {round} {}: killed by {t} ({seconds:.0} s)", unit.name),
+                None => eprintln!("   round {round} {}: SURVIVED ({seconds:.0} s)", unit.name),
+            }
+            rows.push(Row {
+                round,
+                mutant: m.name.clone(),
+                group: unit.name.clone(),
+                result,
+                killed_by,
+                seed,
+                seconds,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The mutants named in `names` (every one when empty), in catalogue order.
+fn choose<'a>(all: &'a [Mutant], names: &[String], dir: &Path) -> Result<Vec<&'a Mutant>, GraderError> {
+    for n in names {
+        mutant::find(all, n, dir)?;
+    }
+    Ok(all.iter().filter(|m| names.is_empty() || names.contains(&m.name)).collect())
+}
+
+/// Creates the output folder and clears the logs and artifacts of an earlier
+/// self-check (the kept build in `swap/` stays).
+fn prepare_out(out: &Path) -> Result<PathBuf, GraderError> {
+    let io = |e| GraderError::Io(format!("cannot use the self-check folder {}", out.display()), e);
+    std::fs::create_dir_all(out).map_err(io)?;
+    let out = out.canonicalize().map_err(io)?;
+    for old in ["logs", "artifacts"] {
+        submission::remove(&out.join(old)).map_err(io)?;
+    }
+    std::fs::create_dir_all(out.join("logs")).map_err(io)?;
+    Ok(out)
+}
+
+/// Removes the empty folders under `dir`, and `dir` if it ends up empty:
+/// what passing runs left of their artifact folders.
+fn prune_empty(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                prune_empty(&e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
+}
+
+/// The first `n` lines of `text`, indented.
+fn indent(text: &str, n: usize) -> String {
+    text.lines().take(n).map(|l| format!("     {l}")).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passing_runs_leave_no_empty_artifact_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("artifacts");
+        std::fs::create_dir_all(a.join("m/r1")).unwrap();
+        std::fs::create_dir_all(a.join("k/r1/Fail2A")).unwrap();
+        std::fs::write(a.join("k/r1/Fail2A/timeline.log"), "x").unwrap();
+        super::prune_empty(&a);
+        assert!(!a.join("m").exists());
+        assert!(a.join("k/r1/Fail2A/timeline.log").is_file());
+    }
+}
