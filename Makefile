@@ -113,13 +113,15 @@ test-handout: ## Build the handout; every lab test must fail cleanly against the
 SELFCHECK_TOOLS = $(CARGO) build --release -p grader -p node -p labs && \
   { scripts/grading-kit.sh target/grading-kit >target/grading-kit.log 2>&1 || { cat target/grading-kit.log; false; }; }
 
-selfcheck: ## Mutation-test the lab tests: every mutant x the groups that teach it, then the kill matrix (target/selfcheck/)
+selfcheck: ## Mutation-test the lab tests: every mutant x the groups that teach it, then the kill matrix (target/selfcheck/); correct variants must pass
 	$(SELFCHECK_TOOLS)
 	target/release/grader selfcheck $(SELFCHECK_ARGS)
+	target/release/grader selfcheck --catalogue selfcheck/variants --out target/selfcheck-variants
 
 selfcheck-ci: ## Reduced self-check: every mutant x the test that kills it fastest (a mutant builds in 10-20 s, warm)
 	$(SELFCHECK_TOOLS)
 	target/release/grader selfcheck --ci $(SELFCHECK_ARGS)
+	target/release/grader selfcheck --ci --catalogue selfcheck/variants --out target/selfcheck-variants
 
 clean: ## Remove build output
 	$(CARGO) clean

@@ -11,6 +11,7 @@
 //! groups: 2B 2C                       # the groups that teach it (the full matrix)
 //! ci: FailAgree2B Rejoin2B            # the test(s) that kill it fastest (the CI matrix)
 //! known: why it survives              # optional: a recorded survivor, reported but not failed
+//! expect: pass                        # optional: a correct variant, which every test must pass
 //! edit raft/src/replication.rs
 //! <<<<
 //!     exact lines of the reference (the anchor)
@@ -51,6 +52,10 @@ pub struct Mutant {
     /// Why it is a recorded survivor, if it is one: its survival is reported
     /// but does not fail the self-check.
     pub known: Option<String>,
+    /// A correct design other than the reference's (`expect: pass`), not a
+    /// bug: every test it runs must pass, and a kill is a finding against
+    /// that test (it fails a correct Raft).
+    pub variant: bool,
     /// Its edits, in order.
     pub edits: Vec<Edit>,
     /// The file it was read from.
@@ -202,6 +207,14 @@ pub fn parse(file: &Path, text: &str) -> Result<Mutant, MutantError> {
         groups: words(field("groups")?),
         ci: words(field("ci")?),
         known: field("known").ok(),
+        variant: match fields.iter().find(|(k, _, _)| *k == "expect") {
+            None => false,
+            Some((_, v, _)) if v == "kill" => false,
+            Some((_, v, _)) if v == "pass" => true,
+            Some((_, v, line)) => {
+                return Err(err(*line, format!("`expect:` is `pass` or `kill`, not `{v}`")));
+            }
+        },
         edits,
         file: file.to_path_buf(),
         name,
@@ -213,7 +226,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Mutant, MutantError> {
 }
 
 /// The fields a mutant file may have.
-const FIELDS: [&str; 5] = ["name", "bug", "groups", "ci", "known"];
+const FIELDS: [&str; 6] = ["name", "bug", "groups", "ci", "known", "expect"];
 
 /// Parses the edit block whose `edit` line is `lines[start]`; returns it and
 /// the index of the line after its `>>>>`.

@@ -55,6 +55,11 @@ fn a_mutant_file_parses_into_its_fields_and_edits() {
     assert_eq!(m.edits[1].replacement, "", "an empty replacement deletes the anchor");
     let known = parse_as("m", &text("m", &format!("known: no test catches it yet\n{EDIT}"))).unwrap();
     assert_eq!(known.known.as_deref(), Some("no test catches it yet"));
+    assert!(!known.variant);
+    let variant = parse_as("m", &text("m", &format!("expect: pass\n{EDIT}"))).unwrap();
+    assert!(variant.variant, "`expect: pass` marks a correct variant");
+    let bad = text("m", &format!("expect: maybe\n{EDIT}"));
+    assert!(parse_error(&bad).contains("`expect:` is `pass` or `kill`, not `maybe`"), "{}", parse_error(&bad));
 }
 
 #[test]
@@ -165,7 +170,7 @@ fn every_catalogue_of_the_kit_applies_to_the_reference() {
         return;
     }
     let mut names = Vec::new();
-    for dir in ["selfcheck/mutants", "selfcheck/contract", "selfcheck/survivors"] {
+    for dir in ["selfcheck/mutants", "selfcheck/contract", "selfcheck/variants"] {
         for m in load(&root.join(dir)).unwrap() {
             m.mutated_files(root).unwrap_or_else(|e| panic!("{e}"));
             for g in &m.groups {

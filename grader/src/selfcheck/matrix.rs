@@ -57,6 +57,8 @@ pub struct Matrix {
     pub elapsed_secs: f64,
     /// The mutants run that are recorded survivors (a `known:` line).
     pub known: Vec<String>,
+    /// The correct variants run (`expect: pass`): they must survive.
+    pub variants: Vec<String>,
     /// Every cell of every round, in the order they ran.
     pub rows: Vec<Row>,
 }
@@ -70,6 +72,8 @@ pub enum Status {
     Survivors(Vec<String>),
     /// These mutants did not build: the matrix is incomplete.
     BuildFailed(Vec<String>),
+    /// These correct variants failed a test: (variant, test) pairs.
+    VariantsKilled(Vec<(String, String)>),
 }
 
 impl Matrix {
@@ -103,7 +107,22 @@ impl Matrix {
         out
     }
 
-    /// The verdict: build failures first (the check is incomplete), then survivors.
+    /// The correct variants that a test failed, with that test, in run order
+    /// (a variant with a `known:` line is a recorded finding: not counted).
+    pub fn variants_killed(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let counted = |m: &String| self.variants.contains(m) && !self.known.contains(m);
+        for r in self.rows.iter().filter(|r| r.result == Verdict::Killed && counted(&r.mutant)) {
+            let pair = (r.mutant.clone(), r.killed_by.clone().unwrap_or_default());
+            if !out.contains(&pair) {
+                out.push(pair);
+            }
+        }
+        out
+    }
+
+    /// The verdict: build failures first (the check is incomplete), then
+    /// correct variants a test failed, then survivors.
     pub fn status(&self) -> Status {
         let mut broken: Vec<String> = Vec::new();
         for r in self.rows.iter().filter(|r| r.result == Verdict::BuildFailed) {
@@ -114,9 +133,13 @@ impl Matrix {
         if !broken.is_empty() {
             return Status::BuildFailed(broken);
         }
+        let killed = self.variants_killed();
+        if !killed.is_empty() {
+            return Status::VariantsKilled(killed);
+        }
         let mut new: Vec<String> = Vec::new();
         for (m, _) in self.survivors() {
-            if !self.known.contains(&m) && !new.contains(&m) {
+            if !self.known.contains(&m) && !self.variants.contains(&m) && !new.contains(&m) {
                 new.push(m);
             }
         }
@@ -175,7 +198,13 @@ impl Matrix {
         }
         out += "\n";
         let survivors = self.survivors();
+        let survivors: Vec<_> = survivors.into_iter().filter(|(m, _)| !self.variants.contains(m)).collect();
         let (known, new): (Vec<_>, Vec<_>) = survivors.iter().partition(|(m, _)| self.known.contains(m));
+        let killed = self.variants_killed();
+        if !killed.is_empty() {
+            let list: Vec<_> = killed.iter().map(|(m, t)| format!("{m} (by {t})")).collect();
+            out += &format!("CORRECT VARIANTS FAILED (a test fails a correct Raft): {}\n", list.join(", "));
+        }
         let list = |v: &[&(String, String)]| {
             v.iter().map(|(m, g)| format!("{m} ({g})")).collect::<Vec<_>>().join(", ")
         };
@@ -239,6 +268,7 @@ mod tests {
             base_seed: 1,
             elapsed_secs: 3.0,
             known: known.iter().map(|s| s.to_string()).collect(),
+            variants: Vec::new(),
             rows,
         }
     }
@@ -261,6 +291,21 @@ mod tests {
         assert!(t.contains("  kv-no-dedup   -                  -           SURVIVED\n"), "{t}");
         assert!(t.contains("SURVIVORS: kv-no-dedup (3A)"), "{t}");
         assert_eq!(m.status(), Status::Survivors(vec!["kv-no-dedup".into()]));
+    }
+
+    #[test]
+    fn a_correct_variant_must_survive_and_a_kill_is_the_finding() {
+        let mut m = matrix(vec![row(1, "v", "2B", None), row(1, "v", "2C", Some("StaleReply2C"))], &[]);
+        m.variants = vec!["v".into()];
+        assert_eq!(m.status(), Status::VariantsKilled(vec![("v".into(), "StaleReply2C".into())]));
+        assert!(m.table().contains("CORRECT VARIANTS FAILED (a test fails a correct Raft): v (by StaleReply2C)"));
+        assert!(!m.table().contains("SURVIVORS"), "a variant's survival is what it is for: {}", m.table());
+        let mut m = matrix(vec![row(1, "v", "2B", None)], &[]);
+        m.variants = vec!["v".into()];
+        assert_eq!(m.status(), Status::AllKilled);
+        let mut m = matrix(vec![row(1, "v", "2C", Some("StaleReply2C"))], &["v"]);
+        m.variants = vec!["v".into()];
+        assert_eq!(m.status(), Status::AllKilled, "a recorded finding does not fail the check");
     }
 
     #[test]

@@ -127,6 +127,7 @@ pub fn run(args: &SelfcheckArgs) -> Result<bool, GraderError> {
         base_seed,
         elapsed_secs: 0.0,
         known: chosen.iter().filter(|m| m.known.is_some()).map(|m| m.name.clone()).collect(),
+        variants: chosen.iter().filter(|m| m.variant).map(|m| m.name.clone()).collect(),
         rows: Vec::new(),
     };
     let ctx = Context { workspace: &workspace, kit: &kit, labs: &labs, out: &out, private_tmp, base_seed };
@@ -154,7 +155,7 @@ pub fn run(args: &SelfcheckArgs) -> Result<bool, GraderError> {
     }
     match matrix.status() {
         Status::AllKilled => Ok(true),
-        Status::Survivors(_) => Ok(false),
+        Status::Survivors(_) | Status::VariantsKilled(_) => Ok(false),
         Status::BuildFailed(m) => Err(GraderError::Usage(format!(
             "mutants that do not build (their output is in {}): {}; fix their edits",
             out.join("logs").display(),

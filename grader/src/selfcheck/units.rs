@@ -100,6 +100,7 @@ mod tests {
             groups: groups.iter().map(|s| s.to_string()).collect(),
             ci: ci.iter().map(|s| s.to_string()).collect(),
             known: None,
+            variant: false,
             edits: Vec::new(),
             file: PathBuf::from("m.mut"),
         }
