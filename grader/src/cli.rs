@@ -123,9 +123,15 @@ pub struct RunArgs {
     /// Runs of each test (default: the rubric's `iterations`, else 1).
     #[arg(long, short = 'n', value_parser = clap::value_parser!(u32).range(1..))]
     pub iterations: Option<u32>,
-    /// Runs at a time (default: half the CPUs, at least 1).
+    /// Runs at a time, fixed (default: as many as the measured load allows:
+    /// each test's CPU share against the machine's idle cores).
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
+    /// Each test's CPU share, `test<TAB>cores` lines (default: the built-in
+    /// grader/data/cpu-profile.tsv). Every grading writes the refined one to
+    /// OUT/cpu-profile.tsv.
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
     /// Seconds before a run is stopped and failed (default: each test's own limit + 10 s).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,

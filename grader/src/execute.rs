@@ -1,10 +1,12 @@
-//! Running the units: J at a time, each one `labs <id> --exact` process with
+//! Running the units side by side, as many at once as the measured load
+//! allows (see `harness::load`), each one `labs <id> --exact` process with
 //! its own seed, artifact folder, captured output and time limit.
 
 use crate::plan::{self, Unit};
 use crate::process::{self, Exit, Spawned};
 use crate::progress::Progress;
-use crate::result::{Outcome, Run};
+use crate::result::{Concurrency, Outcome, Run, RunLoad};
+use harness::load::{Budget, Pressure, Probe, Profile};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,8 +30,6 @@ pub struct Setup<'a> {
     pub node: &'a Path,
     /// The report folder; runs go in its `runs/`.
     pub out: &'a Path,
-    /// Runs at a time.
-    pub jobs: usize,
     /// A time limit for every run, instead of each test's own plus [`GRACE_SECS`].
     pub timeout: Option<Duration>,
     /// The seed runs' seeds derive from.
@@ -52,32 +52,145 @@ pub struct TestSpec {
     pub min_secs: f64,
 }
 
-/// Runs every unit and returns its run, in the order of `units`.
-pub fn execute(setup: &Setup, tests: &[TestSpec], units: &[Unit], progress: &Progress) -> Vec<(Unit, Run)> {
-    let queue: Mutex<VecDeque<Unit>> = Mutex::new(units.iter().copied().collect());
-    let results: Mutex<Vec<(Unit, Run)>> = Mutex::new(Vec::new());
+/// How runs are scheduled: the budget, and what each test costs.
+pub struct Schedule {
+    /// What may run at once.
+    pub budget: Budget,
+    /// The idle cores measured before the first run, when measured.
+    pub idle_cores: Option<f64>,
+    /// Each test's CPU share, refined as runs finish.
+    pub profile: Mutex<Profile>,
+}
+
+impl Schedule {
+    /// `-j N` when given, else the measured budget, with `profile`.
+    pub fn new(jobs: Option<usize>, profile: Profile) -> Schedule {
+        let (budget, idle_cores) = match jobs {
+            Some(j) => (Budget::fixed(j), None),
+            None => {
+                let (b, idle) = Budget::measured();
+                (b, Some(idle))
+            }
+        };
+        Schedule { budget, idle_cores, profile: Mutex::new(profile) }
+    }
+}
+
+/// How often the scheduler looks at the scheduling delay when no run ends.
+const LOOK_EVERY: Duration = Duration::from_millis(250);
+
+/// A run in progress.
+struct Running {
+    unit: Unit,
+    share: f64,
+    started: f64,
+    peak: u32,
+}
+
+/// Runs every unit and returns its run, in the order of `units`, and how
+/// they were scheduled. Starts the units in order, each as soon as it fits
+/// the budget beside the runs in progress (a unit that does not fit lets a
+/// later, cheaper one go first, but the first unit in line always starts
+/// once nothing runs).
+pub fn execute(
+    setup: &Setup,
+    schedule: &Schedule,
+    tests: &[TestSpec],
+    units: &[Unit],
+    progress: &Progress,
+) -> (Vec<(Unit, Run)>, Concurrency) {
+    let probe = Probe::start();
+    let mut pressure = Pressure::default();
+    let mut queue: VecDeque<Unit> = units.iter().copied().collect();
+    let mut running: Vec<Running> = Vec::new();
+    let mut results: Vec<(Unit, Run)> = Vec::new();
+    let (mut peak, mut busy_area, mut last_change) = (0u32, 0.0f64, probe.now());
     std::thread::scope(|s| {
-        for _ in 0..setup.jobs.max(1).min(units.len().max(1)) {
-            s.spawn(|| {
-                loop {
-                    // Its own statement: a guard in the `while let` scrutinee
-                    // would be held for the whole run, one run at a time.
-                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-                    let Some(unit) = next else { break };
-                    let test = &tests[unit.test];
-                    progress.started(&test.id, unit.iteration);
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<(Unit, Run)>();
+        loop {
+            let factor = pressure.factor;
+            loop {
+                let shares: Vec<f64> = running.iter().map(|r| r.share).collect();
+                let profile = schedule.profile.lock().unwrap_or_else(|e| e.into_inner());
+                let fits = queue
+                    .iter()
+                    .position(|u| schedule.budget.admits(factor, &shares, profile.share(&tests[u.test].id)));
+                let Some(at) = fits else { break };
+                let unit = queue.remove(at).expect("position is in the queue");
+                let share = profile.share(&tests[unit.test].id);
+                drop(profile);
+                let now = probe.now();
+                busy_area += running.len() as f64 * (now - last_change);
+                last_change = now;
+                running.push(Running { unit, share, started: now, peak: 0 });
+                let n = running.len() as u32;
+                peak = peak.max(n);
+                for r in &mut running {
+                    r.peak = r.peak.max(n);
+                }
+                let test = &tests[unit.test];
+                progress.started(&test.id, unit.iteration);
+                let tx = done_tx.clone();
+                s.spawn(move || {
                     let files = RunFiles::graded(&test.id, unit.iteration);
                     let run = run_test(setup, test, unit.iteration, &files);
-                    progress.finished(&test.id, &run);
-                    results.lock().unwrap_or_else(|e| e.into_inner()).push((unit, run));
+                    let _ = tx.send((unit, run));
+                });
+            }
+            if running.is_empty() && queue.is_empty() {
+                break;
+            }
+            match done_rx.recv_timeout(LOOK_EVERY) {
+                Ok((unit, mut run)) => {
+                    let now = probe.now();
+                    busy_area += running.len() as f64 * (now - last_change);
+                    last_change = now;
+                    let at = running.iter().position(|r| r.unit == unit).expect("a finished run was running");
+                    let r = running.swap_remove(at);
+                    let delays = probe.delays(r.started, now);
+                    if let Some(cpu) = run.load.map(|l| l.cpu_secs) {
+                        let id = &tests[unit.test].id;
+                        if run.outcome.ran() {
+                            schedule
+                                .profile
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .learn(id, cpu, run.secs);
+                        }
+                        run.load = Some(RunLoad {
+                            cpu_secs: cpu,
+                            running: r.peak,
+                            delay_p99_ms: delays.p99_ms,
+                            delay_max_ms: delays.max_ms,
+                        });
+                    }
+                    progress.finished(&tests[unit.test].id, &run);
+                    results.push((unit, run));
                 }
-            });
+                Err(_) => {
+                    if schedule.budget.measured {
+                        pressure.look(&probe.recent(harness::load::PRESSURE_WINDOW));
+                    }
+                }
+            }
         }
     });
-    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    let elapsed = probe.now();
+    let overall = probe.delays(0.0, elapsed);
+    let concurrency = Concurrency {
+        mode: if schedule.budget.measured { "measured" } else { "fixed" }.into(),
+        max_jobs: schedule.budget.max_jobs as u32,
+        budget_cores: schedule.budget.measured.then_some(schedule.budget.cores),
+        idle_cores: schedule.idle_cores,
+        peak_running: peak,
+        mean_running: if elapsed > 0.0 { busy_area / elapsed } else { 0.0 },
+        backoffs: pressure.backoffs,
+        delay_p50_ms: overall.p50_ms,
+        delay_p99_ms: overall.p99_ms,
+    };
     let order = |u: &Unit| units.iter().position(|x| x == u);
     results.sort_by_key(|(u, _)| order(u));
-    results
+    (results, concurrency)
 }
 
 /// The folder of one run, relative to the report folder.
@@ -122,6 +235,7 @@ pub fn run_test(setup: &Setup, test: &TestSpec, iteration: u32, files: &RunFiles
         tail: String::new(),
         artifacts: None,
         suspicious: None,
+        load: None,
     };
     let output_dir = setup.out.join(&files.output).parent().map(Path::to_path_buf);
     for dir in [Some(artifacts.clone()), output_dir].into_iter().flatten() {
@@ -161,6 +275,8 @@ pub fn run_test(setup: &Setup, test: &TestSpec, iteration: u32, files: &RunFiles
         Err(e) => return not_run(format!("cannot run {}: {e}", setup.labs.display())),
     };
     let vouched = harness::proof::verify(&done.capture.text(), &secret, &test.id, seed);
+    // The scheduler fills in the rest of the load.
+    let load = Some(RunLoad { cpu_secs: done.cpu_secs, running: 1, delay_p99_ms: 0.0, delay_max_ms: 0.0 });
     let outcome = match done.exit {
         Exit::Code(0) if vouched => Outcome::Passed,
         Exit::Code(0) => Outcome::Unproven,
@@ -176,6 +292,7 @@ pub fn run_test(setup: &Setup, test: &TestSpec, iteration: u32, files: &RunFiles
         output: Some(files.output.to_string_lossy().into_owned()),
         tail: done.capture.tail_lines(TAIL_LINES),
         artifacts: kept.then(|| files.artifacts.to_string_lossy().into_owned()),
+        load,
         suspicious: (outcome.passed() && done.secs < test.min_secs).then(|| {
             format!(
                 "passed in {:.2} s, faster than any honest run of this test (at least {:.1} s)",

@@ -3,7 +3,7 @@
 use crate::catalogue::{self, Entry};
 use crate::cli::RunArgs;
 use crate::error::GraderError;
-use crate::execute::{self, Setup, TestSpec};
+use crate::execute::{self, Schedule, Setup, TestSpec};
 use crate::isolation;
 use crate::plan;
 use crate::progress::Progress;
@@ -11,6 +11,7 @@ use crate::result::{Build, BuildStatus, GRADE_FORMAT, Grade, Outcome, Run, TestR
 use crate::rubric;
 use crate::submission;
 use crate::{reaper, report};
+use harness::load::Profile;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -44,7 +45,7 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
     };
     let out = prepare_out(&args.out)?;
     let iterations = args.iterations.or(rubric.iterations).unwrap_or(1);
-    let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
+    let profile = load_profile(args.profile.as_deref())?;
     let base_seed = args.seed.unwrap_or_else(random_seed);
     reaper::init();
     let isolation = plan.report();
@@ -88,40 +89,48 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
         .iter()
         .map(|e| TestSpec { id: e.id.clone(), timeout_secs: e.timeout_secs, min_secs: e.min_secs })
         .collect();
-    let results: Vec<(plan::Unit, Run)> = match &labs {
+    let schedule = Schedule::new(args.jobs.map(|j| j as usize), profile);
+    let (results, concurrency): (Vec<(plan::Unit, Run)>, _) = match &labs {
         Some(labs) => {
             let node = node.as_deref().expect("a tester runs only with a node");
             let setup = Setup {
                 labs,
                 node,
                 out: &out,
-                jobs,
                 timeout: args.timeout.map(Duration::from_secs),
                 base_seed,
                 bwrap: plan.bwrap(),
                 // Sandboxed runs get a private /tmp each.
                 private_tmp: plan.bwrap().is_some(),
             };
-            execute::execute(&setup, &specs, &units, &progress)
+            let (results, concurrency) = execute::execute(&setup, &schedule, &specs, &units, &progress);
+            (results, Some(concurrency))
         }
-        None => units
-            .iter()
-            .map(|u| {
-                let run = Run {
-                    iteration: u.iteration,
-                    seed: plan::seed(base_seed, &specs[u.test].id, u.iteration),
-                    outcome: Outcome::NotRun { reason: "the submission did not build".into() },
-                    secs: 0.0,
-                    output: None,
-                    tail: String::new(),
-                    artifacts: None,
-                    suspicious: None,
-                };
-                (*u, run)
-            })
-            .collect(),
+        None => (
+            units
+                .iter()
+                .map(|u| {
+                    let run = Run {
+                        iteration: u.iteration,
+                        seed: plan::seed(base_seed, &specs[u.test].id, u.iteration),
+                        outcome: Outcome::NotRun { reason: "the submission did not build".into() },
+                        secs: 0.0,
+                        output: None,
+                        tail: String::new(),
+                        artifacts: None,
+                        suspicious: None,
+                        load: None,
+                    };
+                    (*u, run)
+                })
+                .collect::<Vec<_>>(),
+            None,
+        ),
     };
     progress.finish();
+    let learned = schedule.profile.lock().unwrap_or_else(|e| e.into_inner()).to_tsv();
+    std::fs::write(out.join(PROFILE_FILE), learned)
+        .map_err(|e| GraderError::Io(format!("cannot write {}", out.join(PROFILE_FILE).display()), e))?;
 
     let tests = selected
         .iter()
@@ -157,6 +166,7 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
         labs: labs.unwrap_or_default().display().to_string(),
         node: node.unwrap_or_default().display().to_string(),
         isolation,
+        concurrency,
     };
     reaper::sweep(None);
     report::write_all(&grade, &out)?;
@@ -204,8 +214,22 @@ fn prepare_out(out: &Path) -> Result<PathBuf, GraderError> {
     Ok(out)
 }
 
-fn default_jobs() -> usize {
-    std::thread::available_parallelism().map(|n| (n.get() / 2).max(1)).unwrap_or(1)
+/// The CPU profile measured on the reference and kept with the grader.
+const BUILT_IN_PROFILE: &str = include_str!("../data/cpu-profile.tsv");
+/// The refined profile every grading writes into its report folder.
+pub const PROFILE_FILE: &str = "cpu-profile.tsv";
+
+/// The CPU profile to plan with: `path`'s, else the built-in one.
+fn load_profile(path: Option<&Path>) -> Result<Profile, GraderError> {
+    let (text, from) = match path {
+        Some(p) => (
+            std::fs::read_to_string(p)
+                .map_err(|e| GraderError::Io(format!("cannot read the profile {}", p.display()), e))?,
+            p.display().to_string(),
+        ),
+        None => (BUILT_IN_PROFILE.to_string(), "the built-in profile".to_string()),
+    };
+    Profile::parse(&text).map_err(|e| GraderError::Usage(format!("--profile: {from}: {e}")))
 }
 
 /// A seed from the clock and the process id, for a run without `--seed`.

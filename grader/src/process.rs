@@ -7,7 +7,7 @@ use crate::reaper;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::io::Read;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,6 +64,9 @@ pub struct Done {
     pub exit: Exit,
     /// Wall-clock time from spawn to exit.
     pub secs: f64,
+    /// CPU time (user + system) of the process and its descendants (a test
+    /// run's nodes, sandboxed or not), in seconds: see [`TreeCpu`].
+    pub cpu_secs: f64,
     /// Its stdout and stderr, interleaved, capped.
     pub capture: Capture,
 }
@@ -129,7 +132,7 @@ pub fn run(spawned: Spawned, timeout: Duration, output: Option<&Path>) -> std::i
     // Our copies of the pipe's write end must close, or the reader never ends.
     drop(cmd);
     drop(secret_pipe);
-    let mut child = spawned?;
+    let child = spawned?;
     let pgid = Pid::from_raw(child.id() as i32);
 
     let capture = Arc::new(Mutex::new(Capture::new(CAP)));
@@ -150,25 +153,27 @@ pub fn run(spawned: Spawned, timeout: Duration, output: Option<&Path>) -> std::i
     }
 
     let deadline = start + timeout;
-    let exit = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                break match (status.code(), status.signal()) {
-                    (Some(c), _) => Exit::Code(c),
-                    (None, Some(s)) => Exit::Signal(s),
-                    (None, None) => Exit::Signal(0),
-                };
-            }
+    let pid = child.id() as i32;
+    // Reaped here with wait4 (not through `child`), for its CPU time.
+    let mut tree = TreeCpu::default();
+    let mut polls = 0u32;
+    let (exit, cpu_secs) = loop {
+        if polls.is_multiple_of(SAMPLE_EVERY_POLLS) {
+            tree.sample(pid as u32);
+        }
+        polls += 1;
+        match reap(pid, false) {
+            Ok(Some((exit, cpu))) => break (exit, cpu.max(tree.total())),
             Ok(None) if Instant::now() >= deadline => {
                 let _ = killpg(pgid, Signal::SIGKILL);
-                let _ = child.wait();
-                break Exit::TimedOut;
+                let cpu = reap(pid, true).ok().flatten().map_or(0.0, |(_, cpu)| cpu);
+                break (Exit::TimedOut, cpu);
             }
             Ok(None) => std::thread::sleep(POLL),
             Err(_) => {
                 let _ = killpg(pgid, Signal::SIGKILL);
-                let _ = child.wait();
-                break Exit::Signal(9);
+                let cpu = reap(pid, true).ok().flatten().map_or(0.0, |(_, cpu)| cpu);
+                break (Exit::Signal(9), cpu);
             }
         }
     };
@@ -183,7 +188,100 @@ pub fn run(spawned: Spawned, timeout: Duration, output: Option<&Path>) -> std::i
     if let Some(path) = output {
         std::fs::write(path, capture.text())?;
     }
-    Ok(Done { exit, secs, capture })
+    Ok(Done { exit, secs, cpu_secs, capture })
+}
+
+/// How often, in polls, [`TreeCpu`] samples a running process's tree.
+const SAMPLE_EVERY_POLLS: u32 = 10;
+
+/// The CPU time of a process tree, sampled from `/proc`: the most each
+/// process (by pid and start time) was seen to have used, summed. A
+/// sandboxed node's processes end without being waited for by the run
+/// (they die with their sandbox), so `wait4`'s count misses them; sampling
+/// misses only each process's last fraction of a sampling period.
+#[derive(Default)]
+struct TreeCpu {
+    seen: std::collections::HashMap<(u32, u64), f64>,
+}
+
+impl TreeCpu {
+    /// Looks at `root` and its descendants now.
+    fn sample(&mut self, root: u32) {
+        // SAFETY: sysconf only reads a system constant.
+        let ticks = match unsafe { nix::libc::sysconf(nix::libc::_SC_CLK_TCK) } {
+            t if t > 0 => t as f64,
+            _ => 100.0,
+        };
+        let mut queue = vec![root];
+        let mut visited = std::collections::HashSet::new();
+        while let Some(pid) = queue.pop() {
+            if !visited.insert(pid) {
+                continue;
+            }
+            if let Some((start, cpu)) = stat_cpu(pid, ticks) {
+                let slot = self.seen.entry((pid, start)).or_insert(0.0);
+                *slot = slot.max(cpu);
+            }
+            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
+            for task in tasks.flatten() {
+                let list = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+                queue.extend(list.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+            }
+        }
+    }
+
+    /// The seconds seen so far.
+    fn total(&self) -> f64 {
+        self.seen.values().sum()
+    }
+}
+
+/// A process's start time (clock ticks since boot) and CPU seconds (user +
+/// system, its own), from `/proc/<pid>/stat`.
+fn stat_cpu(pid: u32, ticks: f64) -> Option<(u64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command, which may hold spaces, ends with ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    // rest[0] is field 3 (state): utime is field 14, stime 15, starttime 22.
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    let start: u64 = f.get(19)?.parse().ok()?;
+    Some((start, (utime + stime) / ticks))
+}
+
+/// Waits for child `pid` (or only looks, unless `block`): how it ended and
+/// the CPU seconds it and the descendants it waited for used.
+fn reap(pid: i32, block: bool) -> std::io::Result<Option<(Exit, f64)>> {
+    use nix::libc;
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value of the plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let flags = if block { 0 } else { libc::WNOHANG };
+    loop {
+        // SAFETY: wait4 writes only through the two valid pointers given.
+        let got = unsafe { libc::wait4(pid, &mut status, flags, &mut usage) };
+        if got == 0 {
+            return Ok(None);
+        }
+        if got < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        break;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let exit = if libc::WIFEXITED(status) {
+        Exit::Code(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        Exit::Signal(libc::WTERMSIG(status))
+    } else {
+        Exit::Signal(0)
+    };
+    Ok(Some((exit, secs(usage.ru_utime) + secs(usage.ru_stime))))
 }
 
 #[cfg(test)]
@@ -204,6 +302,7 @@ mod tests {
     fn captures_both_streams_and_the_status() {
         let done = run(sh("echo out; echo err >&2; exit 3"), Duration::from_secs(10), None).unwrap();
         assert_eq!(done.exit, Exit::Code(3));
+        assert!(done.cpu_secs < 1.0, "{}", done.cpu_secs);
         assert_eq!(done.capture.text(), "out\nerr\n");
     }
 
@@ -243,5 +342,16 @@ mod tests {
                 .unwrap();
         assert!(done.capture.omitted() > 4_000_000);
         assert!(done.capture.text().ends_with("last\n"));
+    }
+
+    #[test]
+    fn the_cpu_time_of_waited_for_descendants_is_counted() {
+        // A child shell that spins for about 0.3 s and is waited for.
+        let spin = "sh -c 'end=$(($(date +%s%N) + 300000000)); while [ $(date +%s%N) -lt $end ]; do :; done'";
+        let done = run(sh(spin), Duration::from_secs(20), None).unwrap();
+        assert_eq!(done.exit, Exit::Code(0));
+        assert!(done.cpu_secs > 0.15, "cpu {} s over {} s", done.cpu_secs, done.secs);
+        let idle = run(sh("sleep 0.3"), Duration::from_secs(20), None).unwrap();
+        assert!(idle.cpu_secs < 0.1, "a sleep used {} s of CPU", idle.cpu_secs);
     }
 }

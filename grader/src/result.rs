@@ -34,6 +34,9 @@ pub struct Grade {
     pub node: String,
     /// How the submission's build and processes were isolated.
     pub isolation: Isolation,
+    /// How the runs were scheduled (absent in reports of older graders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<Concurrency>,
 }
 
 /// How untrusted code (the submission's build and every process it starts)
@@ -147,6 +150,75 @@ pub struct Run {
     /// run of its test), for staff to look at; it does not change the score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspicious: Option<String>,
+    /// What it cost and how busy the machine was while it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<RunLoad>,
+}
+
+/// A run's cost and the load it ran under.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct RunLoad {
+    /// CPU seconds (user + system) of the run and its nodes.
+    pub cpu_secs: f64,
+    /// The most runs in progress at once while it ran (itself included).
+    pub running: u32,
+    /// Scheduling delay while it ran: the 99th percentile, milliseconds.
+    pub delay_p99_ms: f64,
+    /// The worst scheduling delay while it ran, milliseconds.
+    pub delay_max_ms: f64,
+}
+
+impl RunLoad {
+    /// Whether the machine was busy enough to slow the run's timers.
+    pub fn high(&self) -> bool {
+        self.delay_p99_ms > harness::load::LOADED_P99_MS
+    }
+}
+
+/// How the runs were scheduled, and the load they met.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Concurrency {
+    /// "measured" (by CPU share and idle cores) or "fixed" (`-j`).
+    pub mode: String,
+    /// Runs at once, at most (the cap).
+    pub max_jobs: u32,
+    /// The CPU budget in cores ("measured" only).
+    pub budget_cores: Option<f64>,
+    /// Idle cores measured before the first run ("measured" only).
+    pub idle_cores: Option<f64>,
+    /// The most runs that went at once.
+    pub peak_running: u32,
+    /// Runs at once, averaged over the grading's time.
+    pub mean_running: f64,
+    /// Times the budget shrank because scheduling delay was high.
+    pub backoffs: u32,
+    /// Scheduling delay over the whole grading, median, milliseconds.
+    pub delay_p50_ms: f64,
+    /// Its 99th percentile.
+    pub delay_p99_ms: f64,
+}
+
+impl Concurrency {
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        let how = match (self.budget_cores, self.idle_cores) {
+            (Some(b), Some(i)) => {
+                format!("by measured load ({b:.1} of {i:.1} idle cores, at most {} at once)", self.max_jobs)
+            }
+            _ => format!("fixed at {} at once (-j)", self.max_jobs),
+        };
+        format!(
+            "concurrency: {how}; ran up to {} at once, {:.1} on average; scheduling delay p50 {:.1} ms, p99 {:.1} ms{}",
+            self.peak_running,
+            self.mean_running,
+            self.delay_p50_ms,
+            self.delay_p99_ms,
+            match self.backoffs {
+                0 => String::new(),
+                n => format!("; backed off {n} time(s) under load"),
+            }
+        )
+    }
 }
 
 /// How a run ended. The process's exit status, the time limit and the
@@ -225,6 +297,12 @@ impl Run {
         if let Some(line) = diagnosis(&self.tail) {
             out.push_str(": ");
             out.push_str(&truncate_chars(&line, 200));
+        }
+        if let Some(load) = self.load.filter(|l| l.high() && !self.outcome.passed()) {
+            out.push_str(&format!(
+                " [ran under high load: {} runs at once, scheduling delay p99 {:.0} ms, max {:.0} ms]",
+                load.running, load.delay_p99_ms, load.delay_max_ms
+            ));
         }
         out
     }

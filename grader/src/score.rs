@@ -109,6 +109,7 @@ mod tests {
                     tail: String::new(),
                     artifacts: None,
                     suspicious: None,
+                    load: None,
                 })
                 .collect(),
         }

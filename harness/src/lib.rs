@@ -17,6 +17,7 @@ pub mod dir;
 pub mod failure;
 pub mod invariants;
 pub mod kv;
+pub mod load;
 pub mod net;
 pub mod node_conn;
 pub mod nodes;

@@ -59,7 +59,11 @@ fn a_mutant_file_parses_into_its_fields_and_edits() {
     let variant = parse_as("m", &text("m", &format!("expect: pass\n{EDIT}"))).unwrap();
     assert!(variant.variant, "`expect: pass` marks a correct variant");
     let bad = text("m", &format!("expect: maybe\n{EDIT}"));
-    assert!(parse_error(&bad).contains("`expect:` is `pass` or `kill`, not `maybe`"), "{}", parse_error(&bad));
+    assert!(
+        parse_error(&bad).contains("`expect:` is `pass` or `kill`, not `maybe`"),
+        "{}",
+        parse_error(&bad)
+    );
 }
 
 #[test]

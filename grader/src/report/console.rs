@@ -17,6 +17,9 @@ pub fn table(grade: &Grade, out: &Path) -> String {
         grade.submission, grade.base_seed
     );
     let _ = writeln!(s, "{}", grade.isolation.describe());
+    if let Some(c) = &grade.concurrency {
+        let _ = writeln!(s, "{}", c.describe());
+    }
     match grade.build.status {
         BuildStatus::Failed | BuildStatus::TimedOut => {
             let _ =

@@ -65,6 +65,9 @@ pub fn page(grade: &Grade, out: &Path) -> String {
         if grade.isolation.sandboxed() { "pass" } else { "fail" },
         esc(&grade.isolation.describe())
     );
+    if let Some(c) = &grade.concurrency {
+        let _ = writeln!(s, "<p>{}</p>", esc(&c.describe()));
+    }
     let suspicious: Vec<String> = grade
         .tests
         .iter()

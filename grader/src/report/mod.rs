@@ -73,6 +73,7 @@ pub(crate) mod sample {
             tail: "Test (2A): x ...\n  ... FAILED (seed 1001)\n<script>alert(1)</script> & \"quoted\"".into(),
             artifacts: None,
             suspicious: None,
+            load: None,
         }
     }
 
@@ -108,6 +109,7 @@ pub(crate) mod sample {
             labs: "/k/labs".into(),
             node: "/k/node".into(),
             isolation: crate::result::Isolation { mode: "none".into(), detail: "a test".into() },
+            concurrency: None,
         }
     }
 }

@@ -298,7 +298,9 @@ mod tests {
         let mut m = matrix(vec![row(1, "v", "2B", None), row(1, "v", "2C", Some("StaleReply2C"))], &[]);
         m.variants = vec!["v".into()];
         assert_eq!(m.status(), Status::VariantsKilled(vec![("v".into(), "StaleReply2C".into())]));
-        assert!(m.table().contains("CORRECT VARIANTS FAILED (a test fails a correct Raft): v (by StaleReply2C)"));
+        assert!(
+            m.table().contains("CORRECT VARIANTS FAILED (a test fails a correct Raft): v (by StaleReply2C)")
+        );
         assert!(!m.table().contains("SURVIVORS"), "a variant's survival is what it is for: {}", m.table());
         let mut m = matrix(vec![row(1, "v", "2B", None)], &[]);
         m.variants = vec!["v".into()];

@@ -219,7 +219,6 @@ fn one_mutant(
         labs: ctx.labs,
         node: &node,
         out: ctx.out,
-        jobs: 1,
         timeout: None,
         base_seed: ctx.base_seed,
         bwrap: None,

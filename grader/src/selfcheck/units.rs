@@ -116,6 +116,7 @@ mod tests {
             tail: String::new(),
             artifacts: None,
             suspicious: None,
+            load: None,
         }
     }
 

@@ -1,0 +1,374 @@
+//! Running sleep-bound tests side by side, by measured load.
+//!
+//! A lab test spends most of its wall time asleep (6.824's timeouts and
+//! pauses): a run uses a fraction of a core. Many runs fit on a machine at
+//! once, but a timing-bound test can fail a correct Raft when the machine
+//! is too busy to wake its nodes on time. So the number of runs at once is
+//! not a core count but a budget of CPU:
+//!
+//! * each test's CPU share (cores used on average over its run) comes from
+//!   a [`Profile`] measured on earlier runs, refined as runs finish;
+//! * a run starts only while the shares of the runs in progress plus its
+//!   own fit in the [`Budget`] — the machine's idle cores when the grading
+//!   began, times [`UTILIZATION`] — and at most one CPU-heavy run
+//!   ([`HEAVY_SHARE`]) goes at a time;
+//! * a [`Probe`] measures scheduling delay all along (how late a thread
+//!   that sleeps [`PROBE_SLEEP`] wakes up); while it is high the budget
+//!   shrinks ([`Pressure`]), and every run's report says how busy the
+//!   machine was while it ran, so a failure under load can be told from a
+//!   student's bug.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The part of the idle cores the runs may use: the rest absorbs bursts
+/// (elections, snapshots, the linearizability check).
+pub const UTILIZATION: f64 = 0.8;
+/// At most this many runs at once per core, whatever their shares (each
+/// run is a process tree with sockets and files).
+pub const MAX_JOBS_PER_CORE: usize = 4;
+/// A run using this many cores or more is heavy: two never go together.
+pub const HEAVY_SHARE: f64 = 0.5;
+/// The share assumed for a test never measured.
+pub const DEFAULT_SHARE: f64 = 0.4;
+/// The probe's sleep.
+pub const PROBE_SLEEP: Duration = Duration::from_millis(10);
+/// Scheduling delay (p95 over [`PRESSURE_WINDOW`]) above which the budget
+/// shrinks …
+pub const HIGH_DELAY_MS: f64 = 8.0;
+/// … and below which it grows back.
+pub const LOW_DELAY_MS: f64 = 3.0;
+/// The window the pressure looks at.
+pub const PRESSURE_WINDOW: Duration = Duration::from_secs(3);
+/// A run is reported as "under high load" when the scheduling delay's p99
+/// during it exceeded this.
+pub const LOADED_P99_MS: f64 = 20.0;
+
+/// Scheduling delay over some time: how late the probe woke up.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Delays {
+    /// Samples.
+    pub samples: usize,
+    /// Median lateness, milliseconds.
+    pub p50_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Worst.
+    pub max_ms: f64,
+}
+
+impl Delays {
+    /// The statistics of `late` (milliseconds, any order).
+    pub fn of(mut late: Vec<f64>) -> Delays {
+        if late.is_empty() {
+            return Delays::default();
+        }
+        late.sort_by(f64::total_cmp);
+        let at = |q: f64| late[((late.len() - 1) as f64 * q).round() as usize];
+        Delays { samples: late.len(), p50_ms: at(0.5), p95_ms: at(0.95), p99_ms: at(0.99), max_ms: at(1.0) }
+    }
+}
+
+struct ProbeInner {
+    start: Instant,
+    /// (seconds since start, milliseconds late), in time order.
+    samples: Mutex<Vec<(f64, f64)>>,
+    stop: AtomicBool,
+}
+
+/// A thread that sleeps [`PROBE_SLEEP`] over and over and records how late
+/// it wakes: the scheduling delay any timer of a test would see.
+pub struct Probe {
+    inner: Arc<ProbeInner>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Probe {
+    /// Starts the probe.
+    pub fn start() -> Probe {
+        let inner = Arc::new(ProbeInner {
+            start: Instant::now(),
+            samples: Mutex::default(),
+            stop: AtomicBool::new(false),
+        });
+        let shared = inner.clone();
+        let thread = std::thread::Builder::new()
+            .name("load-probe".into())
+            .spawn(move || {
+                while !shared.stop.load(Ordering::Relaxed) {
+                    let t0 = Instant::now();
+                    std::thread::sleep(PROBE_SLEEP);
+                    let late = t0.elapsed().saturating_sub(PROBE_SLEEP).as_secs_f64() * 1e3;
+                    let at = shared.start.elapsed().as_secs_f64();
+                    shared.samples.lock().expect("probe lock").push((at, late));
+                }
+            })
+            .ok();
+        Probe { inner, thread }
+    }
+
+    /// Seconds since the probe started: the clock [`Probe::delays`] takes.
+    pub fn now(&self) -> f64 {
+        self.inner.start.elapsed().as_secs_f64()
+    }
+
+    /// The delays seen between `from` and `to` (seconds of [`Probe::now`]).
+    pub fn delays(&self, from: f64, to: f64) -> Delays {
+        let samples = self.inner.samples.lock().expect("probe lock");
+        let first = samples.partition_point(|&(t, _)| t < from);
+        Delays::of(samples[first..].iter().take_while(|&&(t, _)| t <= to).map(|&(_, l)| l).collect())
+    }
+
+    /// The delays over the last `window`.
+    pub fn recent(&self, window: Duration) -> Delays {
+        let now = self.now();
+        self.delays(now - window.as_secs_f64(), now)
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.inner.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Idle and total jiffies over all CPUs, from `/proc/stat`.
+fn cpu_times() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal …
+    let idle = v.get(3)? + v.get(4).unwrap_or(&0);
+    Some((idle, v.iter().take(8).sum()))
+}
+
+/// The machine's idle CPU over `window`, in cores (`None` without `/proc`).
+pub fn idle_cores(window: Duration) -> Option<f64> {
+    let cores = std::thread::available_parallelism().ok()?.get() as f64;
+    let (i0, t0) = cpu_times()?;
+    std::thread::sleep(window);
+    let (i1, t1) = cpu_times()?;
+    let total = t1.saturating_sub(t0);
+    (total > 0).then(|| cores * i1.saturating_sub(i0) as f64 / total as f64)
+}
+
+/// How much may run at once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Budget {
+    /// Cores the runs' shares may add up to.
+    pub cores: f64,
+    /// Runs at once, at most.
+    pub max_jobs: usize,
+    /// Whether it comes from measurement (else a fixed `-j`).
+    pub measured: bool,
+}
+
+impl Budget {
+    /// A fixed number of runs at once, whatever they cost (`-j N`).
+    pub fn fixed(jobs: usize) -> Budget {
+        Budget { cores: f64::INFINITY, max_jobs: jobs.max(1), measured: false }
+    }
+
+    /// From the machine's idle cores (measured over half a second):
+    /// [`UTILIZATION`] of them, and at most [`MAX_JOBS_PER_CORE`] runs per core.
+    pub fn measured() -> (Budget, f64) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let idle = idle_cores(Duration::from_millis(500)).unwrap_or(cores as f64);
+        let budget = Budget {
+            cores: (idle * UTILIZATION).max(HEAVY_SHARE),
+            max_jobs: (MAX_JOBS_PER_CORE * cores).max(1),
+            measured: true,
+        };
+        (budget, idle)
+    }
+
+    /// Whether a run of `share` cores may start beside runs of `running`
+    /// shares, with the budget scaled by `pressure` (see [`Pressure`]).
+    /// With nothing running, anything may start.
+    pub fn admits(&self, pressure: f64, running: &[f64], share: f64) -> bool {
+        if running.is_empty() {
+            return true;
+        }
+        if running.len() >= self.max_jobs {
+            return false;
+        }
+        if !self.measured {
+            return true;
+        }
+        if share >= HEAVY_SHARE && running.iter().any(|&s| s >= HEAVY_SHARE) {
+            return false;
+        }
+        running.iter().sum::<f64>() + share <= self.cores * pressure
+    }
+}
+
+/// The part of the budget in use while scheduling delay is high: cut by a
+/// fifth at each look that finds it above [`HIGH_DELAY_MS`] (to half at
+/// most), grown back by a twentieth at each look that finds it below
+/// [`LOW_DELAY_MS`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pressure {
+    /// The factor, in [0.5, 1].
+    pub factor: f64,
+    /// How many looks cut it.
+    pub backoffs: u32,
+}
+
+impl Default for Pressure {
+    fn default() -> Pressure {
+        Pressure { factor: 1.0, backoffs: 0 }
+    }
+}
+
+impl Pressure {
+    /// Takes a look at recent delays; returns the new factor.
+    pub fn look(&mut self, recent: &Delays) -> f64 {
+        if recent.samples == 0 {
+            return self.factor;
+        }
+        if recent.p95_ms > HIGH_DELAY_MS {
+            self.factor = (self.factor * 0.8).max(0.5);
+            self.backoffs += 1;
+        } else if recent.p95_ms < LOW_DELAY_MS {
+            self.factor = (self.factor + 0.05).min(1.0);
+        }
+        self.factor
+    }
+}
+
+/// Each test's CPU share, in cores: measured on earlier runs, refined by
+/// every run that finishes.
+#[derive(Clone, Debug, Default)]
+pub struct Profile {
+    shares: HashMap<String, f64>,
+}
+
+impl Profile {
+    /// Reads `id<TAB>share` lines (`#` comments and blank lines skipped).
+    ///
+    /// # Errors
+    /// A line that is not `id<TAB>share` with a share in (0, 64], named by its number.
+    pub fn parse(text: &str) -> Result<Profile, String> {
+        let mut shares = HashMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let bad = || format!("line {}: expected `test<TAB>cores`, found {line:?}", n + 1);
+            let (id, share) = line.split_once('\t').ok_or_else(bad)?;
+            let share: f64 = share.trim().parse().map_err(|_| bad())?;
+            if !(share > 0.0 && share <= 64.0) {
+                return Err(bad());
+            }
+            shares.insert(id.trim().to_string(), share);
+        }
+        Ok(Profile { shares })
+    }
+
+    /// The share to plan with for test `id`.
+    pub fn share(&self, id: &str) -> f64 {
+        self.shares.get(id).copied().unwrap_or(DEFAULT_SHARE)
+    }
+
+    /// Whether `id` has been measured.
+    pub fn knows(&self, id: &str) -> bool {
+        self.shares.contains_key(id)
+    }
+
+    /// A run of `id` used `cpu_secs` over `wall_secs`: the estimate moves
+    /// halfway to it (a first measurement replaces the default).
+    pub fn learn(&mut self, id: &str, cpu_secs: f64, wall_secs: f64) {
+        if wall_secs <= 0.0 || !cpu_secs.is_finite() {
+            return;
+        }
+        let seen = (cpu_secs / wall_secs).clamp(0.01, 64.0);
+        let next = match self.shares.get(id) {
+            Some(&old) => (old + seen) / 2.0,
+            None => seen,
+        };
+        self.shares.insert(id.to_string(), next);
+    }
+
+    /// The profile as `id<TAB>share` lines, sorted by id.
+    pub fn to_tsv(&self) -> String {
+        let mut ids: Vec<_> = self.shares.iter().collect();
+        ids.sort_by(|a, b| a.0.cmp(b.0));
+        ids.into_iter().map(|(id, s)| format!("{id}\t{s:.3}\n")).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_take_percentiles() {
+        let d = Delays::of((1..=100).map(f64::from).collect());
+        assert_eq!((d.samples, d.p50_ms, d.p99_ms, d.max_ms), (100, 51.0, 99.0, 100.0));
+        assert_eq!(Delays::of(Vec::new()), Delays::default());
+    }
+
+    #[test]
+    fn the_budget_admits_by_cpu_share_and_keeps_heavy_runs_apart() {
+        let b = Budget { cores: 1.6, max_jobs: 8, measured: true };
+        assert!(b.admits(1.0, &[], 3.0), "anything starts on an idle machine");
+        assert!(b.admits(1.0, &[0.3, 0.3, 0.3], 0.3));
+        assert!(!b.admits(1.0, &[0.3, 0.3, 0.3, 0.3, 0.3], 0.3), "1.8 cores > 1.6");
+        assert!(!b.admits(0.5, &[0.3, 0.3], 0.3), "pressure halves the budget");
+        assert!(!b.admits(1.0, &[0.6], 0.7), "two heavy runs never go together");
+        assert!(b.admits(1.0, &[0.6], 0.2));
+        let b = Budget { cores: 100.0, max_jobs: 2, measured: true };
+        assert!(!b.admits(1.0, &[0.01, 0.01], 0.01), "max_jobs caps cheap runs too");
+        let fixed = Budget::fixed(3);
+        assert!(fixed.admits(1.0, &[5.0, 5.0], 5.0) && !fixed.admits(1.0, &[0.1, 0.1, 0.1], 0.1));
+    }
+
+    #[test]
+    fn pressure_backs_off_on_delay_and_recovers_slowly() {
+        let mut p = Pressure::default();
+        let high = Delays { samples: 10, p95_ms: 30.0, ..Delays::default() };
+        let low = Delays { samples: 10, p95_ms: 1.0, ..Delays::default() };
+        assert!((p.look(&high) - 0.8).abs() < 1e-9);
+        for _ in 0..10 {
+            p.look(&high);
+        }
+        assert_eq!((p.factor, p.backoffs), (0.5, 11));
+        p.look(&low);
+        assert!((p.factor - 0.55).abs() < 1e-9);
+        assert_eq!(p.look(&Delays::default()), p.factor, "no samples, no change");
+    }
+
+    #[test]
+    fn a_profile_parses_learns_and_names_bad_lines() {
+        let mut p = Profile::parse("# test\tcores\nBasicAgree2B\t0.250\n\n").unwrap();
+        assert_eq!(p.share("BasicAgree2B"), 0.25);
+        assert_eq!(p.share("Unknown2A"), DEFAULT_SHARE);
+        p.learn("BasicAgree2B", 3.5, 10.0);
+        assert!((p.share("BasicAgree2B") - 0.3).abs() < 1e-9);
+        p.learn("New3A", 8.0, 10.0);
+        assert!((p.share("New3A") - 0.8).abs() < 1e-9 && p.knows("New3A"));
+        assert!(p.to_tsv().starts_with("BasicAgree2B\t0.300\nNew3A\t0.800\n"));
+        assert_eq!(
+            Profile::parse("X2A 0.3").unwrap_err(),
+            "line 1: expected `test<TAB>cores`, found \"X2A 0.3\""
+        );
+        assert!(Profile::parse("X2A\t-1").is_err());
+    }
+
+    #[test]
+    fn the_probe_sees_delays_between_two_times() {
+        let probe = Probe::start();
+        std::thread::sleep(Duration::from_millis(120));
+        let d = probe.delays(0.0, probe.now());
+        assert!(d.samples >= 5, "{d:?}");
+        assert_eq!(probe.delays(probe.now() + 10.0, probe.now() + 20.0).samples, 0);
+    }
+}
