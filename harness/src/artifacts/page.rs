@@ -1,0 +1,488 @@
+//! `timeline.html`: a self-contained picture of a run (inline CSS, SVG and a
+//! little script; no network). One lane per node with its role and term
+//! over time, crashes, pauses, partitions and one-way faults as shaded
+//! spans, applies as ticks and the RPCs it received as a rate line; a lane
+//! of commits; the failure as a red line at its time; every event listed
+//! below. Ticks and rates are summed into at most [`BINS`] bins, so a
+//! 10-minute run draws as fast as a 10-second one.
+
+use super::events::{Event, Kind};
+use super::{ACTIVITY_LOG, Folder, TIMELINE_HTML, TIMELINE_LOG, events};
+use crate::activity::{self, Count};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Width of the plot, in pixels (before zoom).
+const PLOT_W: f64 = 1400.0;
+/// Left margin for the lane labels.
+const LEFT: f64 = 90.0;
+/// Height of a node's lane.
+const LANE_H: f64 = 48.0;
+/// Bins ticks and rates are summed into, across the whole run.
+pub const BINS: usize = 700;
+/// Events listed under the chart; the rest are in `timeline.log`.
+const MAX_LISTED: usize = 5000;
+
+/// What the page is drawn from.
+pub struct Run {
+    /// The page's title (the test's name).
+    pub title: String,
+    /// The harness's events.
+    pub events: Vec<Event>,
+    /// Applies, commits and RPC rates.
+    pub counts: Vec<Count>,
+    /// How many nodes.
+    pub nodes: usize,
+}
+
+impl Run {
+    /// The run an artifact folder holds.
+    pub fn from_folder(folder: &Folder) -> Run {
+        let events = events::parse_all(&folder.read(TIMELINE_LOG));
+        let counts = activity::read(&folder.read(ACTIVITY_LOG));
+        let mentioned = events.iter().filter_map(|e| lane_of(&e.kind)).max().map_or(0, |n| n + 1);
+        let logged = folder.logs.last().map_or(0, |(n, _)| n + 1);
+        let title = folder.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Run { title, events, counts, nodes: mentioned.max(logged) }
+    }
+
+    /// How long the run lasted: its last event or count (at least a second).
+    pub fn duration(&self) -> f64 {
+        let last_event = self.events.last().map_or(0.0, |e| e.t);
+        let last_count = self.counts.iter().map(|c| c.0 + 0.1).fold(0.0, f64::max);
+        last_event.max(last_count).max(1.0)
+    }
+}
+
+/// Writes `timeline.html` into the artifact folder `dir`; returns its path.
+pub fn write(dir: &Path) -> Result<PathBuf, String> {
+    let folder = Folder::open(dir)?;
+    let path = folder.file(TIMELINE_HTML);
+    std::fs::write(&path, html(&Run::from_folder(&folder)))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// The node whose lane shows an event, if one does.
+fn lane_of(k: &Kind) -> Option<usize> {
+    match k {
+        Kind::Started(n)
+        | Kind::Down(n)
+        | Kind::Paused(n)
+        | Kind::Resumed(n)
+        | Kind::Disconnect(n)
+        | Kind::Connect(n)
+        | Kind::Snapshot(n) => Some(*n),
+        Kind::Role { node, .. } => Some(*node),
+        Kind::OneWay { node, .. } => *node,
+        _ => None,
+    }
+}
+
+/// A shaded span of a lane.
+struct Span {
+    lane: usize,
+    t0: f64,
+    t1: f64,
+    class: String,
+    title: String,
+}
+
+/// The spans the events open and close, per lane.
+fn spans(run: &Run, end: f64) -> Vec<Span> {
+    let mut out = Vec::new();
+    // Open spans: (lane, key) → (start, class, title).
+    let mut open: Vec<(usize, String, f64, String, String)> = Vec::new();
+    let close =
+        |out: &mut Vec<Span>, open: &mut Vec<(usize, String, f64, String, String)>, lane, key: &str, t| {
+            open.retain(|(l, k, t0, class, title)| {
+                let hit = *l == lane && (key.is_empty() || k == key);
+                if hit {
+                    out.push(Span { lane, t0: *t0, t1: t, class: class.clone(), title: title.clone() });
+                }
+                !hit
+            });
+        };
+    for e in &run.events {
+        let t = e.t;
+        match &e.kind {
+            Kind::Role { node, term, leader } => {
+                close(&mut out, &mut open, *node, "role", t);
+                let (class, what) =
+                    if *leader { ("role-leader", "leads") } else { ("role-follower", "follows") };
+                open.push((
+                    *node,
+                    "role".into(),
+                    t,
+                    class.into(),
+                    format!("node {node} {what} in term {term}"),
+                ));
+            }
+            Kind::Down(n) => {
+                close(&mut out, &mut open, *n, "role", t);
+                close(&mut out, &mut open, *n, "paused", t);
+                open.push((*n, "down".into(), t, "down".into(), format!("node {n} down: {}", e.text)));
+            }
+            Kind::Started(n) => close(&mut out, &mut open, *n, "down", t),
+            Kind::Paused(n) => {
+                open.push((*n, "paused".into(), t, "paused".into(), format!("node {n} paused")))
+            }
+            Kind::Resumed(n) => close(&mut out, &mut open, *n, "paused", t),
+            Kind::Disconnect(n) => {
+                open.push((*n, "cut".into(), t, "cut".into(), format!("node {n} disconnected")))
+            }
+            Kind::Connect(n) => close(&mut out, &mut open, *n, "cut", t),
+            Kind::Partition(_) | Kind::ConnectAll => {
+                for lane in 0..run.nodes {
+                    close(&mut out, &mut open, lane, "cut", t);
+                    close(&mut out, &mut open, lane, "side", t);
+                }
+                if let Kind::Partition(groups) = &e.kind {
+                    for (side, g) in groups.iter().enumerate() {
+                        for &lane in g {
+                            let title = format!("{} (side {})", e.text, side + 1);
+                            open.push((lane, "side".into(), t, format!("side{}", side.min(2)), title));
+                        }
+                    }
+                }
+            }
+            Kind::OneWay { key, node: Some(n), on } => {
+                close(&mut out, &mut open, *n, key, t);
+                if *on {
+                    open.push((*n, key.clone(), t, "oneway".into(), e.text.clone()));
+                }
+            }
+            Kind::OneWayLifted => {
+                let lanes: Vec<(usize, String)> =
+                    open.iter().filter(|o| o.3 == "oneway").map(|o| (o.0, o.1.clone())).collect();
+                for (lane, key) in lanes {
+                    close(&mut out, &mut open, lane, &key, t);
+                }
+            }
+            _ => {}
+        }
+    }
+    for (lane, _, t0, class, title) in open {
+        out.push(Span { lane, t0, t1: end, class, title });
+    }
+    out
+}
+
+/// Sums counts of `kind` for `lane` (`None`: not per node) into [`BINS`] bins.
+fn bin(counts: &[Count], kind: activity::Kind, lane: Option<usize>, end: f64) -> Vec<u32> {
+    let mut bins = vec![0u32; BINS];
+    for &(t, k, node, n) in counts {
+        if k == kind && (lane.is_none() || node == lane) {
+            let b = ((t / end) * BINS as f64) as usize;
+            bins[b.min(BINS - 1)] += n;
+        }
+    }
+    bins
+}
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The page.
+pub fn html(run: &Run) -> String {
+    let end = run.duration();
+    let x = |t: f64| LEFT + (t / end).clamp(0.0, 1.0) * PLOT_W;
+    let top = 30.0;
+    let commits_y = top + run.nodes as f64 * LANE_H;
+    let height = commits_y + 40.0;
+    let width = LEFT + PLOT_W + 20.0;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg id="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" preserveAspectRatio="none">
+<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill='#ddd'/><line x1="0" y1="0" x2="0" y2="6" stroke='#888' stroke-width="2"/></pattern></defs>
+"#
+    );
+    axis(&mut svg, end, top, commits_y + 30.0, &x);
+    let spans = spans(run, end);
+    let bin_w = PLOT_W / BINS as f64;
+    for lane in 0..run.nodes {
+        let y = top + lane as f64 * LANE_H;
+        let _ = write!(
+            svg,
+            r#"<g class="lane" data-node="{lane}"><text class="lanelabel" x="8" y="{}">node {lane}</text>"#,
+            y + 24.0
+        );
+        let _ = write!(
+            svg,
+            r#"<rect x="{LEFT}" y="{y}" width="{PLOT_W}" height="{}" fill='#fafafa' stroke='#e5e5e5'/>"#,
+            LANE_H - 2.0
+        );
+        for s in spans.iter().filter(|s| s.lane == lane) {
+            let (sy, sh) = match s.class.as_str() {
+                c if c.starts_with("role") => (y + 14.0, 14.0),
+                "oneway" => (y + 2.0, 5.0),
+                _ => (y, LANE_H - 2.0),
+            };
+            let w = (x(s.t1) - x(s.t0)).max(0.5);
+            let _ = write!(
+                svg,
+                r#"<rect class="{}" x="{:.1}" y="{sy}" width="{w:.1}" height="{sh}"><title>{} ({:.3}–{:.3} s)</title></rect>"#,
+                s.class,
+                x(s.t0),
+                esc(&s.title),
+                s.t0,
+                s.t1
+            );
+            if s.class.starts_with("role") && w > 28.0 {
+                let term = s.title.rsplit(' ').next().unwrap_or("");
+                let _ = write!(
+                    svg,
+                    r#"<text x="{:.1}" y="{}" fill='#fff'>T{}</text>"#,
+                    x(s.t0) + 3.0,
+                    y + 25.0,
+                    esc(term)
+                );
+            }
+        }
+        ticks(
+            &mut svg,
+            &bin(&run.counts, activity::Kind::Apply, Some(lane), end),
+            "apply",
+            y + LANE_H - 4.0,
+            12.0,
+            bin_w,
+        );
+        rate_line(
+            &mut svg,
+            &bin(&run.counts, activity::Kind::Rpc, Some(lane), end),
+            y + 12.0,
+            11.0,
+            bin_w,
+            end,
+        );
+        for e in run.events.iter().filter(|e| e.kind == Kind::Snapshot(lane)) {
+            let _ = write!(
+                svg,
+                r#"<path class="snap" d="M{:.1} {} l4 7 l-8 0 z"><title>{:.3} s {}</title></path>"#,
+                x(e.t),
+                y + 29.0,
+                e.t,
+                esc(&e.text)
+            );
+        }
+        svg.push_str("</g>\n");
+    }
+    let _ = write!(svg, r#"<text class="lanelabel" x="8" y="{}">commits</text>"#, commits_y + 20.0);
+    ticks(
+        &mut svg,
+        &bin(&run.counts, activity::Kind::Commit, None, end),
+        "commit",
+        commits_y + 26.0,
+        22.0,
+        bin_w,
+    );
+    for e in &run.events {
+        match e.kind {
+            Kind::Check => {
+                let _ = write!(
+                    svg,
+                    r#"<circle class="check" cx="{:.1}" cy="{}" r="3"><title>{:.3} s {}</title></circle>"#,
+                    x(e.t),
+                    top - 6.0,
+                    e.t,
+                    esc(&e.text)
+                );
+            }
+            Kind::Begin => {
+                let _ = write!(
+                    svg,
+                    r#"<line class="begin" x1="{0:.1}" x2="{0:.1}" y1="{1}" y2="{2}"><title>{3:.3} s {4}</title></line>"#,
+                    x(e.t),
+                    top,
+                    commits_y + 30.0,
+                    e.t,
+                    esc(&e.text)
+                );
+            }
+            Kind::Failed | Kind::Violation => {
+                let _ = write!(
+                    svg,
+                    r#"<line class="fail" x1="{0:.1}" x2="{0:.1}" y1="{1}" y2="{2}"><title>{3:.3} s {4}</title></line><text class="failtext" x="{5:.1}" y="{6}" text-anchor="end">{7}</text>"#,
+                    x(e.t),
+                    top - 12.0,
+                    commits_y + 30.0,
+                    e.t,
+                    esc(&e.text),
+                    x(e.t) - 3.0,
+                    top - 14.0,
+                    if e.kind == Kind::Failed { "FAILED" } else { "VIOLATION" }
+                );
+            }
+            _ => {}
+        }
+    }
+    svg.push_str("</svg>");
+    page(run, end, &svg, &x)
+}
+
+fn axis(svg: &mut String, end: f64, top: f64, bottom: f64, x: &dyn Fn(f64) -> f64) {
+    let step = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0]
+        .into_iter()
+        .find(|s| end / s <= 20.0)
+        .unwrap_or(600.0);
+    let mut t = 0.0;
+    while t <= end + 1e-9 {
+        let _ = write!(
+            svg,
+            r#"<line class="grid" x1="{0:.1}" x2="{0:.1}" y1="{1}" y2="{2}"/><text x="{3:.1}" y="12">{4}s</text>"#,
+            x(t),
+            top,
+            bottom,
+            x(t) + 2.0,
+            trim_float(t)
+        );
+        t += step;
+    }
+}
+
+fn trim_float(t: f64) -> String {
+    let s = format!("{t:.1}");
+    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}
+
+/// Bars of `bins` growing up from `base`, the largest `h` tall.
+fn ticks(svg: &mut String, bins: &[u32], class: &str, base: f64, h: f64, bin_w: f64) {
+    let max = bins.iter().copied().max().unwrap_or(0).max(1) as f64;
+    for (i, &n) in bins.iter().enumerate().filter(|(_, n)| **n > 0) {
+        let bh = (h * n as f64 / max).max(1.5);
+        let _ = write!(
+            svg,
+            r#"<rect class="{class}" x="{:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}"><title>{n} {class}</title></rect>"#,
+            LEFT + i as f64 * bin_w,
+            base - bh,
+            bin_w.max(1.0)
+        );
+    }
+}
+
+/// RPCs received per second as a line above `base`, the largest `h` tall.
+fn rate_line(svg: &mut String, bins: &[u32], base: f64, h: f64, bin_w: f64, end: f64) {
+    let max = bins.iter().copied().max().unwrap_or(0);
+    if max == 0 {
+        return;
+    }
+    let mut d = String::new();
+    for (i, &n) in bins.iter().enumerate() {
+        let _ = write!(
+            d,
+            "{}{:.1} {:.1}",
+            if i == 0 { "M" } else { " L" },
+            LEFT + (i as f64 + 0.5) * bin_w,
+            base - h * n as f64 / max as f64
+        );
+    }
+    let per_s = max as f64 / (end / BINS as f64);
+    let _ =
+        write!(svg, r#"<path class="rpc" d="{d}"><title>RPCs received (peak {per_s:.0}/s)</title></path>"#);
+}
+
+fn page(run: &Run, end: f64, svg: &str, x: &dyn Fn(f64) -> f64) -> String {
+    let failure: Vec<&Event> =
+        run.events.iter().filter(|e| matches!(e.kind, Kind::Failed | Kind::Violation)).collect();
+    let begins: Vec<String> = run
+        .events
+        .iter()
+        .filter(|e| e.kind == Kind::Begin)
+        .map(|e| esc(e.text.trim_start_matches("begin ")))
+        .collect();
+    let mut rows = String::new();
+    for e in run.events.iter().take(MAX_LISTED) {
+        let class = match e.kind {
+            Kind::Failed | Kind::Violation | Kind::Down(_) => "bad",
+            Kind::Paused(_) | Kind::Disconnect(_) | Kind::Partition(_) | Kind::OneWay { .. } => "fault",
+            Kind::Role { .. } | Kind::Started(_) | Kind::Snapshot(_) => "node",
+            _ => "",
+        };
+        let _ = writeln!(
+            rows,
+            r#"<tr class="{class}" data-t="{0:.6}" data-x="{1:.1}"><td>{0:.6}</td><td>{2}</td></tr>"#,
+            e.t,
+            x(e.t),
+            esc(&e.text)
+        );
+    }
+    let more = run.events.len().saturating_sub(MAX_LISTED);
+    let more =
+        if more > 0 { format!("<p>… and {more} more events in timeline.log</p>") } else { String::new() };
+    let fail_box: String = failure
+        .iter()
+        .map(|e| format!(r#"<div class="failure">{:.3} s — {}</div>"#, e.t, esc(&e.text)))
+        .collect();
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} — timeline</title><style>{css}</style></head>
+<body>
+<h1>{title}</h1>
+<div class="meta">{tests} · {nodes} nodes · {end:.1} s · times are seconds since the test began (as in timeline.log and the node logs)</div>
+{fail_box}
+<div class="legend"><span><i style="background:#2e9d4a"></i>leader</span><span><i style="background:#b9c7d6"></i>not leader (term shown)</span><span><i style="background:#999"></i>down</span><span><i style="background:#f5b041"></i>paused</span><span><i style="background:#f7dc6f"></i>disconnected</span><span><i style="background:#aed6f1"></i>partition side</span><span><i style="background:#8e44ad"></i>one-way fault</span><span><i style="background:#1e8449"></i>applies</span><span><i style="background:#5d6d7e;height:2px"></i>RPCs received/s</span><span><i style="background:#c0392b;width:3px"></i>failure</span></div>
+<div class="controls">zoom <input id="zoom" type="range" min="1" max="20" step="1" value="1"> <span id="zoomval">1×</span> · hover for details · click an event to find it</div>
+<div class="scroll">{svg}</div>
+<table class="events">{rows}</table>{more}
+<script>{js}</script>
+</body></html>
+"#,
+        title = esc(&run.title),
+        css = include_str!("page.css"),
+        js = include_str!("page.js"),
+        tests = if begins.is_empty() { "no test began".to_string() } else { begins.join(" · ") },
+        nodes = run.nodes,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run() -> Run {
+        let events = events::parse_all(
+            "  0.000000s  begin Test (2A): initial election\n  0.010000s  node 0 started (pid 1, incarnation 1)\n  0.500000s  node 0 leads in term 1\n  0.600000s  node 1 does not lead in term 1\n  1.000000s  disconnect 0\n  1.500000s  node 1 killed (pid 2)\n  2.000000s  calls 0->1 blocked true\n  2.500000s  one-way faults lifted\n  3.000000s  FAILED: expected one leader, got none\n",
+        );
+        let counts = vec![
+            (0.5, activity::Kind::Apply, Some(0), 3),
+            (0.5, activity::Kind::Commit, None, 3),
+            (0.6, activity::Kind::Rpc, Some(1), 40),
+        ];
+        Run { title: "InitialElection2A".into(), events, counts, nodes: 2 }
+    }
+
+    #[test]
+    fn spans_open_and_close_with_the_events() {
+        let r = run();
+        let s = spans(&r, r.duration());
+        let find =
+            |class: &str, lane| s.iter().find(|s| s.class == class && s.lane == lane).map(|s| (s.t0, s.t1));
+        assert_eq!(find("role-leader", 0), Some((0.5, 3.0)));
+        assert_eq!(find("role-follower", 1), Some((0.6, 1.5)), "a crash ends the role");
+        assert_eq!(find("down", 1), Some((1.5, 3.0)));
+        assert_eq!(find("cut", 0), Some((1.0, 3.0)));
+        assert_eq!(find("oneway", 0), Some((2.0, 2.5)), "lifting ends one-way faults");
+    }
+
+    #[test]
+    fn the_page_has_a_lane_per_node_and_the_failure() {
+        let page = html(&run());
+        assert_eq!(page.matches(r#"<g class="lane""#).count(), 2);
+        assert!(page.contains(r#"class="fail""#));
+        assert!(page.contains("FAILED: expected one leader, got none"));
+        assert!(!page.contains("http://") || page.matches("http://").count() == 1, "only the SVG namespace");
+        assert!(page.contains("<title>3 apply</title>"));
+    }
+
+    #[test]
+    fn ticks_are_binned_whatever_the_length() {
+        let counts: Vec<Count> =
+            (0..60_000).map(|i| (i as f64 * 0.01, activity::Kind::Apply, Some(0), 1)).collect();
+        let bins = bin(&counts, activity::Kind::Apply, Some(0), 600.0);
+        assert_eq!(bins.len(), BINS);
+        assert_eq!(bins.iter().sum::<u32>(), 60_000);
+    }
+}
