@@ -44,6 +44,16 @@ impl Filter {
         self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|to| t <= to)
     }
 
+    /// A node's own news (its role, a snapshot) goes with its column; the
+    /// rest (crashes, partitions, checks) is everyone's story.
+    fn keeps_event(&self, kind: &events::Kind) -> bool {
+        let node = match kind {
+            events::Kind::Role { node, .. } | events::Kind::Snapshot(node) => *node,
+            _ => return true,
+        };
+        self.peers.as_ref().is_none_or(|p| p.contains(&node))
+    }
+
     fn keeps_line(&self, node: usize, level: Option<Level>, topics: Topics) -> bool {
         self.peers.as_ref().is_none_or(|p| p.contains(&node))
             && self.level.is_none_or(|min| level.is_none_or(|l| l >= min))
@@ -59,7 +69,7 @@ impl Filter {
 pub fn merge<'a>(logs: &'a [(usize, String)], timeline: &'a [Event], filter: &Filter) -> Vec<Record<'a>> {
     let mut out = Vec::new();
     if !filter.no_events {
-        for e in timeline.iter().filter(|e| filter.in_window(e.t)) {
+        for e in timeline.iter().filter(|e| filter.in_window(e.t) && filter.keeps_event(&e.kind)) {
             out.push(Record {
                 t: e.t,
                 node: None,
@@ -138,6 +148,10 @@ mod tests {
         let only = |f: Filter| -> Vec<&str> { merge(&logs, &tl, &f).iter().map(|r| r.text).collect() };
         let peer1 = only(Filter { peers: Some(vec![1]), no_events: true, ..Filter::default() });
         assert_eq!(peer1, vec!["raft: granted vote term=1", "raft: persisting slowly"]);
+        let tl = events::parse_all("  0.1s  node 0 leads in term 1\n  0.2s  node 1 killed (pid 3)\n");
+        let f = Filter { peers: Some(vec![1]), ..Filter::default() };
+        let evs: Vec<&str> = merge(&[], &tl, &f).iter().map(|r| r.text).collect();
+        assert_eq!(evs, vec!["node 1 killed (pid 3)"], "another node's role is left out, a crash is not");
         let warn = only(Filter { level: Some(Level::Warn), no_events: true, ..Filter::default() });
         assert_eq!(warn, vec!["raft: persisting slowly", "node 0 panicked: boom"]);
         let elections = only(Filter { topics: Topics::parse_list("election").ok(), ..Filter::default() });

@@ -17,6 +17,22 @@ pub mod topics;
 
 use std::path::{Path, PathBuf};
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn network_decisions_go_to_their_callers_column() {
+        let net = "  0.030000s 1003->0 KVServer.Get #1: Deliver(17ms)\n  0.040000s 0->2 Raft.AppendEntries #4: Drop\nbad\n";
+        let logs = super::network_as_logs(net, 3);
+        assert_eq!(
+            logs[0].1,
+            "0.030000s TRACE net: 1003->0 KVServer.Get #1: Deliver(17ms)\n0.040000s TRACE net: 0->2 Raft.AppendEntries #4: Drop\n"
+        );
+        assert!(logs[1].1.is_empty() && logs[2].1.is_empty());
+        let parsed = super::logline::parse(logs[0].1.lines().next().unwrap());
+        assert_eq!(parsed.t, Some(0.03));
+    }
+}
+
 /// The name of the harness's events file.
 pub const TIMELINE_LOG: &str = "timeline.log";
 /// The name of the applies/commits/RPC-rates file ([`crate::activity`]).
@@ -74,6 +90,26 @@ impl Folder {
     pub fn read_logs(&self) -> Vec<(usize, String)> {
         self.logs.iter().map(|(n, p)| (*n, read_lossy(p))).collect()
     }
+}
+
+/// `network.log` as extra node logs, so that it merges like them: each
+/// decision (`  0.03s 2->0 Raft.AppendEntries #5: Deliver(3ms)`) goes in
+/// the column of its caller, or of its server when the caller is a clerk
+/// (an id of `nodes` or more), as a `TRACE net:` line.
+pub fn network_as_logs(text: &str, nodes: usize) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = (0..nodes).map(|n| (n, String::new())).collect();
+    for line in text.lines() {
+        let Some((stamp, rest)) = line.trim_start().split_once(' ') else { continue };
+        let Some((from, to)) = rest.split_once(' ').and_then(|(link, _)| link.split_once("->")) else {
+            continue;
+        };
+        let (Ok(from), Ok(to)) = (from.parse::<usize>(), to.parse::<usize>()) else { continue };
+        let column = if from < nodes { from } else { to };
+        if let Some((_, log)) = out.get_mut(column) {
+            log.push_str(&format!("{stamp} TRACE net: {rest}\n"));
+        }
+    }
+    out
 }
 
 /// A file's text, invalid UTF-8 replaced; empty if it cannot be read.

@@ -187,6 +187,17 @@ fn push_spaces(line: &mut String, n: usize) {
     line.extend(std::iter::repeat_n(' ', n));
 }
 
+/// The width of the terminal on stdout, if it is one (`COLUMNS` first).
+pub fn terminal_width() -> Option<usize> {
+    if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return Some(c);
+    }
+    let mut size = nix::libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ writes one winsize into the struct it is given.
+    let ok = unsafe { nix::libc::ioctl(1, nix::libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(size.ws_col as usize)
+}
+
 /// The first `n` characters of `s` and the rest.
 fn split_at_chars(s: &str, n: usize) -> (&str, &str) {
     if s.len() <= n {

@@ -168,7 +168,7 @@ impl Nodes {
             std::io::Write::write_all(
                 &mut f,
                 format!(
-                    "=== incarnation {incarnation} at {} ===\n",
+                    "{}  === incarnation {incarnation} ===\n",
                     control::clock::stamp(self.timeline.now())
                 )
                 .as_bytes(),
