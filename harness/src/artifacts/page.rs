@@ -279,6 +279,9 @@ pub fn html(run: &Run) -> String {
         22.0,
         bin_w,
     );
+    // Only the first failure marker is labelled: a violation and the
+    // failure it causes are milliseconds apart.
+    let mut labelled = false;
     for e in &run.events {
         match e.kind {
             Kind::Check => {
@@ -303,6 +306,13 @@ pub fn html(run: &Run) -> String {
                 );
             }
             Kind::Failed | Kind::Violation => {
+                let label = if std::mem::replace(&mut labelled, true) {
+                    ""
+                } else if e.kind == Kind::Failed {
+                    "FAILED"
+                } else {
+                    "VIOLATION"
+                };
                 let _ = write!(
                     svg,
                     r#"<line class="fail" x1="{0:.1}" x2="{0:.1}" y1="{1}" y2="{2}"><title>{3:.3} s {4}</title></line><text class="failtext" x="{5:.1}" y="{6}" text-anchor="end">{7}</text>"#,
