@@ -63,18 +63,28 @@ struct Done {
     failed_tests: Vec<String>,
 }
 
-/// The tests a run's output says failed: libtest's `test X ... FAILED` and
-/// the watchdog's `test X FAILED: still running …`.
+/// The tests a run's output says failed: the names libtest lists under
+/// its last `failures:` heading, and the watchdog's `test X FAILED: still
+/// running …` (it stops the run before libtest's summary).
 pub fn failed_tests(output: &str) -> Vec<String> {
-    let mut out: Vec<String> = output
-        .lines()
-        .filter_map(|l| {
-            let rest = l.strip_prefix("test ")?;
-            let (name, tail) = rest.split_once(' ')?;
-            (tail == "... FAILED" || tail.starts_with("FAILED:")).then(|| name.to_string())
-        })
-        .collect();
-    out.dedup();
+    let lines: Vec<&str> = output.lines().collect();
+    let mut out: Vec<String> = Vec::new();
+    if let Some(at) = lines.iter().rposition(|l| *l == "failures:") {
+        for l in &lines[at + 1..] {
+            match l.strip_prefix("    ") {
+                Some(name) if !name.is_empty() && !name.contains(' ') => out.push(name.to_string()),
+                _ => break,
+            }
+        }
+    }
+    for l in &lines {
+        if let Some((name, tail)) = l.strip_prefix("test ").and_then(|r| r.split_once(' '))
+            && tail.starts_with("FAILED: still running")
+            && !out.iter().any(|n| n == name)
+        {
+            out.push(name.to_string());
+        }
+    }
     out
 }
 
@@ -235,7 +245,11 @@ mod tests {
 
     #[test]
     fn failing_tests_are_read_from_the_output() {
-        let out = "Test (2B): basic agreement ...\ntest BasicAgree2B ... ok\ntest FailAgree2B ... FAILED\ntest Backup2B FAILED: still running after 150 s; stopping\nfailures:\n    FailAgree2B\n";
+        let out = "test [2B] FailAgree2B ... seed 1\nFAILED\n\nfailures:\n\n---- FailAgree2B ----\nboom\n\n\nfailures:\n    FailAgree2B\n    Backup2B\n\ntest result: FAILED. 0 passed; 2 failed\n";
         assert_eq!(failed_tests(out), vec!["FailAgree2B", "Backup2B"]);
+        let stopped =
+            "test [2B] Backup2B ... seed 1\ntest Backup2B FAILED: still running after 150 s; stopping\n";
+        assert_eq!(failed_tests(stopped), vec!["Backup2B"]);
+        assert!(failed_tests("test result: ok. 1 passed\n").is_empty());
     }
 }
