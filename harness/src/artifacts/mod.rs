@@ -9,6 +9,7 @@
 //!   written into every failing test's folder; `labs timeline DIR`).
 
 pub mod events;
+pub mod lanes;
 pub mod logline;
 pub mod merge;
 pub mod page;
@@ -16,22 +17,6 @@ pub mod render;
 pub mod topics;
 
 use std::path::{Path, PathBuf};
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn network_decisions_go_to_their_callers_column() {
-        let net = "  0.030000s 1003->0 KVServer.Get #1: Deliver(17ms)\n  0.040000s 0->2 Raft.AppendEntries #4: Drop\nbad\n";
-        let logs = super::network_as_logs(net, 3);
-        assert_eq!(
-            logs[0].1,
-            "0.030000s TRACE net: 1003->0 KVServer.Get #1: Deliver(17ms)\n0.040000s TRACE net: 0->2 Raft.AppendEntries #4: Drop\n"
-        );
-        assert!(logs[1].1.is_empty() && logs[2].1.is_empty());
-        let parsed = super::logline::parse(logs[0].1.lines().next().unwrap());
-        assert_eq!(parsed.t, Some(0.03));
-    }
-}
 
 /// The name of the harness's events file.
 pub const TIMELINE_LOG: &str = "timeline.log";
@@ -119,5 +104,21 @@ fn read_lossy(path: &Path) -> String {
             String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
         }
         Err(_) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn network_decisions_go_to_their_callers_column() {
+        let net = "  0.030000s 1003->0 KVServer.Get #1: Deliver(17ms)\n  0.040000s 0->2 Raft.AppendEntries #4: Drop\nbad\n";
+        let logs = super::network_as_logs(net, 3);
+        assert_eq!(
+            logs[0].1,
+            "0.030000s TRACE net: 1003->0 KVServer.Get #1: Deliver(17ms)\n0.040000s TRACE net: 0->2 Raft.AppendEntries #4: Drop\n"
+        );
+        assert!(logs[1].1.is_empty() && logs[2].1.is_empty());
+        let parsed = super::logline::parse(logs[0].1.lines().next().unwrap());
+        assert_eq!(parsed.t, Some(0.03));
     }
 }
