@@ -204,7 +204,11 @@ fn split_at_chars(s: &str, n: usize) -> (&str, &str) {
         return (s, "");
     }
     if s.is_ascii() {
-        return s.split_at(n);
+        // Break at the last space of the piece when it is not too early.
+        return match s[..n].rfind(' ') {
+            Some(i) if i > n / 2 => (&s[..i], &s[i + 1..]),
+            _ => s.split_at(n),
+        };
     }
     match s.char_indices().nth(n) {
         Some((i, _)) => s.split_at(i),
@@ -242,10 +246,11 @@ mod tests {
         assert!(lines[2].starts_with("  0.150000 ━━━━━ node 1 killed (pid 9) ━"), "{}", lines[2]);
         assert_eq!(lines[2].chars().count(), 17 + 90);
         // Node 2's line starts in the third column and wraps within it.
-        assert_eq!(lines[3], format!("  0.200000 ELECT {}raft: granted vote to 0 for t", " ".repeat(60)));
-        assert_eq!(lines[4], format!("{}erm 1, a long line that wraps", " ".repeat(17 + 60)));
+        assert_eq!(lines[3], format!("  0.200000 ELECT {}raft: granted vote to 0 for", " ".repeat(60)));
+        assert_eq!(lines[4], format!("{}term 1, a long line that", " ".repeat(17 + 60)));
+        assert_eq!(lines[5], format!("{}wraps", " ".repeat(17 + 60)));
         // A role change goes in its node's column.
-        assert_eq!(lines[5], "  0.300000 ELECT ★ node 0 leads in term 1");
+        assert_eq!(lines[6], "  0.300000 ELECT ★ node 0 leads in term 1");
         assert!(!text.contains('\x1b'), "plain text has no colour codes");
     }
 
@@ -253,5 +258,7 @@ mod tests {
     fn wrapping_respects_characters() {
         assert_eq!(split_at_chars("ééé", 2), ("éé", "é"));
         assert_eq!(split_at_chars("abc", 5), ("abc", ""));
+        assert_eq!(split_at_chars("ab cdefg", 5), ("ab cd", "efg"), "a space too early is not used");
+        assert_eq!(split_at_chars("abcd efgh", 6), ("abcd", "efgh"), "the space is dropped");
     }
 }
