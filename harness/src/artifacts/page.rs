@@ -256,12 +256,14 @@ fn rate_line(svg: &mut String, bins: &[u32], base: f64, h: f64, bin_w: f64, end:
 fn page(run: &Run, end: f64, svg: &str, x: &dyn Fn(f64) -> f64) -> String {
     let failure: Vec<&Event> =
         run.events.iter().filter(|e| matches!(e.kind, Kind::Failed | Kind::Violation)).collect();
-    let begins: Vec<String> = run
-        .events
-        .iter()
-        .filter(|e| e.kind == Kind::Begin)
-        .map(|e| esc(e.text.trim_start_matches("begin ")))
-        .collect();
+    // A test's title once, however often it began (a part of a test).
+    let mut begins: Vec<String> = Vec::new();
+    for e in run.events.iter().filter(|e| e.kind == Kind::Begin) {
+        let title = esc(e.text.trim_start_matches("begin "));
+        if !begins.contains(&title) {
+            begins.push(title);
+        }
+    }
     let mut rows = String::new();
     for e in run.events.iter().take(MAX_LISTED) {
         let class = match e.kind {
