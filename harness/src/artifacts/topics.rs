@@ -32,6 +32,7 @@ pub const KEYWORDS: [(&str, &[&str]); 6] = [
         "append",
         &[
             "appendentries",
+            "appended",
             "append_entries",
             "heartbeat",
             "replicat",
@@ -136,6 +137,7 @@ mod tests {
     fn words_choose_topics() {
         assert_eq!(Topics::guess("granted vote to 2").tag(), "ELECT");
         assert_eq!(Topics::guess("sending AppendEntries to 1").tag(), "APPND");
+        assert_eq!(Topics::guess("start: appended index=5").tag(), "APPND");
         assert_eq!(Topics::guess("installing snapshot through 40").tag(), "SNAP");
         assert_eq!(Topics::guess("applying index 7"), Topics::named("apply").unwrap());
         assert!(Topics::guess("PutAppend from clerk 3 seq=4").meets(Topics::named("kv").unwrap()));
