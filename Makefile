@@ -9,6 +9,9 @@ KVRAFT ?=
 TEST ?=
 # Extra arguments for the test runner, e.g. ARGS="--test-threads 1".
 ARGS ?=
+# Repeat mode: run the group (or TEST) REPEAT times, JOBS at a time, e.g. REPEAT=50 JOBS=2.
+REPEAT ?=
+JOBS ?= 1
 
 ifeq ($(strip $(RAFT)$(KVRAFT)),)
 LABS = target/release/labs
@@ -21,17 +24,18 @@ endif
 # Extra arguments for the grader, e.g. GRADE_ARGS='--groups 2A --iterations 3'.
 GRADE_ARGS ?=
 
-# The runner's filter: TEST exactly if given, else the group.
-only = $(if $(strip $(TEST)),$(TEST) --exact,$(1))
+# The runner's filter: TEST exactly if given, else the group; with REPEAT, repeat mode.
+only = $(if $(strip $(REPEAT)),--repeat $(REPEAT) --jobs $(JOBS) )$(if $(strip $(TEST)),$(TEST) --exact,$(1))
 
 # Extra arguments for the self-check, e.g. SELFCHECK_ARGS='--rounds 3' or '--mutants kv-no-dedup'.
 SELFCHECK_ARGS ?=
 
-.PHONY: bench-checker bench-spawn grader-e2e grade grading-kit sandbox handout test-handout selfcheck selfcheck-ci help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
+.PHONY: chromium bench-checker bench-spawn grader-e2e grade grading-kit sandbox handout test-handout selfcheck selfcheck-ci help build test test-2A test-2B test-2C test-2D test-3A test-3B check fmt lint unit bench-proxy clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 	@echo "  Variables: RAFT=dir, KVRAFT=dir (test other crates), TEST=Name (one test), ARGS='…' (runner flags),"
+	@echo "             REPEAT=N JOBS=J (run a test-* target N times, J at a time; failing seeds and replay commands at the end),"
 	@echo "             SUBMISSION=dir, GRADE_ARGS='…' (for make grade), SELFCHECK_ARGS='…' (for make selfcheck)"
 
 build: ## Build node and the test runner (release)
@@ -79,6 +83,9 @@ unit: ## Unit, integration and doc tests of the kit (cargo test)
 
 sandbox: ## Install bubblewrap for the grader's sandbox (as root; otherwise says what is missing)
 	@scripts/install-sandbox.sh
+
+chromium: ## Install headless Chromium for the timeline page's browser test (as root; otherwise says what is missing)
+	@scripts/install-chromium.sh
 
 check: sandbox lint unit build ## Everything CI runs: lint, kit tests, every lab group, broken fixtures, the grader end to end, the handout, the CI self-check
 	$(CARGO) build --release -p grader

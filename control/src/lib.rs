@@ -8,6 +8,8 @@
 //! events as they happen and one [`ToHarness::Reply`] per request.
 #![deny(missing_docs)]
 
+pub mod clock;
+
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 

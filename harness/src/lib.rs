@@ -12,6 +12,8 @@
 //! node processes.
 #![deny(missing_docs)]
 
+pub mod activity;
+pub mod artifacts;
 pub mod cluster;
 pub mod dir;
 pub mod failure;

@@ -5,15 +5,16 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Instant;
 
 /// Entries kept in memory for the diagnosis (the file keeps them all).
 const RECENT: usize = 25;
 
 /// A test's timeline: every entry goes to `timeline.log`; the most recent
-/// are also kept for the failure message.
+/// are also kept for the failure message. Its zero is the test's zero on
+/// [`control::clock`]: nodes stamp their logs from the same instant.
 pub struct Timeline {
-    start: Instant,
+    /// When the test began, in nanoseconds of `CLOCK_MONOTONIC`.
+    zero: u64,
     file: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
     recent: Mutex<VecDeque<String>>,
 }
@@ -22,12 +23,12 @@ impl Timeline {
     /// A timeline written to `path`.
     pub fn new(path: &Path) -> Timeline {
         let file = std::fs::File::create(path).ok().map(std::io::BufWriter::new);
-        Timeline { start: Instant::now(), file: Mutex::new(file), recent: Mutex::default() }
+        Timeline { zero: control::clock::monotonic_ns(), file: Mutex::new(file), recent: Mutex::default() }
     }
 
     /// Records one event.
     pub fn record(&self, what: impl AsRef<str>) {
-        let line = format!("{:8.3}s  {}", self.start.elapsed().as_secs_f64(), what.as_ref());
+        let line = format!("{}  {}", control::clock::stamp(self.now()), what.as_ref());
         if let Some(f) = self.file.lock().expect("timeline lock").as_mut() {
             let _ = writeln!(f, "{line}");
         }
@@ -36,6 +37,17 @@ impl Timeline {
             recent.pop_front();
         }
         recent.push_back(line);
+    }
+
+    /// When the test began, in nanoseconds of `CLOCK_MONOTONIC` (what
+    /// nodes get as `--clock-zero`).
+    pub fn zero(&self) -> u64 {
+        self.zero
+    }
+
+    /// Seconds since the test began.
+    pub fn now(&self) -> f64 {
+        control::clock::since(self.zero)
     }
 
     /// The most recent entries, one per line.

@@ -5,7 +5,14 @@
 //! labs InitialElection2A --exact one test
 //! labs --list                   the tests
 //! labs --catalogue              the table of tests as JSON (for the grader)
+//! labs --repeat 50 --jobs 2 2B  every 2B test, 50 runs, 2 at a time (repeat.rs)
+//! labs logs DIR                 a failed test's logs, merged (tools.rs)
+//! labs timeline DIR             write DIR/timeline.html
 //! ```
+//!
+//! The debugging tools are subcommands of this binary so that every student
+//! has them as soon as the tests build, with nothing else to install, and
+//! they read exactly the files this binary's harness writes.
 //!
 //! Tests run one at a time unless `--test-threads` says otherwise: each starts
 //! real processes, and 6.824's time limits assume the machine is theirs.
@@ -22,12 +29,20 @@ mod lab2d;
 mod lab2d_extra;
 mod lab3;
 mod lab3_extra;
+mod repeat;
+mod tools;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::time::Duration;
 
 fn main() {
-    if std::env::args().nth(1).as_deref() == Some("--catalogue") {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("logs") => std::process::exit(tools::logs(args[1..].to_vec())),
+        Some("timeline") => std::process::exit(tools::timeline(args[1..].to_vec())),
+        _ => {}
+    }
+    if args.first().map(String::as_str) == Some("--catalogue") {
         let json = serde_json::to_string_pretty(&catalogue::all()).expect("the catalogue serializes");
         println!("{json}");
         return;
@@ -40,6 +55,18 @@ fn main() {
             std::process::exit(2);
         }
     };
+    match repeat::plan(&args) {
+        Ok(Some(_)) if secret.is_some() => {
+            eprintln!("labs: --repeat is for students; the grader runs one test per process");
+            std::process::exit(2);
+        }
+        Ok(Some(plan)) => std::process::exit(repeat::run(plan)),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("labs: {e}");
+            std::process::exit(2);
+        }
+    }
     let mut args = Arguments::from_args();
     if args.test_threads.is_none() {
         args.test_threads = Some(1);

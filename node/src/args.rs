@@ -11,6 +11,11 @@ const MAX_SOCKET_PATH: usize = 107;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// The test's zero, in nanoseconds of CLOCK_MONOTONIC: log lines are
+    /// stamped with seconds since it, as the harness's `timeline.log` is.
+    /// Without it, since the node started.
+    #[arg(long = "clock-zero", global = true)]
+    pub clock_zero: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let me = cli.command.me();
     install_panic_hook(me);
-    init_logging(me);
+    init_logging(me, cli.clock_zero.unwrap_or_else(control::clock::monotonic_ns));
     if let Err(e) = cli.command.validate() {
         eprintln!("node: {e}");
         return ExitCode::from(2);
@@ -62,15 +62,28 @@ fn install_panic_hook(me: usize) {
     }));
 }
 
-fn init_logging(me: usize) {
+/// Stamps log lines with seconds since the test's zero, in the format of
+/// the harness's `timeline.log` ([`control::clock`]), so that the two merge
+/// exactly (`labs logs`).
+struct SinceTestBegan(u64);
+
+impl tracing_subscriber::fmt::time::FormatTime for SinceTestBegan {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        w.write_str(&control::clock::stamp(control::clock::since(self.0)))
+    }
+}
+
+/// Logs to stderr (the node's `nN.log`) in `tracing-subscriber`'s text
+/// format with targets (module paths name topics for `labs logs`).
+fn init_logging(me: usize, clock_zero: u64) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("NODE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .with_target(false)
-        .with_timer(tracing_subscriber::fmt::time::uptime())
+        .with_target(true)
+        .with_timer(SinceTestBegan(clock_zero))
         .init();
     tracing::info!("node {me} starting, pid {}", std::process::id());
 }

@@ -141,16 +141,23 @@ fn run_section(s: &mut String, grade: &Grade, t: &TestReport, r: &Run, out: &Pat
     let _ = writeln!(s, "<details open><summary>Output{link}</summary><pre>{}</pre></details>", esc(&output));
     if let Some(a) = &r.artifacts {
         let files = list_files(&out.join(a));
-        let mut views = String::new();
-        let mut logs = String::new();
+        let (mut timelines, mut views, mut logs) = (String::new(), String::new(), String::new());
         for f in files.iter().take(MAX_ARTIFACTS) {
             let rel = Path::new(a).join(f).to_string_lossy().into_owned();
             let item = format!("<li><a href=\"{}\">{}</a></li>", esc(&rel), esc(&f.to_string_lossy()));
-            if f.extension().is_some_and(|e| e == "html") {
+            if f.file_name().is_some_and(|n| n == harness::artifacts::TIMELINE_HTML) {
+                timelines.push_str(&item);
+            } else if f.extension().is_some_and(|e| e == "html") {
                 views.push_str(&item);
             } else {
                 logs.push_str(&item);
             }
+        }
+        if !timelines.is_empty() {
+            let _ = writeln!(
+                s,
+                "<p>Timeline of the run (roles, terms, faults, applies, the failure):</p><ul>{timelines}</ul>"
+            );
         }
         if !views.is_empty() {
             let _ = writeln!(s, "<p>Linearizability view:</p><ul>{views}</ul>");
@@ -206,5 +213,22 @@ mod tests {
         assert!(p.contains("id=\"Slow2B\""));
         assert!(!p.contains("<script>"));
         assert!(p.contains("seed <code>1002</code>"));
+    }
+
+    #[test]
+    fn a_failed_runs_timeline_is_linked_apart_from_its_logs() {
+        let out = tempfile::tempdir().unwrap();
+        let dir = out.path().join("runs/Flaky2A/2/artifacts/Flaky2A");
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["timeline.html", "linearizability.html", "n0.log"] {
+            std::fs::write(dir.join(f), "x").unwrap();
+        }
+        let mut g = crate::report::sample::grade();
+        g.tests[1].runs[1].artifacts = Some("runs/Flaky2A/2/artifacts".into());
+        let p = super::page(&g, out.path());
+        let timeline = p.find("Timeline of the run").expect("the timeline is introduced");
+        let link = p.find("href=\"runs/Flaky2A/2/artifacts/Flaky2A/timeline.html\"").expect("and linked");
+        let view = p.find("Linearizability view").expect("the linearizability view stays");
+        assert!(timeline < link && link < view, "the timeline's link is under its own heading");
     }
 }

@@ -110,6 +110,15 @@
 //! Send committed entries on the apply channel exactly once each, in index
 //! order, without gaps, and without holding your lock while sending (the
 //! service may call [`Raft::snapshot`] from the loop that reads them).
+//!
+//! ## Logging
+//! Log with `tracing` (`tracing::debug!(term = s.term, "granted vote to {c}")`),
+//! never `println!`. `labs logs DIR` merges a failed test's logs by time,
+//! a column per server (the file says which), and filters them by topic: a
+//! `topic=` field if you give one (`topic = "election"`), else your module
+//! path (`raft::election`), words and field names (vote, leader →
+//! election; AppendEntries, heartbeat, next_index → append; snapshot;
+//! persist; apply, commit → apply). A `term=` field is read as the term.
 #![allow(unused)] // Remove this line once the skeleton is filled in.
 
 pub mod rpc;

@@ -37,7 +37,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
 
 pub use stats::Stats;
@@ -58,7 +58,8 @@ struct NetInner {
     servers: Mutex<Vec<Arc<ServerSlot>>>,
     stats: Stats,
     trace: Option<Mutex<std::io::BufWriter<std::fs::File>>>,
-    started: Instant,
+    /// The test's zero on [`control::clock`].
+    zero: u64,
 }
 
 struct ServerSlot {
@@ -97,8 +98,14 @@ struct Held {
 
 impl Network {
     /// A network whose choices all come from `seed`. With `trace`, every
-    /// decision is written to that file.
+    /// decision is written to that file, stamped with seconds since now.
     pub fn new(seed: u64, trace: Option<&Path>) -> std::io::Result<Network> {
+        Network::new_at(seed, trace, control::clock::monotonic_ns())
+    }
+
+    /// [`Network::new`] with its times counted from `zero` (the test's zero
+    /// on [`control::clock`]) in `network.log` and the RPC rates.
+    pub fn new_at(seed: u64, trace: Option<&Path>, zero: u64) -> std::io::Result<Network> {
         let trace = match trace {
             Some(p) => Some(Mutex::new(std::io::BufWriter::new(std::fs::File::create(p)?))),
             None => None,
@@ -109,9 +116,9 @@ impl Network {
                 rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
                 links: Mutex::default(),
                 servers: Mutex::default(),
-                stats: Stats::default(),
+                stats: Stats::new(zero),
                 trace,
-                started: Instant::now(),
+                zero,
             }),
         })
     }
@@ -339,8 +346,8 @@ impl Network {
 
     fn trace(&self, line: std::fmt::Arguments<'_>) {
         if let Some(t) = &self.inner.trace {
-            let at = self.inner.started.elapsed().as_secs_f64();
-            let _ = writeln!(t.lock().expect("trace lock"), "{at:10.6} {line}");
+            let at = control::clock::stamp(control::clock::since(self.inner.zero));
+            let _ = writeln!(t.lock().expect("trace lock"), "{at} {line}");
         }
     }
 }

@@ -4,9 +4,17 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The width of one bucket of [`Stats::rates`]: fine enough to see a
+/// heartbeat storm, coarse enough that a 10-minute test has 6,000 buckets.
+pub const RATE_BUCKET_MS: u64 = 100;
+
 /// Calls and bytes seen by the network.
 #[derive(Default)]
 pub struct Stats {
+    /// The test's zero on [`control::clock`], from which buckets count.
+    zero: u64,
+    /// Per [`RATE_BUCKET_MS`] bucket since `zero`: requests delivered to each server.
+    rates: Mutex<Vec<Vec<u32>>>,
     /// Every call made, delivered or not (labrpc's `GetTotalCount`).
     total_calls: AtomicU64,
     /// Request payload bytes when sent plus reply payload bytes when delivered
@@ -17,6 +25,11 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Counters whose rates count from `zero` (a [`control::clock`] reading).
+    pub fn new(zero: u64) -> Stats {
+        Stats { zero, ..Stats::default() }
+    }
+
     pub(crate) fn call(&self, request_bytes: usize) {
         self.total_calls.fetch_add(1, Ordering::Relaxed);
         self.total_bytes.fetch_add(request_bytes as u64, Ordering::Relaxed);
@@ -27,6 +40,7 @@ impl Stats {
     }
 
     pub(crate) fn delivered(&self, server: usize, method: &str) {
+        self.count_rate(server);
         let mut d = self.delivered.lock().expect("stats lock");
         if d.len() <= server {
             d.resize_with(server + 1, HashMap::new);
@@ -37,6 +51,27 @@ impl Stats {
                 d[server].insert(method.to_string(), 1);
             }
         }
+    }
+
+    fn count_rate(&self, server: usize) {
+        let ms = control::clock::monotonic_ns().saturating_sub(self.zero) / 1_000_000;
+        let bucket = (ms / RATE_BUCKET_MS) as usize;
+        let mut rates = self.rates.lock().expect("stats lock");
+        if rates.len() <= bucket {
+            rates.resize_with(bucket + 1, Vec::new);
+        }
+        let row = &mut rates[bucket];
+        if row.len() <= server {
+            row.resize(server + 1, 0);
+        }
+        row[server] += 1;
+    }
+
+    /// Requests delivered to each server per [`RATE_BUCKET_MS`] since the
+    /// test began: `rates()[b][s]` for bucket `b`, server `s` (rows are as
+    /// long as the highest server that got one).
+    pub fn rates(&self) -> Vec<Vec<u32>> {
+        self.rates.lock().expect("stats lock").clone()
     }
 
     /// All calls made so far.

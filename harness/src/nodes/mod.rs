@@ -1,9 +1,11 @@
 //! The node processes of one test: start, crash, restart, and talk to them.
 
+mod views;
 mod watch;
 
 pub use watch::{HANDLER_LIMIT, RAFT_HANDLER_LIMIT, handler_limit};
 
+use crate::activity::Activity;
 use crate::dir::TestDir;
 use crate::failure::Failure;
 use crate::invariants::Invariants;
@@ -42,6 +44,8 @@ pub struct Nodes {
     pub(crate) net: Network,
     pub(crate) inv: Arc<Mutex<Invariants>>,
     pub(crate) timeline: Arc<Timeline>,
+    /// Applies and commits over time, for `timeline.html`.
+    pub(crate) activity: Arc<Activity>,
     pub(crate) seed: u64,
     pub(crate) binary: PathBuf,
     /// The sandbox nodes run in, when the grader asked for one.
@@ -69,10 +73,11 @@ impl Nodes {
             .enable_all()
             .build()
             .map_err(|e| Failure::new(format!("cannot start the harness runtime: {e}")))?;
-        let trace = std::env::var_os("LAB_TRACE_NET").map(|_| dir.join("network.log"));
-        let net = Network::new(seed ^ NETWORK_SEED_SALT, trace.as_deref())
-            .map_err(|e| Failure::new(format!("cannot create the network trace: {e}")))?;
+        // The timeline's zero is the test's: the network and every node count from it.
         let timeline = Arc::new(Timeline::new(&dir.join("timeline.log")));
+        let trace = std::env::var_os("LAB_TRACE_NET").map(|_| dir.join("network.log"));
+        let net = Network::new_at(seed ^ NETWORK_SEED_SALT, trace.as_deref(), timeline.zero())
+            .map_err(|e| Failure::new(format!("cannot create the network trace: {e}")))?;
         let sandbox = sandbox().map_err(Failure::new)?;
         for i in 0..n {
             let sockets = sockets_dir(&dir, i);
@@ -96,6 +101,7 @@ impl Nodes {
             dir,
             net,
             inv: Arc::new(Mutex::new(Invariants::new(n))),
+            activity: Arc::new(Activity::new(timeline.zero())),
             timeline,
             binary,
             sandbox,
@@ -154,8 +160,16 @@ impl Nodes {
         }
         args.extend(["--data".into(), self.data_dir(i).display().to_string()]);
         args.extend(["--control".into(), control.display().to_string()]);
+        args.extend([control::clock::CLOCK_ZERO_ARG.into(), self.timeline.zero().to_string()]);
         let _ = std::fs::OpenOptions::new().create(true).append(true).open(&log).and_then(|mut f| {
-            std::io::Write::write_all(&mut f, format!("=== incarnation {incarnation} ===\n").as_bytes())
+            std::io::Write::write_all(
+                &mut f,
+                format!(
+                    "{}  === incarnation {incarnation} ===\n",
+                    control::clock::stamp(self.timeline.now())
+                )
+                .as_bytes(),
+            )
         });
         let view = self.sandbox_view(&[sockets, self.data_dir(i)])?;
         let mut process =
@@ -309,13 +323,17 @@ impl Nodes {
     /// files are, the recent timeline and each node's last log lines.
     pub fn finish(&mut self, passed: bool, test_name: &str) {
         self.kill_all();
+        if passed && views::keep_passing() {
+            let kept = self.keep_with_views(test_name);
+            println!("  artifacts ({}): {}", views::KEEP_VAR, kept.display());
+        }
         if !passed {
             self.timeline.flush();
             let recent = self.timeline.recent();
             let tails = self.log_tails();
-            let kept = self.dir.keep(test_name);
+            let kept = self.keep_with_views(test_name);
             println!(
-                "  ... FAILED (seed {}, rerun with LAB_SEED={})\n  artifacts: {}\n  recent events:\n{recent}\n  last lines of each node's log:\n{}",
+                "  ... FAILED (seed {}, rerun with LAB_SEED={})\n  artifacts: {} (timeline.html; `labs logs` merges the logs)\n  recent events:\n{recent}\n  last lines of each node's log:\n{}",
                 self.seed,
                 self.seed,
                 kept.display(),

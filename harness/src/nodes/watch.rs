@@ -27,8 +27,13 @@ pub fn handler_limit(method: &str) -> Duration {
 
 impl Nodes {
     pub(super) fn observer(&self, i: usize, incarnation: u64) -> impl Fn(Event) + Send + 'static {
-        let (inv, current, log, timeline) =
-            (self.inv.clone(), self.current.clone(), self.log_path(i), self.timeline.clone());
+        let (inv, current, log, timeline, activity) = (
+            self.inv.clone(),
+            self.current.clone(),
+            self.log_path(i),
+            self.timeline.clone(),
+            self.activity.clone(),
+        );
         move |event| {
             if current[i].load(Ordering::SeqCst) != incarnation {
                 return; // a killed incarnation's last words
@@ -46,6 +51,7 @@ impl Nodes {
             let clean = inv.violation().is_none();
             match event {
                 Event::Message(ToHarness::Applied { index, term, command }) => {
+                    activity.applied(i, index > inv.max_index());
                     inv.applied(i, index, term, &command)
                 }
                 Event::Message(ToHarness::Snapshot { index, commands, restored }) => {
