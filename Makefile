@@ -87,7 +87,7 @@ sandbox: ## Install bubblewrap for the grader's sandbox (as root; otherwise says
 chromium: ## Install headless Chromium for the timeline page's browser test (as root; otherwise says what is missing)
 	@scripts/install-chromium.sh
 
-check: sandbox lint unit build ## Everything CI runs: lint, kit tests, every lab group, broken fixtures, the grader end to end, the handout, the CI self-check
+check: sandbox chromium lint unit build ## Everything CI runs: lint, kit tests, every lab group, broken fixtures, the grader end to end, the handout, the CI self-check
 	$(CARGO) build --release -p grader
 	target/release/grader run --out target/check-grade $(GRADE_ARGS)
 	scripts/check-fixture.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs headless Chromium (Debian/Ubuntu package `chromium`) so that the
 # kit's tests can load a test's timeline.html in a real browser (the test
-# `timeline_page_renders_in_chromium` in labs/tests/ skips itself, saying
+# `timeline_page_renders_in_chromium` in harness/tests/ skips itself, saying
 # so, when no Chromium is found). Like install-sandbox.sh: only root
 # installs; as another user this only says what is missing.
 set -euo pipefail
