@@ -88,10 +88,10 @@ struct Running {
 }
 
 /// Runs every unit and returns its run, in the order of `units`, and how
-/// they were scheduled. Starts the units in order, each as soon as it fits
-/// the budget beside the runs in progress (a unit that does not fit lets a
-/// later, cheaper one go first, but the first unit in line always starts
-/// once nothing runs).
+/// they were scheduled. Starts the longest runs first, each as soon as it
+/// fits the budget beside the runs in progress (a unit that does not fit
+/// lets a later, cheaper one go first, but the first unit in line always
+/// starts once nothing runs).
 pub fn execute(
     setup: &Setup,
     schedule: &Schedule,
@@ -101,7 +101,19 @@ pub fn execute(
 ) -> (Vec<(Unit, Run)>, Concurrency) {
     let probe = Probe::start();
     let mut pressure = Pressure::default();
-    let mut queue: VecDeque<Unit> = units.iter().copied().collect();
+    // Longest first (the expected wall time, else half the time limit): the
+    // long runs start early and the short ones fill the gaps, so that no
+    // long run is left to finish alone at the end.
+    let mut queue: VecDeque<Unit> = {
+        let profile = schedule.profile.lock().unwrap_or_else(|e| e.into_inner());
+        let expected = |u: &Unit| {
+            let t = &tests[u.test];
+            profile.secs(&t.id).unwrap_or(t.timeout_secs as f64 / 2.0)
+        };
+        let mut ordered: Vec<Unit> = units.to_vec();
+        ordered.sort_by(|a, b| expected(b).total_cmp(&expected(a)));
+        ordered.into()
+    };
     let mut running: Vec<Running> = Vec::new();
     let mut results: Vec<(Unit, Run)> = Vec::new();
     let (mut peak, mut busy_area, mut last_change) = (0u32, 0.0f64, probe.now());

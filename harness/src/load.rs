@@ -10,8 +10,11 @@
 //!   a [`Profile`] measured on earlier runs, refined as runs finish;
 //! * a run starts only while the shares of the runs in progress plus its
 //!   own fit in the [`Budget`] — the machine's idle cores when the grading
-//!   began, times [`UTILIZATION`] — and at most one CPU-heavy run
-//!   ([`HEAVY_SHARE`]) goes at a time;
+//!   began, times [`UTILIZATION`]. A CPU-heavy run ([`HEAVY_SHARE`]: lab
+//!   3's busy clerks) is elastic — it takes what is free for a fixed time —
+//!   so it is planned at half the budget at most, and at most
+//!   [`MAX_HEAVY`] go at once; a run under [`LIGHT_SHARE`] costs no budget
+//!   (only [`Budget::max_jobs`] bounds those);
 //! * a [`Probe`] measures scheduling delay all along (how late a thread
 //!   that sleeps [`PROBE_SLEEP`] wakes up); while it is high the budget
 //!   shrinks ([`Pressure`]), and every run's report says how busy the
@@ -29,8 +32,12 @@ pub const UTILIZATION: f64 = 0.8;
 /// At most this many runs at once per core, whatever their shares (each
 /// run is a process tree with sockets and files).
 pub const MAX_JOBS_PER_CORE: usize = 4;
-/// A run using this many cores or more is heavy: two never go together.
+/// A run using this many cores or more is heavy.
 pub const HEAVY_SHARE: f64 = 0.5;
+/// Heavy runs at once, at most.
+pub const MAX_HEAVY: usize = 2;
+/// A run using less than this is light: it costs no budget.
+pub const LIGHT_SHARE: f64 = 0.1;
 /// The share assumed for a test never measured.
 pub const DEFAULT_SHARE: f64 = 0.4;
 /// The probe's sleep.
@@ -202,10 +209,15 @@ impl Budget {
         if !self.measured {
             return true;
         }
-        if share >= HEAVY_SHARE && running.iter().any(|&s| s >= HEAVY_SHARE) {
+        let heavy = |s: f64| s >= HEAVY_SHARE;
+        if heavy(share) && running.iter().filter(|&&s| heavy(s)).count() >= MAX_HEAVY {
             return false;
         }
-        running.iter().sum::<f64>() + share <= self.cores * pressure
+        let planned = |s: f64| match s {
+            s if s < LIGHT_SHARE => 0.0,
+            s => s.min(self.cores / 2.0),
+        };
+        running.iter().map(|&s| planned(s)).sum::<f64>() + planned(share) <= self.cores * pressure + 1e-9
     }
 }
 
@@ -243,34 +255,54 @@ impl Pressure {
     }
 }
 
-/// Each test's CPU share, in cores: measured on earlier runs, refined by
-/// every run that finishes.
+/// Each test's CPU share, in cores, and its wall time, in seconds:
+/// measured on earlier runs, refined by every run that finishes.
 #[derive(Clone, Debug, Default)]
 pub struct Profile {
     shares: HashMap<String, f64>,
+    secs: HashMap<String, f64>,
 }
 
 impl Profile {
-    /// Reads `id<TAB>share` lines (`#` comments and blank lines skipped).
+    /// Reads `id<TAB>cores[<TAB>seconds]` lines (`#` comments and blank
+    /// lines skipped).
     ///
     /// # Errors
-    /// A line that is not `id<TAB>share` with a share in (0, 64], named by its number.
+    /// A line that is not `id<TAB>cores[<TAB>seconds]` with cores in (0, 64]
+    /// and seconds above 0, named by its number.
     pub fn parse(text: &str) -> Result<Profile, String> {
-        let mut shares = HashMap::new();
+        let mut profile = Profile::default();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let bad = || format!("line {}: expected `test<TAB>cores`, found {line:?}", n + 1);
-            let (id, share) = line.split_once('\t').ok_or_else(bad)?;
-            let share: f64 = share.trim().parse().map_err(|_| bad())?;
+            let bad = || format!("line {}: expected `test<TAB>cores[<TAB>seconds]`, found {line:?}", n + 1);
+            let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
+            let (id, share, secs) = match fields.as_slice() {
+                [id, share] => (id, share, None),
+                [id, share, secs] => (id, share, Some(secs)),
+                _ => return Err(bad()),
+            };
+            let share: f64 = share.parse().map_err(|_| bad())?;
             if !(share > 0.0 && share <= 64.0) {
                 return Err(bad());
             }
-            shares.insert(id.trim().to_string(), share);
+            profile.shares.insert(id.to_string(), share);
+            if let Some(secs) = secs {
+                let secs: f64 = secs.parse().map_err(|_| bad())?;
+                if !(secs > 0.0 && secs.is_finite()) {
+                    return Err(bad());
+                }
+                profile.secs.insert(id.to_string(), secs);
+            }
         }
-        Ok(Profile { shares })
+        Ok(profile)
+    }
+
+    /// The wall time to expect of a run of `id`, if known.
+    pub fn secs(&self, id: &str) -> Option<f64> {
+        self.secs.get(id).copied()
     }
 
     /// The share to plan with for test `id`.
@@ -295,13 +327,23 @@ impl Profile {
             None => seen,
         };
         self.shares.insert(id.to_string(), next);
+        let secs = match self.secs.get(id) {
+            Some(&old) => (old + wall_secs) / 2.0,
+            None => wall_secs,
+        };
+        self.secs.insert(id.to_string(), secs);
     }
 
-    /// The profile as `id<TAB>share` lines, sorted by id.
+    /// The profile as `id<TAB>cores[<TAB>seconds]` lines, sorted by id.
     pub fn to_tsv(&self) -> String {
         let mut ids: Vec<_> = self.shares.iter().collect();
         ids.sort_by(|a, b| a.0.cmp(b.0));
-        ids.into_iter().map(|(id, s)| format!("{id}\t{s:.3}\n")).collect()
+        ids.into_iter()
+            .map(|(id, s)| match self.secs.get(id) {
+                Some(t) => format!("{id}\t{s:.3}\t{t:.1}\n"),
+                None => format!("{id}\t{s:.3}\n"),
+            })
+            .collect()
     }
 }
 
@@ -317,14 +359,18 @@ mod tests {
     }
 
     #[test]
-    fn the_budget_admits_by_cpu_share_and_keeps_heavy_runs_apart() {
+    fn the_budget_admits_by_cpu_share_and_plans_heavy_runs_at_half_of_it() {
         let b = Budget { cores: 1.6, max_jobs: 8, measured: true };
         assert!(b.admits(1.0, &[], 3.0), "anything starts on an idle machine");
         assert!(b.admits(1.0, &[0.3, 0.3, 0.3], 0.3));
         assert!(!b.admits(1.0, &[0.3, 0.3, 0.3, 0.3, 0.3], 0.3), "1.8 cores > 1.6");
         assert!(!b.admits(0.5, &[0.3, 0.3], 0.3), "pressure halves the budget");
-        assert!(!b.admits(1.0, &[0.6], 0.7), "two heavy runs never go together");
-        assert!(b.admits(1.0, &[0.6], 0.2));
+        assert!(b.admits(1.0, &[1.5], 1.2), "two heavy runs share the budget, half each");
+        assert!(!b.admits(1.0, &[1.5, 1.2], 0.3), "… and leave nothing to a middling one");
+        assert!(b.admits(1.0, &[1.5, 1.2, 0.02, 0.05], 0.03), "light runs cost no budget");
+        assert!(!b.admits(0.8, &[1.5], 1.2), "under pressure the second heavy run waits");
+        let wide = Budget { cores: 10.0, max_jobs: 8, measured: true };
+        assert!(!wide.admits(1.0, &[0.6, 0.6], 0.6), "at most MAX_HEAVY heavy runs at once");
         let b = Budget { cores: 100.0, max_jobs: 2, measured: true };
         assert!(!b.admits(1.0, &[0.01, 0.01], 0.01), "max_jobs caps cheap runs too");
         let fixed = Budget::fixed(3);
@@ -355,12 +401,15 @@ mod tests {
         assert!((p.share("BasicAgree2B") - 0.3).abs() < 1e-9);
         p.learn("New3A", 8.0, 10.0);
         assert!((p.share("New3A") - 0.8).abs() < 1e-9 && p.knows("New3A"));
-        assert!(p.to_tsv().starts_with("BasicAgree2B\t0.300\nNew3A\t0.800\n"));
+        assert_eq!(p.to_tsv(), "BasicAgree2B\t0.300\t10.0\nNew3A\t0.800\t10.0\n");
+        assert_eq!(p.secs("New3A"), Some(10.0));
+        let back = Profile::parse(&p.to_tsv()).unwrap();
+        assert_eq!((back.share("New3A"), back.secs("BasicAgree2B")), (0.8, Some(10.0)));
         assert_eq!(
             Profile::parse("X2A 0.3").unwrap_err(),
-            "line 1: expected `test<TAB>cores`, found \"X2A 0.3\""
+            "line 1: expected `test<TAB>cores[<TAB>seconds]`, found \"X2A 0.3\""
         );
-        assert!(Profile::parse("X2A\t-1").is_err());
+        assert!(Profile::parse("X2A\t-1").is_err() && Profile::parse("X2A\t0.1\t0").is_err());
     }
 
     #[test]
