@@ -9,7 +9,7 @@ use crate::plan;
 use crate::progress::Progress;
 use crate::result::{Build, BuildStatus, GRADE_FORMAT, Grade, Outcome, Run, TestReport};
 use crate::rubric;
-use crate::submission;
+use crate::{locate, submission};
 use crate::{reaper, report};
 use harness::load::Profile;
 use std::path::{Path, PathBuf};
@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 /// Grades as `args` say, writes the reports, prints the table, and returns the result.
 pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
     let started = Instant::now();
-    let workspace = submission::workspace(args.workspace.as_deref());
+    let workspace = locate::workspace(args.workspace.as_deref());
     let labs_ref =
-        submission::reference_labs(args.labs.as_deref(), workspace.as_ref().ok().map(PathBuf::as_path))?;
+        locate::reference_labs(args.labs.as_deref(), workspace.as_ref().ok().map(PathBuf::as_path))?;
     // Absolute, so that the replay commands in the reports work from anywhere.
     let labs_ref = std::path::absolute(&labs_ref).unwrap_or(labs_ref);
     let catalogue = catalogue::load(&labs_ref)?;
@@ -40,7 +40,7 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
         GraderError::Usage(format!("--require-isolation: cannot sandbox untrusted code here: {reason}"))
     })?;
     let kit = match &sub {
-        Some(_) => Some(submission::kit(args.kit.as_deref(), workspace.as_deref())?),
+        Some(_) => Some(locate::kit(args.kit.as_deref(), workspace.as_deref())?),
         None => None,
     };
     let out = prepare_out(&args.out)?;

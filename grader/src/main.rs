@@ -17,6 +17,7 @@ mod error;
 mod execute;
 mod grade;
 mod isolation;
+mod locate;
 mod merge;
 mod mutant;
 mod package;

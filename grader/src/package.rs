@@ -5,7 +5,7 @@
 
 use crate::cli::{PackageArgs, PackageTarget};
 use crate::error::GraderError;
-use crate::submission;
+use crate::locate;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use zip::write::SimpleFileOptions;
@@ -18,7 +18,7 @@ const RUBRIC_NAME: &str = "grader-rubric.toml";
 /// Writes the package.
 pub fn run(args: &PackageArgs) -> Result<(), GraderError> {
     let PackageTarget::Gradescope = args.target;
-    let workspace = submission::workspace(args.workspace.as_deref())?;
+    let workspace = locate::workspace(args.workspace.as_deref())?;
     let rubric = match &args.rubric {
         Some(p) => Some(
             std::fs::read_to_string(p)

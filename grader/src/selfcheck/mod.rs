@@ -21,7 +21,7 @@ use crate::mutant::{self, Mutant};
 use crate::report::{pretty, write_atomic};
 use crate::result::BuildStatus;
 use crate::submission::{self, Submission};
-use crate::{isolation, reaper};
+use crate::{isolation, locate, reaper};
 use matrix::{MATRIX_FORMAT, Matrix, Row, Status, Verdict};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -36,7 +36,7 @@ pub const MATRIX_JSON: &str = "matrix.json";
 
 /// The workspace, the catalogue folder and its mutants.
 fn open(at: &CatalogueArgs) -> Result<(PathBuf, PathBuf, Vec<Mutant>), GraderError> {
-    let workspace = submission::workspace(at.workspace.as_deref())?;
+    let workspace = locate::workspace(at.workspace.as_deref())?;
     let dir = mutant::catalogue_dir(at.catalogue.as_deref(), &workspace);
     let mutants = mutant::load(&dir)?;
     Ok((workspace, dir, mutants))
@@ -95,11 +95,11 @@ pub fn run(args: &SelfcheckArgs) -> Result<bool, GraderError> {
         return Ok(true);
     }
     let chosen = choose(&all, &args.mutants, &dir)?;
-    let labs = submission::reference_labs(args.labs.as_deref(), Some(&workspace))?;
+    let labs = locate::reference_labs(args.labs.as_deref(), Some(&workspace))?;
     let labs = std::path::absolute(&labs).unwrap_or(labs);
     let tests = catalogue::load(&labs)?;
     units::validate(&chosen, &tests).map_err(GraderError::Usage)?;
-    let kit = submission::kit(args.kit.as_deref(), Some(&workspace))?;
+    let kit = locate::kit(args.kit.as_deref(), Some(&workspace))?;
     let out = prepare_out(&args.out)?;
     reaper::init();
     let private_tmp = match isolation::try_private_tmp(&out) {
