@@ -205,6 +205,31 @@ impl Matrix {
             let list: Vec<_> = killed.iter().map(|(m, t)| format!("{m} (by {t})")).collect();
             out += &format!("CORRECT VARIANTS FAILED (a test fails a correct Raft): {}\n", list.join(", "));
         }
+        let mut recorded: Vec<String> = Vec::new();
+        for r in self.rows.iter().filter(|r| r.result == Verdict::Killed) {
+            let finding = format!("{} (by {})", r.mutant, r.killed_by.as_deref().unwrap_or("?"));
+            if self.variants.contains(&r.mutant)
+                && self.known.contains(&r.mutant)
+                && !recorded.contains(&finding)
+            {
+                recorded.push(finding);
+            }
+        }
+        if !recorded.is_empty() {
+            out += &format!(
+                "recorded findings: correct variants a test fails (a `known:` line; not failures): {}\n",
+                recorded.join(", ")
+            );
+        }
+        let variants = mutants.iter().filter(|m| self.variants.iter().any(|v| v == *m)).count();
+        let mutants: Vec<&str> =
+            mutants.into_iter().filter(|m| !self.variants.iter().any(|v| v == m)).collect();
+        if variants > 0 && killed.is_empty() && recorded.is_empty() {
+            out += &format!("all {variants} correct variants passed every test they were run against\n");
+        }
+        if mutants.is_empty() {
+            return out;
+        }
         let list = |v: &[&(String, String)]| {
             v.iter().map(|(m, g)| format!("{m} ({g})")).collect::<Vec<_>>().join(", ")
         };
@@ -302,12 +327,14 @@ mod tests {
             m.table().contains("CORRECT VARIANTS FAILED (a test fails a correct Raft): v (by StaleReply2C)")
         );
         assert!(!m.table().contains("SURVIVORS"), "a variant's survival is what it is for: {}", m.table());
+        assert!(!m.table().contains("mutants killed"), "a variant is not counted as a mutant: {}", m.table());
         let mut m = matrix(vec![row(1, "v", "2B", None)], &[]);
         m.variants = vec!["v".into()];
         assert_eq!(m.status(), Status::AllKilled);
         let mut m = matrix(vec![row(1, "v", "2C", Some("StaleReply2C"))], &["v"]);
         m.variants = vec!["v".into()];
         assert_eq!(m.status(), Status::AllKilled, "a recorded finding does not fail the check");
+        assert!(m.table().contains("recorded findings: correct variants a test fails"), "{}", m.table());
     }
 
     #[test]
