@@ -103,6 +103,15 @@ pub fn run(args: &SelfcheckArgs) -> Result<bool, GraderError> {
     let out = prepare_out(&args.out)?;
     reaper::init();
     let private_tmp = match isolation::try_private_tmp(&out) {
+        // Each run's private /tmp would hide the mutants' nodes, built in
+        // OUT/swap: every test would fail before it starts, and read as a kill.
+        Ok(()) if out.starts_with("/tmp") => {
+            return Err(GraderError::Usage(format!(
+                "--out {}: under /tmp, which each run's private /tmp hides (the mutants' nodes are built \
+                 in OUT/swap); choose a folder outside /tmp",
+                out.display()
+            )));
+        }
         Ok(()) => true,
         Err(why) => {
             eprintln!(
