@@ -238,17 +238,7 @@ impl RunFiles {
 pub fn run_test(setup: &Setup, test: &TestSpec, iteration: u32, files: &RunFiles) -> Run {
     let seed = plan::seed(setup.base_seed, &test.id, iteration);
     let artifacts = setup.out.join(&files.artifacts);
-    let not_run = |reason: String| Run {
-        iteration,
-        seed,
-        outcome: Outcome::NotRun { reason },
-        secs: 0.0,
-        output: None,
-        tail: String::new(),
-        artifacts: None,
-        suspicious: None,
-        load: None,
-    };
+    let not_run = |reason: String| Run::not_run(iteration, seed, reason);
     let output_dir = setup.out.join(&files.output).parent().map(Path::to_path_buf);
     for dir in [Some(artifacts.clone()), output_dir].into_iter().flatten() {
         if let Err(e) = std::fs::create_dir_all(&dir) {

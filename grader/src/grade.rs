@@ -7,7 +7,7 @@ use crate::execute::{self, Schedule, Setup, TestSpec};
 use crate::isolation;
 use crate::plan;
 use crate::progress::Progress;
-use crate::result::{Build, BuildStatus, GRADE_FORMAT, Grade, Outcome, Run, TestReport};
+use crate::result::{Build, BuildStatus, GRADE_FORMAT, Grade, Run, TestReport};
 use crate::rubric;
 use crate::{locate, submission};
 use crate::{reaper, report};
@@ -110,17 +110,8 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
             units
                 .iter()
                 .map(|u| {
-                    let run = Run {
-                        iteration: u.iteration,
-                        seed: plan::seed(base_seed, &specs[u.test].id, u.iteration),
-                        outcome: Outcome::NotRun { reason: "the submission did not build".into() },
-                        secs: 0.0,
-                        output: None,
-                        tail: String::new(),
-                        artifacts: None,
-                        suspicious: None,
-                        load: None,
-                    };
+                    let seed = plan::seed(base_seed, &specs[u.test].id, u.iteration);
+                    let run = Run::not_run(u.iteration, seed, "the submission did not build");
                     (*u, run)
                 })
                 .collect::<Vec<_>>(),

@@ -285,6 +285,21 @@ impl Outcome {
 }
 
 impl Run {
+    /// A run that never started, and why.
+    pub fn not_run(iteration: u32, seed: u64, reason: impl Into<String>) -> Run {
+        Run {
+            iteration,
+            seed,
+            outcome: Outcome::NotRun { reason: reason.into() },
+            secs: 0.0,
+            output: None,
+            tail: String::new(),
+            artifacts: None,
+            suspicious: None,
+            load: None,
+        }
+    }
+
     /// The command that replays this run with the same seed.
     pub fn replay(&self, grade: &Grade, test: &str) -> String {
         format!("LAB_SEED={} LAB_NODE={} {} {test} --exact", self.seed, grade.node, grade.labs)

@@ -111,14 +111,9 @@ fn time_prefix(line: &str) -> Option<(f64, &str)> {
 fn level_prefix(rest: &str) -> Option<(Level, &str)> {
     let rest = rest.trim_start_matches(' ');
     let word_end = rest.find(' ').unwrap_or(rest.len());
-    let level = match &rest[..word_end] {
-        "TRACE" => Level::Trace,
-        "DEBUG" => Level::Debug,
-        "INFO" => Level::Info,
-        "WARN" => Level::Warn,
-        "ERROR" => Level::Error,
-        _ => return None,
-    };
+    // As the node's formatter writes it: upper case only.
+    let word = &rest[..word_end];
+    let level = Level::parse(word).filter(|_| !word.bytes().any(|b| b.is_ascii_lowercase()))?;
     Some((level, rest[word_end..].trim_start_matches(' ')))
 }
 
