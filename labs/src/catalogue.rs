@@ -53,6 +53,7 @@ pub fn all() -> Vec<TestCase> {
     use crate::lab2a as a;
     use crate::lab2a_extra as ax;
     use crate::lab2b as b;
+    use crate::lab2b_commit as bm;
     use crate::lab2b_cost as bc;
     use crate::lab2b_extra as bx;
     use crate::lab2c as c;
@@ -71,6 +72,13 @@ pub fn all() -> Vec<TestCase> {
             "Test (2A): stale AppendEntries do not hold off an election",
             5,
             ax::stale_heartbeats
+        ),
+        case!(
+            "StaleCandidate2A",
+            "2A",
+            "Test (2A): a refused RequestVote does not reset the election timer",
+            5,
+            ax::stale_candidate
         ),
         case!(
             "StaleVote2A",
@@ -127,6 +135,20 @@ pub fn all() -> Vec<TestCase> {
             "Test (2B): a stale AppendEntries does not cut a follower's log",
             5,
             bx::stale_append
+        ),
+        case!(
+            "StaleSuffix2B",
+            "2B",
+            "Test (2B): a rejoining follower commits none of its stale entries",
+            5,
+            bm::stale_suffix
+        ),
+        case!(
+            "LateAck2B",
+            "2B",
+            "Test (2B): a late answer counts only for the entries it acknowledges",
+            5,
+            bm::late_ack
         ),
         case!(
             "PausedLeader2B",

@@ -6,7 +6,7 @@ use crate::catalogue::TestCase;
 use harness::threads::beside;
 use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, fail, wait_until};
 use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The method whose requests the story holds back and replays.
 const APPEND_ENTRIES: &str = "Raft.AppendEntries";
@@ -36,25 +36,7 @@ pub fn stale_heartbeats(t: &TestCase) -> TestResult {
 
     // 1. Hold one heartbeat to each follower.
     let followers = cluster.others(l1);
-    for &j in &followers {
-        cluster.hold_requests(l1, j, APPEND_ENTRIES, true);
-    }
-    let t0 = Instant::now();
-    let mut pending = followers.clone();
-    while !pending.is_empty() && t0.elapsed() < HOLD_LIMIT {
-        pending.retain(|&j| {
-            let held = cluster.held_count(l1, j, APPEND_ENTRIES) > 0;
-            if held {
-                cluster.hold_requests(l1, j, APPEND_ENTRIES, false);
-            }
-            !held
-        });
-        sleep(Duration::from_millis(1));
-    }
-    for &j in &pending {
-        cluster.hold_requests(l1, j, APPEND_ENTRIES, false);
-    }
-    if pending.len() == followers.len() {
+    if hold_one_each(&cluster, l1, &followers, APPEND_ENTRIES)?.len() == followers.len() {
         fail!("node {l1}, the leader, sent no AppendEntries to any follower within {HOLD_LIMIT:?}");
     }
 
@@ -64,19 +46,8 @@ pub fn stale_heartbeats(t: &TestCase) -> TestResult {
     cluster.crash(l2);
 
     // 3. The three left elect a leader despite the stale heartbeats.
-    let (elected, _) = beside(|threads| {
-        threads.spawn(|stop| {
-            while !stop.is_set() {
-                for &j in &followers {
-                    if j != l2 {
-                        cluster.replay_held(l1, j, APPEND_ENTRIES);
-                    }
-                }
-                sleep(REPLAY_EVERY);
-            }
-        });
-        cluster.check_one_leader()
-    });
+    let left: Vec<usize> = followers.into_iter().filter(|&j| j != l2).collect();
+    let elected = replaying(&cluster, l1, &left, APPEND_ENTRIES, || cluster.check_one_leader());
     match elected {
         Ok(l3) if l3 != l1 && l3 != l2 => {}
         Ok(l3) => fail!("node {l3} was crashed, yet the tester found it leading"),
@@ -187,6 +158,108 @@ pub fn step_down(t: &TestCase) -> TestResult {
         );
     }
     cluster.lift_one_way_faults();
+    cluster.one(&harness::cmd(3), servers, true)?;
+    cluster.end()
+}
+
+/// Holds back one `method` request from `from` to each of `to`, as soon as
+/// it is sent (within [`HOLD_LIMIT`]), for [`replaying`]; then lets the
+/// others through. Returns the servers that got none held.
+fn hold_one_each(cluster: &Cluster, from: usize, to: &[usize], method: &str) -> TestResult<Vec<usize>> {
+    for &j in to {
+        cluster.hold_requests(from, j, method, true);
+    }
+    let mut pending = to.to_vec();
+    wait_until(HOLD_LIMIT, || {
+        pending.retain(|&j| {
+            let held = cluster.held_count(from, j, method) > 0;
+            if held {
+                cluster.hold_requests(from, j, method, false);
+            }
+            !held
+        });
+        Ok(pending.is_empty())
+    })?;
+    for &j in &pending {
+        cluster.hold_requests(from, j, method, false);
+    }
+    Ok(pending)
+}
+
+/// Runs `body` while the `method` requests held from `from` are delivered
+/// again to each of `to` every [`REPLAY_EVERY`].
+fn replaying<T>(cluster: &Cluster, from: usize, to: &[usize], method: &str, body: impl FnOnce() -> T) -> T {
+    let (result, _) = beside(|threads| {
+        threads.spawn(|stop| {
+            while !stop.is_set() {
+                for &j in to {
+                    cluster.replay_held(from, j, method);
+                }
+                sleep(REPLAY_EVERY);
+            }
+        });
+        body()
+    });
+    result
+}
+
+/// How long the tester waits for a server cut off from its leader to
+/// campaign.
+const CANDIDATE_LIMIT: Duration = Duration::from_secs(3);
+
+/// A server's election timer is reset by a vote it grants, never by a
+/// RequestVote it refuses (Figure 2; the Students' Guide's "resetting the
+/// election timer": else a server with an out-of-date log that keeps
+/// campaigning stops everyone else from ever timing out). Kills
+/// `vote-timer-any-request`. With five servers, leader `l` and `s` a
+/// follower:
+/// 1. `s` hears no one, so it campaigns; its first RequestVote to each
+///    other server is held back in the network, then `s` crashes; the
+///    others commit a command `s` never received, so `s`'s log is behind;
+/// 2. `l` crashes. While the three left elect a leader, the tester delivers
+///    `s`'s held RequestVote to each of them every 30 ms. They must refuse
+///    it (its log is out of date) without resetting their timers, and elect
+///    a leader as usual. A server whose timer every RequestVote resets never
+///    times out: no leader.
+pub fn stale_candidate(t: &TestCase) -> TestResult {
+    let servers = 5;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
+    cluster.begin(t.title);
+    cluster.one(&harness::cmd(1), servers, true)?;
+    let l = cluster.check_one_leader()?;
+    let s = cluster.others(l)[0];
+    let others = cluster.others(s);
+
+    // 1. `s` campaigns, heard by no one; the others move on without it.
+    for &j in &others {
+        cluster.hold_requests(s, j, REQUEST_VOTE, true);
+        cluster.block_calls(j, s, true);
+    }
+    cluster.one(&harness::cmd(2), servers - 1, true)?;
+    if !wait_until(CANDIDATE_LIMIT, || {
+        Ok(others.iter().all(|&j| cluster.held_count(s, j, REQUEST_VOTE) > 0))
+    })? {
+        fail!(
+            "node {s}, cut off from its leader, sent no RequestVote to every other server within {CANDIDATE_LIMIT:?}"
+        );
+    }
+    cluster.crash(s);
+
+    // 2. The three left elect a leader despite the stale candidate.
+    cluster.crash(l);
+    let left: Vec<usize> = others.into_iter().filter(|&j| j != l).collect();
+    let elected = replaying(&cluster, s, &left, REQUEST_VOTE, || cluster.check_one_leader());
+    match elected {
+        Ok(x) if x != l && x != s => {}
+        Ok(x) => fail!("node {x} was crashed, yet the tester found it leading"),
+        Err(e) => {
+            return Err(e.with_context(&format!(
+                "  (no leader among the three servers left while a RequestVote from node {s}, whose log is out of date, reached them every {REPLAY_EVERY:?}: a refused vote must not reset the election timer)"
+            )));
+        }
+    }
+    cluster.reboot(l)?;
+    cluster.reboot(s)?;
     cluster.one(&harness::cmd(3), servers, true)?;
     cluster.end()
 }

@@ -5,6 +5,7 @@
 //! `no-persist-vote` survive the 2C group).
 
 use crate::catalogue::TestCase;
+use harness::net::rules::LONG_LOSS_DELAY_MS;
 use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, cmd, fail, wait_until};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -239,6 +240,11 @@ pub fn persist_vote(t: &TestCase) -> TestResult {
 /// How long the tester waits for a leader to lead, or for an entry it can
 /// see committed, in [`stale_reply`].
 const STORY_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a follower the leader could not reach may take to catch up once
+/// the leader reaches it again: a correct Raft may resend a lost
+/// AppendEntries only when the network reports it lost, which in the Raft
+/// tests is up to [`LONG_LOSS_DELAY_MS`] after the call.
+const CATCH_UP_DEADLINE: Duration = Duration::from_millis(LONG_LOSS_DELAY_MS).saturating_add(STORY_DEADLINE);
 
 /// A leader acts only on answers to what it sent in its current term: an
 /// answer to an AppendEntries of an earlier term says what the follower held
@@ -250,8 +256,11 @@ const STORY_DEADLINE: Duration = Duration::from_secs(5);
 /// 2. `l` and `a` are cut off; the other three elect `m`, which commits F at
 ///    k+1;
 /// 3. `l` hears `m` (F replaces E1–E4 in its log) and receives F2 at k+2,
-///    which no one else does; `m` crashes; with the longest log, only `l`
-///    can win, and it does, in a later term;
+///    which no one else does, while `x1` and `x2` and `m` cannot reach each
+///    other (so that their campaigns do not depose `m` before `l` has
+///    caught up, however long its Raft takes to resend what was lost);
+///    `m` crashes; with the longest log, only `l` can win, and it does, in
+///    a later term;
 /// 4. `x1` is cut off; `l` takes G1 and G2 at k+3 and k+4, and only `x2`
 ///    receives them: they are on two servers of five, not committed;
 /// 5. `a`'s held answers arrive: "E1–E4 stored". A leader that counts them
@@ -304,14 +313,16 @@ pub fn stale_reply(t: &TestCase) -> TestResult {
 
     // 3. `l` learns F, and F2 that only it receives, from `m`; `m`
     // crashes. With the longest log now, only `l` can win.
-    cluster.block_calls(m, x1, true);
-    cluster.block_calls(m, x2, true);
+    for x in [x1, x2] {
+        cluster.block_calls(m, x, true);
+        cluster.block_calls(x, m, true);
+    }
     cluster.block_calls(m, l, false);
     let Some((f2, _)) = cluster.start(m, &cmd(121))? else {
         fail!("node {m} stopped leading with no fault that could depose it")
     };
-    if !wait_until(STORY_DEADLINE, || Ok(cluster.has_applied(l, f)))? {
-        fail!("node {l} did not learn F from node {m}, the leader, within {STORY_DEADLINE:?}");
+    if !wait_until(CATCH_UP_DEADLINE, || Ok(cluster.has_applied(l, f)))? {
+        fail!("node {l} did not learn F from node {m}, the leader, within {CATCH_UP_DEADLINE:?}");
     }
     sleep(REPLICATE);
     cluster.crash(m);

@@ -21,6 +21,7 @@ mod catalogue;
 mod lab2a;
 mod lab2a_extra;
 mod lab2b;
+mod lab2b_commit;
 mod lab2b_cost;
 mod lab2b_extra;
 mod lab2c;
