@@ -81,6 +81,8 @@ pub fn run_all(
     let cells: Mutex<Cells> = Mutex::default();
     // Whether each mutant built, once its build ended.
     let mut built: BTreeMap<usize, bool> = BTreeMap::new();
+    // Each built mutant's tests not yet finished (its node is removed after the last).
+    let mut to_run: BTreeMap<usize, usize> = BTreeMap::new();
     let mut fatal: Option<GraderError> = None;
     let spec = |e: &Entry| TestSpec { id: e.id.clone(), timeout_secs: e.timeout_secs, min_secs: e.min_secs };
     let first = mutants.first().map(|_| vec![build_job(0)]).unwrap_or_default();
@@ -134,12 +136,19 @@ pub fn run_all(
                     next.push(build_job(m + 1));
                 }
                 if let Some(node) = &node {
-                    next.extend(test_jobs(m, &units[m], rounds, node, schedule));
+                    let tests = test_jobs(m, &units[m], rounds, node, schedule);
+                    to_run.insert(m, tests.len());
+                    next.extend(tests);
                 }
                 built.insert(m, node.is_some());
                 next
             }
-            (Task::Test { m, round, unit, pos, .. }, Output::Ran(Some(mut run))) => {
+            (Task::Test { m, node, .. }, Output::Ran(None)) => {
+                ran_one(&mut to_run, *m, node);
+                Vec::new()
+            }
+            (Task::Test { m, round, unit, pos, node }, Output::Ran(Some(mut run))) => {
+                ran_one(&mut to_run, *m, node);
                 let test = &units[*m][*unit].tests[*pos];
                 schedule.learn(&spec(test), &mut run, met);
                 let mut cells = cells.lock().unwrap_or_else(|e| e.into_inner());
@@ -167,6 +176,17 @@ pub fn run_all(
     }
     let cells = cells.into_inner().unwrap_or_else(|e| e.into_inner());
     Ok((rows(mutants, units, rounds, &built, &cells), stats))
+}
+
+/// Counts a finished (or skipped) test of mutant `m`; after its last, its
+/// kept node is removed (each is as large as a release build of node).
+fn ran_one(to_run: &mut BTreeMap<usize, usize>, m: usize, node: &Path) {
+    if let Some(left) = to_run.get_mut(&m) {
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            let _ = std::fs::remove_file(node);
+        }
+    }
 }
 
 /// A build job: ahead of every test (each waits for one).
