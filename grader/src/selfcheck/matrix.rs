@@ -65,7 +65,7 @@ pub struct Matrix {
     pub known: Vec<String>,
     /// The correct variants run (`expect: pass`): they must survive.
     pub variants: Vec<String>,
-    /// Every cell of every round, in the order they ran.
+    /// Every cell of every round: by mutant (catalogue order), round and group, whatever order they ran in.
     pub rows: Vec<Row>,
 }
 
