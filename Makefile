@@ -9,9 +9,12 @@ KVRAFT ?=
 TEST ?=
 # Extra arguments for the test runner, e.g. ARGS="--test-threads 1".
 ARGS ?=
-# Repeat mode: run the group (or TEST) REPEAT times, JOBS at a time, e.g. REPEAT=50 JOBS=2.
+# Repeat mode: run the group (or TEST) REPEAT times, e.g. REPEAT=50 (JOBS=auto unless given).
 REPEAT ?=
-JOBS ?= 1
+# Runs at a time: auto (as many as the measured load allows, each test a process of its
+# own) or a number; 1 is the plain runner, one test after another in one process.
+# Default: auto for `make test` and repeat mode, 1 for one group; one TEST runs alone.
+JOBS ?=
 
 ifeq ($(strip $(RAFT)$(KVRAFT)),)
 LABS = target/release/labs
@@ -24,8 +27,11 @@ endif
 # Extra arguments for the grader, e.g. GRADE_ARGS='--groups 2A --iterations 3'.
 GRADE_ARGS ?=
 
-# The runner's filter: TEST exactly if given, else the group; with REPEAT, repeat mode.
-only = $(if $(strip $(REPEAT)),--repeat $(REPEAT) --jobs $(JOBS) )$(if $(strip $(TEST)),$(TEST) --exact,$(1))
+# JOBS, else the target's default $(1).
+jobs = $(or $(strip $(JOBS)),$(1))
+# The runner's arguments: with REPEAT, repeat mode; else `--jobs` for a whole group (none
+# for JOBS=1 or one TEST); then TEST exactly if given, else the group $(1). $(2): the default JOBS.
+only = $(if $(strip $(REPEAT)),--repeat $(REPEAT) --jobs $(call jobs,auto) ,$(if $(strip $(TEST)),,$(if $(filter-out 1,$(call jobs,$(2))),--jobs $(call jobs,$(2)) )))$(if $(strip $(TEST)),$(TEST) --exact,$(1))
 
 # Extra arguments for the self-check, e.g. SELFCHECK_ARGS='--rounds 3' or '--mutants kv-no-dedup'.
 SELFCHECK_ARGS ?=
@@ -35,32 +41,34 @@ SELFCHECK_ARGS ?=
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 	@echo "  Variables: RAFT=dir, KVRAFT=dir (test other crates), TEST=Name (one test), ARGS='…' (runner flags),"
-	@echo "             REPEAT=N JOBS=J (run a test-* target N times, J at a time; failing seeds and replay commands at the end),"
+	@echo "             JOBS=auto|N (each test a process of its own, as many at once as the measured load allows, or N;"
+	@echo "             JOBS=1: one after another in one process; default auto for make test and REPEAT, 1 for one group),"
+	@echo "             REPEAT=N (run a test-* target N times; failing seeds and replay commands at the end),"
 	@echo "             SUBMISSION=dir, GRADE_ARGS='…' (for make grade), SELFCHECK_ARGS='…' (for make selfcheck)"
 
 build: ## Build node and the test runner (release)
 	$(BUILD)
 
 test-2A: build ## Leader election tests
-	$(LABS) $(call only,2A) $(ARGS)
+	$(LABS) $(call only,2A,1) $(ARGS)
 
 test-2B: build ## Log replication tests
-	$(LABS) $(call only,2B) $(ARGS)
+	$(LABS) $(call only,2B,1) $(ARGS)
 
 test-2C: build ## Persistence tests
-	$(LABS) $(call only,2C) $(ARGS)
+	$(LABS) $(call only,2C,1) $(ARGS)
 
 test-2D: build ## Snapshot tests
-	$(LABS) $(call only,2D) $(ARGS)
+	$(LABS) $(call only,2D,1) $(ARGS)
 
 test-3A: build ## Linearizable KV service tests
-	$(LABS) $(call only,3A) $(ARGS)
+	$(LABS) $(call only,3A,1) $(ARGS)
 
 test-3B: build ## KV service with snapshots tests
-	$(LABS) $(call only,3B) $(ARGS)
+	$(LABS) $(call only,3B,1) $(ARGS)
 
-test: build ## Every lab group
-	$(LABS) $(call only,) $(ARGS)
+test: build ## Every lab group, side by side by measured load (JOBS=auto; JOBS=1: one after another)
+	$(LABS) $(call only,,auto) $(ARGS)
 
 grade: ## Grade the reference solution (or SUBMISSION=dir) with the default rubric; reports in target/grade/
 	$(CARGO) build --release -p grader -p node -p labs

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 /// index.html), Gradescope (results.json) and CI (junit.xml).
 ///
 /// Exit status: 0 every run passed, 1 some run failed (or the submission did
-/// not build), 2 the grader itself could not run.
+/// not build), 2 the grader itself could not run, or a run could not judge
+/// the submission (the kit could not set its test up).
 #[derive(Parser, Debug)]
 #[command(name = "grader", version)]
 pub struct Cli {
@@ -32,8 +33,9 @@ pub enum Cmd {
     /// should kill it, print and write the kill matrix.
     ///
     /// Exit status: 0 every mutant was killed on every round, 1 one survived,
-    /// 2 the self-check could not run (a mutant does not apply or does not
-    /// build, a test or group it names is not in the catalogue, …).
+    /// 2 the self-check could not run or judge (a mutant does not apply or
+    /// does not build, a test or group it names is not in the catalogue, a
+    /// test the kit could not set up, …).
     Selfcheck(SelfcheckArgs),
 }
 
@@ -107,6 +109,11 @@ pub struct SelfcheckArgs {
     /// Base seed of the runs' seeds (default: random; written in matrix.json).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Builds and test runs at a time, fixed (default: as many as the
+    /// measured load allows, as `grader run` schedules; builds apart from
+    /// heavy runs).
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
 }
 
 /// `grader run`.
@@ -128,7 +135,7 @@ pub struct RunArgs {
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
     /// Each test's CPU share, `test<TAB>cores` lines (default: the built-in
-    /// grader/data/cpu-profile.tsv). Every grading writes the refined one to
+    /// harness/data/cpu-profile.tsv). Every grading writes the refined one to
     /// OUT/cpu-profile.tsv.
     #[arg(long)]
     pub profile: Option<PathBuf>,

@@ -1,17 +1,26 @@
 //! Running the units side by side, as many at once as the measured load
 //! allows (see `harness::load`), each one `labs <id> --exact` process with
 //! its own seed, artifact folder, captured output and time limit.
+//!
+//! Only the exit status, the tester's proof and the time limit decide a
+//! run: `labs` exits 0 when its test passed, [`SETUP_EXIT`] when the kit
+//! could not set the test up (an error, not a verdict on the code under
+//! test), anything else when it failed.
 
 use crate::plan::{self, Unit};
 use crate::process::{self, Exit, Spawned};
 use crate::progress::Progress;
 use crate::result::{Concurrency, Outcome, Run, RunLoad};
-use harness::load::{Budget, Pressure, Probe, Profile};
-use std::collections::VecDeque;
+use harness::load::schedule::{Job, Met};
+use harness::load::{self, Budget, Profile};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
+
+/// The exit status of a `labs` run whose test the kit could not set up
+/// (labs/src/main.rs documents it).
+pub const SETUP_EXIT: i32 = 3;
 
 /// Seconds past a test's own time limit (the runner's watchdog) before the
 /// grader kills the run: time for the runner to report and exit by itself.
@@ -65,33 +74,40 @@ pub struct Schedule {
 impl Schedule {
     /// `-j N` when given, else the measured budget, with `profile`.
     pub fn new(jobs: Option<usize>, profile: Profile) -> Schedule {
-        let (budget, idle_cores) = match jobs {
-            Some(j) => (Budget::fixed(j), None),
-            None => {
-                let (b, idle) = Budget::measured();
-                (b, Some(idle))
-            }
-        };
+        let (budget, idle_cores) = Budget::choose(jobs);
         Schedule { budget, idle_cores, profile: Mutex::new(profile) }
+    }
+
+    /// The profile, whoever held it last.
+    pub fn profile(&self) -> std::sync::MutexGuard<'_, Profile> {
+        self.profile.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The wall time to expect of a run of `test`: the profile's, else
+    /// half its time limit. Runs are started longest first.
+    pub fn expected_secs(&self, test: &TestSpec) -> f64 {
+        self.profile().secs(&test.id).unwrap_or(test.timeout_secs as f64 / 2.0)
+    }
+
+    /// What a run of `test` cost and met: its profile is refined with it
+    /// (unless it never ran a test) and its load completed.
+    pub fn learn(&self, test: &TestSpec, run: &mut Run, met: Met) {
+        if let Some(cpu) = run.load.map(|l| l.cpu_secs) {
+            if run.outcome.judged() {
+                self.profile().learn(&test.id, cpu, run.secs);
+            }
+            run.load = Some(RunLoad {
+                cpu_secs: cpu,
+                running: met.running,
+                delay_p99_ms: met.delays.p99_ms,
+                delay_max_ms: met.delays.max_ms,
+            });
+        }
     }
 }
 
-/// How often the scheduler looks at the scheduling delay when no run ends.
-const LOOK_EVERY: Duration = Duration::from_millis(250);
-
-/// A run in progress.
-struct Running {
-    unit: Unit,
-    share: f64,
-    started: f64,
-    peak: u32,
-}
-
 /// Runs every unit and returns its run, in the order of `units`, and how
-/// they were scheduled. Starts the longest runs first, each as soon as it
-/// fits the budget beside the runs in progress (a unit that does not fit
-/// lets a later, cheaper one go first, but the first unit in line always
-/// starts once nothing runs).
+/// they were scheduled: by `harness::load::schedule`, longest first.
 pub fn execute(
     setup: &Setup,
     schedule: &Schedule,
@@ -99,110 +115,28 @@ pub fn execute(
     units: &[Unit],
     progress: &Progress,
 ) -> (Vec<(Unit, Run)>, Concurrency) {
-    let probe = Probe::start();
-    let mut pressure = Pressure::default();
-    // Longest first (the expected wall time, else half the time limit): the
-    // long runs start early and the short ones fill the gaps, so that no
-    // long run is left to finish alone at the end.
-    let mut queue: VecDeque<Unit> = {
-        let profile = schedule.profile.lock().unwrap_or_else(|e| e.into_inner());
-        let expected = |u: &Unit| {
-            let t = &tests[u.test];
-            profile.secs(&t.id).unwrap_or(t.timeout_secs as f64 / 2.0)
-        };
-        let mut ordered: Vec<Unit> = units.to_vec();
-        ordered.sort_by(|a, b| expected(b).total_cmp(&expected(a)));
-        ordered.into()
-    };
-    let mut running: Vec<Running> = Vec::new();
+    let jobs = units.iter().map(|u| Job::expected(*u, schedule.expected_secs(&tests[u.test]))).collect();
     let mut results: Vec<(Unit, Run)> = Vec::new();
-    let (mut peak, mut busy_area, mut last_change) = (0u32, 0.0f64, probe.now());
-    std::thread::scope(|s| {
-        let (done_tx, done_rx) = std::sync::mpsc::channel::<(Unit, Run)>();
-        loop {
-            let factor = pressure.factor;
-            loop {
-                let shares: Vec<f64> = running.iter().map(|r| r.share).collect();
-                let profile = schedule.profile.lock().unwrap_or_else(|e| e.into_inner());
-                let fits = queue
-                    .iter()
-                    .position(|u| schedule.budget.admits(factor, &shares, profile.share(&tests[u.test].id)));
-                let Some(at) = fits else { break };
-                let unit = queue.remove(at).expect("position is in the queue");
-                let share = profile.share(&tests[unit.test].id);
-                drop(profile);
-                let now = probe.now();
-                busy_area += running.len() as f64 * (now - last_change);
-                last_change = now;
-                running.push(Running { unit, share, started: now, peak: 0 });
-                let n = running.len() as u32;
-                peak = peak.max(n);
-                for r in &mut running {
-                    r.peak = r.peak.max(n);
-                }
-                let test = &tests[unit.test];
-                progress.started(&test.id, unit.iteration);
-                let tx = done_tx.clone();
-                s.spawn(move || {
-                    let files = RunFiles::graded(&test.id, unit.iteration);
-                    let run = run_test(setup, test, unit.iteration, &files);
-                    let _ = tx.send((unit, run));
-                });
-            }
-            if running.is_empty() && queue.is_empty() {
-                break;
-            }
-            match done_rx.recv_timeout(LOOK_EVERY) {
-                Ok((unit, mut run)) => {
-                    let now = probe.now();
-                    busy_area += running.len() as f64 * (now - last_change);
-                    last_change = now;
-                    let at = running.iter().position(|r| r.unit == unit).expect("a finished run was running");
-                    let r = running.swap_remove(at);
-                    let delays = probe.delays(r.started, now);
-                    if let Some(cpu) = run.load.map(|l| l.cpu_secs) {
-                        let id = &tests[unit.test].id;
-                        if run.outcome.ran() {
-                            schedule
-                                .profile
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .learn(id, cpu, run.secs);
-                        }
-                        run.load = Some(RunLoad {
-                            cpu_secs: cpu,
-                            running: r.peak,
-                            delay_p99_ms: delays.p99_ms,
-                            delay_max_ms: delays.max_ms,
-                        });
-                    }
-                    progress.finished(&tests[unit.test].id, &run);
-                    results.push((unit, run));
-                }
-                Err(_) => {
-                    if schedule.budget.measured {
-                        pressure.look(&probe.recent(harness::load::PRESSURE_WINDOW));
-                    }
-                }
-            }
-        }
-    });
-    let elapsed = probe.now();
-    let overall = probe.delays(0.0, elapsed);
-    let concurrency = Concurrency {
-        mode: if schedule.budget.measured { "measured" } else { "fixed" }.into(),
-        max_jobs: schedule.budget.max_jobs as u32,
-        budget_cores: schedule.budget.measured.then_some(schedule.budget.cores),
-        idle_cores: schedule.idle_cores,
-        peak_running: peak,
-        mean_running: if elapsed > 0.0 { busy_area / elapsed } else { 0.0 },
-        backoffs: pressure.backoffs,
-        delay_p50_ms: overall.p50_ms,
-        delay_p99_ms: overall.p99_ms,
-    };
+    let stats = load::schedule::run(
+        schedule.budget,
+        schedule.idle_cores,
+        jobs,
+        |u| schedule.profile().share(&tests[u.test].id),
+        |u| {
+            let test = &tests[u.test];
+            progress.started(&test.id, u.iteration);
+            run_test(setup, test, u.iteration, &RunFiles::graded(&test.id, u.iteration))
+        },
+        |u, mut run, met| {
+            schedule.learn(&tests[u.test], &mut run, met);
+            progress.finished(&tests[u.test].id, &run);
+            results.push((*u, run));
+            Vec::new()
+        },
+    );
     let order = |u: &Unit| units.iter().position(|x| x == u);
     results.sort_by_key(|(u, _)| order(u));
-    (results, concurrency)
+    (results, Concurrency::from(&stats))
 }
 
 /// The folder of one run, relative to the report folder.
@@ -282,6 +216,7 @@ pub fn run_test(setup: &Setup, test: &TestSpec, iteration: u32, files: &RunFiles
     let outcome = match done.exit {
         Exit::Code(0) if vouched => Outcome::Passed,
         Exit::Code(0) => Outcome::Unproven,
+        Exit::Code(SETUP_EXIT) => Outcome::Error { reason: setup_reason(&done.capture.text()) },
         Exit::Code(c) => Outcome::Failed { code: Some(c), signal: None },
         Exit::Signal(s) => Outcome::Failed { code: None, signal: Some(s) },
         Exit::TimedOut => Outcome::TimedOut { limit_secs: limit.as_secs() },
@@ -305,9 +240,62 @@ pub fn run_test(setup: &Setup, test: &TestSpec, iteration: u32, files: &RunFiles
     }
 }
 
+/// Why the kit could not set a run's test up: the harness's line that says
+/// so, if the run printed one.
+fn setup_reason(output: &str) -> String {
+    const SAID: &str = "the kit could not set the test up: ";
+    let line = output.lines().rev().find_map(|l| l.split_once(SAID).map(|(_, why)| why.trim().to_string()));
+    format!("the kit could not set the test up (exit status {SETUP_EXIT}): {}", line.unwrap_or_default())
+}
+
 /// 32 bytes from the kernel's generator: one run's secret.
 fn fresh_secret() -> std::io::Result<Vec<u8>> {
     let mut secret = vec![0u8; 32];
     std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut secret)?;
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::selfcheck::units::{Judgement, judge};
+
+    /// A runner that fails to set its test up, as `labs` does without a node binary.
+    fn setup_failing_labs(dir: &Path) -> PathBuf {
+        let labs = dir.join("labs");
+        let script =
+            "#!/bin/sh\necho 'the kit could not set the test up: LAB_NODE=/nope is not a file'\nexit 3\n";
+        std::fs::write(&labs, script).unwrap();
+        std::fs::set_permissions(&labs, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        labs
+    }
+
+    #[test]
+    fn a_run_the_kit_could_not_set_up_is_an_error_and_no_kill() {
+        let dir = tempfile::tempdir().unwrap();
+        let labs = setup_failing_labs(dir.path());
+        let setup = Setup {
+            labs: &labs,
+            node: Path::new("/nope"),
+            out: dir.path(),
+            timeout: Some(Duration::from_secs(20)),
+            base_seed: 1,
+            bwrap: None,
+            private_tmp: false,
+        };
+        let test = TestSpec { id: "StepDown2A".into(), timeout_secs: 10, min_secs: 0.0 };
+        let run = run_test(&setup, &test, 1, &RunFiles::graded("StepDown2A", 1));
+        match &run.outcome {
+            Outcome::Error { reason } => {
+                assert!(reason.ends_with("LAB_NODE=/nope is not a file"), "{reason}")
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
+        assert!(!run.outcome.judged());
+        assert_eq!(
+            judge(&[Some(run)]),
+            Judgement::Error(0),
+            "the self-check counts it as an error, not a kill"
+        );
+    }
 }

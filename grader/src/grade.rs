@@ -43,6 +43,20 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
         Some(_) => Some(locate::kit(args.kit.as_deref(), workspace.as_deref())?),
         None => None,
     };
+    if plan.bwrap().is_some() {
+        // Sandboxed runs get a private /tmp each: the tester and the node
+        // must lie outside it (the runs' artifact folders are bound back in).
+        let swap_root = args.swap_root.as_deref().filter(|_| sub.is_some());
+        let paths: Vec<(&str, &Path)> = [("--labs", Some(labs_ref.as_path())), ("--swap-root", swap_root)]
+            .into_iter()
+            .filter_map(|(o, p)| p.map(|p| (o, p)))
+            .collect();
+        isolation::outside_private_tmp(
+            &paths,
+            "the submission's node is built in the swap root, and runs start labs",
+        )
+        .map_err(GraderError::Usage)?;
+    }
     let out = prepare_out(&args.out)?;
     let iterations = args.iterations.or(rubric.iterations).unwrap_or(1);
     let profile = load_profile(args.profile.as_deref())?;
@@ -119,7 +133,7 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
         ),
     };
     progress.finish();
-    let learned = schedule.profile.lock().unwrap_or_else(|e| e.into_inner()).to_tsv();
+    let learned = schedule.profile().to_tsv();
     std::fs::write(out.join(PROFILE_FILE), learned)
         .map_err(|e| GraderError::Io(format!("cannot write {}", out.join(PROFILE_FILE).display()), e))?;
 
@@ -205,8 +219,6 @@ fn prepare_out(out: &Path) -> Result<PathBuf, GraderError> {
     Ok(out)
 }
 
-/// The CPU profile measured on the reference and kept with the grader.
-const BUILT_IN_PROFILE: &str = include_str!("../data/cpu-profile.tsv");
 /// The refined profile every grading writes into its report folder.
 pub const PROFILE_FILE: &str = "cpu-profile.tsv";
 
@@ -218,7 +230,7 @@ fn load_profile(path: Option<&Path>) -> Result<Profile, GraderError> {
                 .map_err(|e| GraderError::Io(format!("cannot read the profile {}", p.display()), e))?,
             p.display().to_string(),
         ),
-        None => (BUILT_IN_PROFILE.to_string(), "the built-in profile".to_string()),
+        None => (harness::load::BUILT_IN_PROFILE.to_string(), "the built-in profile".to_string()),
     };
     Profile::parse(&text).map_err(|e| GraderError::Usage(format!("--profile: {from}: {e}")))
 }

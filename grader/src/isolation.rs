@@ -248,6 +248,28 @@ pub fn try_private_tmp(keep: &Path) -> Result<(), String> {
     }
 }
 
+/// Checks that none of `paths` (each with the option that named it) lies
+/// under `/tmp` — where a run with a private `/tmp` (see [`PrivateTmp`])
+/// sees an empty folder instead. A run's artifact folder is bound back in;
+/// what the run executes (the tester, the nodes) is not: a node built
+/// under `/tmp` would be missing in every run, every test would fail
+/// before it starts, and a self-check would read each as a kill.
+///
+/// # Errors
+/// The first such path, with its option and `why` the run needs it.
+pub fn outside_private_tmp(paths: &[(&str, &Path)], why: &str) -> Result<(), String> {
+    for (option, path) in paths {
+        let real = path.canonicalize().or_else(|_| std::path::absolute(path)).unwrap_or(path.to_path_buf());
+        if real.starts_with("/tmp") {
+            return Err(format!(
+                "{option} {}: under /tmp, which each run's private /tmp hides ({why}); choose a folder outside /tmp",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The Rust toolchain's own `cargo` and its folder (not rustup's proxy),
 /// to run inside the build sandbox.
 pub fn toolchain() -> Result<(PathBuf, PathBuf), String> {
@@ -264,4 +286,27 @@ pub fn toolchain() -> Result<(PathBuf, PathBuf), String> {
         return Err(format!("the toolchain at {} has no bin/cargo", sysroot.display()));
     }
     Ok((cargo, sysroot))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_under_tmp_are_refused_by_their_option() {
+        let why = "the node is built there";
+        let e = outside_private_tmp(
+            &[("--out", Path::new("target/x")), ("--swap-root", Path::new("/tmp/s"))],
+            why,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "--swap-root /tmp/s: under /tmp, which each run's private /tmp hides (the node is built there); \
+             choose a folder outside /tmp"
+        );
+        assert!(outside_private_tmp(&[("--labs", Path::new("/tmp/../tmp/a/labs"))], why).is_err());
+        assert!(outside_private_tmp(&[("--swap-root", Path::new("/var/tmp/s"))], why).is_ok());
+        assert!(outside_private_tmp(&[("--out", Path::new("/tmpfoo/x"))], why).is_ok(), "a sibling of /tmp");
+    }
 }

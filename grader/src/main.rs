@@ -43,10 +43,22 @@ const EXIT_FAILED: u8 = 1;
 /// The grader could not run.
 const EXIT_ERROR: u8 = 2;
 
+/// Whether every run passed; an error when a run could not judge the
+/// submission (the reports are written: they say which).
+fn judged(grade: &result::Grade) -> Result<bool, error::GraderError> {
+    match score::errors(grade) {
+        0 => Ok(score::all_passed(grade)),
+        n => Err(error::GraderError::Usage(format!(
+            "{n} run(s) could not be judged: the kit could not set their test up (see the report); \
+             that is no verdict on the submission"
+        ))),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let outcome = match cli.command {
-        cli::Cmd::Run(args) => grade::run(&args).map(|g| score::all_passed(&g)),
+        cli::Cmd::Run(args) => grade::run(&args).and_then(|g| judged(&g)),
         cli::Cmd::Merge(args) => merge::run(&args).map(|g| score::all_passed(&g)),
         cli::Cmd::Package(args) => package::run(&args).map(|()| true),
         cli::Cmd::Mutant(args) => selfcheck::mutant_command(&args),

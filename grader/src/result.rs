@@ -198,26 +198,43 @@ pub struct Concurrency {
     pub delay_p99_ms: f64,
 }
 
+impl From<&harness::load::schedule::Stats> for Concurrency {
+    fn from(s: &harness::load::schedule::Stats) -> Concurrency {
+        Concurrency {
+            mode: if s.budget.measured { "measured" } else { "fixed" }.into(),
+            max_jobs: s.budget.max_jobs as u32,
+            budget_cores: s.budget.measured.then_some(s.budget.cores),
+            idle_cores: s.idle_cores,
+            peak_running: s.peak_running,
+            mean_running: s.mean_running,
+            backoffs: s.backoffs,
+            delay_p50_ms: s.delays.p50_ms,
+            delay_p99_ms: s.delays.p99_ms,
+        }
+    }
+}
+
 impl Concurrency {
-    /// One line for people.
+    /// One line for people (as `labs --jobs auto` prints it).
     pub fn describe(&self) -> String {
-        let how = match (self.budget_cores, self.idle_cores) {
-            (Some(b), Some(i)) => {
-                format!("by measured load ({b:.1} of {i:.1} idle cores, at most {} at once)", self.max_jobs)
-            }
-            _ => format!("fixed at {} at once (-j)", self.max_jobs),
+        let budget = harness::load::Budget {
+            cores: self.budget_cores.unwrap_or(f64::INFINITY),
+            max_jobs: self.max_jobs as usize,
+            measured: self.budget_cores.is_some() && self.idle_cores.is_some(),
         };
-        format!(
-            "concurrency: {how}; ran up to {} at once, {:.1} on average; scheduling delay p50 {:.1} ms, p99 {:.1} ms{}",
-            self.peak_running,
-            self.mean_running,
-            self.delay_p50_ms,
-            self.delay_p99_ms,
-            match self.backoffs {
-                0 => String::new(),
-                n => format!("; backed off {n} time(s) under load"),
-            }
-        )
+        let stats = harness::load::schedule::Stats {
+            budget,
+            idle_cores: self.idle_cores,
+            peak_running: self.peak_running,
+            mean_running: self.mean_running,
+            backoffs: self.backoffs,
+            delays: harness::load::Delays {
+                p50_ms: self.delay_p50_ms,
+                p99_ms: self.delay_p99_ms,
+                ..Default::default()
+            },
+        };
+        stats.describe()
     }
 }
 
@@ -249,6 +266,13 @@ pub enum Outcome {
         /// Why.
         reason: String,
     },
+    /// The tester ran but the kit could not set the test up (`labs` exit
+    /// status 3: no node binary, no test directory, …): no verdict on the
+    /// submission either way.
+    Error {
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -260,6 +284,12 @@ impl Outcome {
     /// Whether the test actually ran (its time means something).
     pub fn ran(&self) -> bool {
         !matches!(self, Outcome::NotRun { .. })
+    }
+
+    /// Whether the run judged the code under test (passed, failed or timed
+    /// out), as opposed to never starting or failing to set its test up.
+    pub fn judged(&self) -> bool {
+        !matches!(self, Outcome::NotRun { .. } | Outcome::Error { .. })
     }
 
     /// One phrase for people: "passed", "exit status 101", "timed out after 160 s".
@@ -280,6 +310,7 @@ impl Outcome {
                     .into()
             }
             Outcome::NotRun { reason } => format!("not run: {reason}"),
+            Outcome::Error { reason } => format!("error, not a verdict: {reason}"),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Scoring: from a test's runs and its rubric policy to points.
 
-use crate::result::{Grade, TestReport};
+use crate::result::{Grade, Outcome, TestReport};
 use crate::rubric::Policy;
 
 /// What a test earned.
@@ -77,6 +77,12 @@ pub fn time_stats(test: &TestReport) -> Option<(f64, f64)> {
 pub fn fmt_points(p: f64) -> String {
     let rounded = (p * 100.0).round() / 100.0;
     if rounded.fract() == 0.0 { format!("{rounded:.0}") } else { format!("{rounded}") }
+}
+
+/// How many runs could not judge the submission: the kit could not set
+/// their test up (see [`crate::result::Outcome::Error`]).
+pub fn errors(grade: &Grade) -> usize {
+    grade.tests.iter().flat_map(|t| &t.runs).filter(|r| matches!(r.outcome, Outcome::Error { .. })).count()
 }
 
 #[cfg(test)]

@@ -50,6 +50,19 @@ fn an_exit_status_0_without_the_testers_proof_fails() {
 }
 
 #[test]
+fn a_run_the_kit_could_not_set_up_is_an_error_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(grade(dir.path(), &["--tests", "PassA2A"]).env("FAKE_SETUP_ERROR", "1"));
+    assert_eq!(out.status.code(), Some(2), "could not judge");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 run(s) could not be judged"), "{stderr}");
+    let grade = json(&dir.path().join("grade.json"));
+    let outcome = &grade["tests"][0]["runs"][0]["outcome"];
+    assert_eq!(outcome["kind"], "error", "{outcome}");
+    assert!(outcome["reason"].as_str().unwrap().contains("LAB_NODE=/nope/node is not a file"), "{outcome}");
+}
+
+#[test]
 fn every_report_says_which_isolation_the_grade_ran_under() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(&mut grade(dir.path(), &["--tests", "PassA2A", "--no-isolation"]));
@@ -95,7 +108,7 @@ fn failures_are_scored_from_exit_status_and_time_limit_only() {
     for (id, reason) in [
         ("FailB2A", "expected one leader"),
         ("LiarD2B", "exit status 1"),
-        ("FloodE2C", "exit status 3"),
+        ("FloodE2C", "exit status 4"),
         ("HangF2C", "timed out after 3 s"),
     ] {
         let t = gs_test(&results, id);

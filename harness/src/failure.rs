@@ -5,15 +5,37 @@ use std::fmt;
 /// Why a test failed: which check, what was seen versus expected, and
 /// (added by the cluster) the seed, the artifact folder and the recent
 /// timeline. Test bodies propagate it with `?`.
+///
+/// A failure is a verdict on the code under test, unless it is a
+/// [`Failure::setup`]: the kit itself could not set the test up (no node
+/// binary, no test directory, …), so the test never judged anything. The
+/// runner exits with a status of its own for those, and the grader and the
+/// self-check count them as errors, never as failed tests or kills.
 #[derive(Debug, Clone)]
 pub struct Failure {
     message: String,
+    setup: bool,
 }
 
 impl Failure {
     /// A failure with this message.
     pub fn new(message: impl Into<String>) -> Failure {
-        Failure { message: message.into() }
+        Failure { message: message.into(), setup: false }
+    }
+
+    /// The kit could not set the test up: not a verdict on the code under test.
+    pub fn setup(message: impl Into<String>) -> Failure {
+        Failure { message: format!("the kit could not set the test up: {}", message.into()), setup: true }
+    }
+
+    /// This failure, as the kit's own (see [`Failure::setup`]).
+    pub fn into_setup(self) -> Failure {
+        if self.setup { self } else { Failure::setup(self.message) }
+    }
+
+    /// Whether the kit could not set the test up (see [`Failure::setup`]).
+    pub fn is_setup(&self) -> bool {
+        self.setup
     }
 
     /// The full diagnosis.
@@ -46,4 +68,19 @@ macro_rules! fail {
     ($($arg:tt)*) => {
         return Err($crate::Failure::new(format!($($arg)*)).into())
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setup_failure_keeps_its_kind_through_context() {
+        let f = Failure::setup("LAB_NODE=/nope is not a file").with_context("seed 7");
+        assert!(f.is_setup());
+        assert_eq!(f.message(), "the kit could not set the test up: LAB_NODE=/nope is not a file\nseed 7");
+        assert!(!Failure::new("node 1 applied 4 at index 2").is_setup());
+        assert!(Failure::new("x").into_setup().into_setup().is_setup());
+        assert_eq!(Failure::new("x").into_setup().message(), "the kit could not set the test up: x");
+    }
 }

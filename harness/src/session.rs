@@ -72,7 +72,8 @@ impl Session {
     pub fn new(name: &str, n: usize, mode_args: Vec<String>) -> TestResult<Session> {
         let seed = crate::seed::test_seed();
         println!("seed {seed} (rerun with LAB_SEED={seed})");
-        let nodes = Nodes::new(n, seed, mode_args)?;
+        // Nothing of the code under test has run yet: whatever fails here is the kit's.
+        let nodes = Nodes::new(n, seed, mode_args).map_err(Failure::into_setup)?;
         Ok(Session {
             nodes,
             name: name.to_string(),

@@ -6,7 +6,7 @@ use harness::TestResult;
 use serde::Serialize;
 
 /// One graded test.
-#[derive(Serialize)]
+#[derive(Serialize, Clone, Copy)]
 pub struct TestCase {
     /// The name filters match ("InitialElection2A"): 6.824's, with the group suffix.
     pub id: &'static str,

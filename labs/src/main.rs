@@ -1,11 +1,14 @@
 //! The graded test groups, run with the familiar `cargo test` command line:
 //!
 //! ```text
-//! labs 2A                       every 2A test
+//! labs 2A                       every 2A test, one after another
 //! labs InitialElection2A --exact one test
+//! labs --jobs auto 2A           every 2A test, each a process of its own,
+//!                               side by side as the measured load allows (repeat.rs)
+//! labs --repeat 50 2B           every 2B test 50 times, the same way
+//! labs --repeat 50 --jobs 2 2B  … 2 at a time, whatever they cost
 //! labs --list                   the tests
 //! labs --catalogue              the table of tests as JSON (for the grader)
-//! labs --repeat 50 --jobs 2 2B  every 2B test, 50 runs, 2 at a time (repeat.rs)
 //! labs logs DIR                 a failed test's logs, merged (tools.rs)
 //! labs timeline DIR             write DIR/timeline.html
 //! ```
@@ -14,8 +17,22 @@
 //! has them as soon as the tests build, with nothing else to install, and
 //! they read exactly the files this binary's harness writes.
 //!
-//! Tests run one at a time unless `--test-threads` says otherwise: each starts
-//! real processes, and 6.824's time limits assume the machine is theirs.
+//! Without `--jobs` (or with `--jobs 1`), tests run one at a time in this
+//! process unless `--test-threads` says otherwise: each starts real
+//! processes, and 6.824's time limits assume the machine is theirs. With
+//! `--jobs auto`, each test runs in a process of its own, admitted by its
+//! CPU share (the kit's profile, `harness/data/cpu-profile.tsv`) against
+//! the machine's idle cores, as the grader runs them.
+//!
+//! Exit status:
+//! * 0: every test run passed;
+//! * 101 (one after another) or 1 (processes of their own): a test failed,
+//!   or was still running at its time limit (the watchdog stops it: 101);
+//! * 3: the kit could not set a test up (no node binary, no test
+//!   directory, an artifacts folder that cannot be written, …): not a
+//!   verdict on the Raft under test, and the grader and the self-check
+//!   count it as an error, never as a failed test or a kill;
+//! * 2: a bad command line.
 
 mod catalogue;
 mod lab2a;
@@ -34,7 +51,18 @@ mod repeat;
 mod tools;
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+/// The exit status when a test failed, in processes of their own.
+pub const FAILED_EXIT: i32 = 1;
+/// The exit status when the kit could not set a test up (see the crate doc).
+pub const SETUP_EXIT: i32 = 3;
+/// The exit status of the watchdog: a test still running at its time limit.
+const TIMEOUT_EXIT: i32 = 101;
+
+/// Set when a test could not be set up: the run then exits [`SETUP_EXIT`].
+static SETUP_FAILED: AtomicBool = AtomicBool::new(false);
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,13 +80,13 @@ fn main() {
     let secret = match harness::proof::take_secret() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("labs: {e}");
-            std::process::exit(2);
+            eprintln!("labs: the kit could not set the test up: {e}");
+            std::process::exit(SETUP_EXIT);
         }
     };
     match repeat::plan(&args) {
         Ok(Some(_)) if secret.is_some() => {
-            eprintln!("labs: --repeat is for students; the grader runs one test per process");
+            eprintln!("labs: --repeat and --jobs are for students; the grader runs one test per process");
             std::process::exit(2);
         }
         Ok(Some(plan)) => std::process::exit(repeat::run(plan)),
@@ -67,6 +95,13 @@ fn main() {
             eprintln!("labs: {e}");
             std::process::exit(2);
         }
+    }
+    if let Some(root) = std::env::var_os(harness::dir::ARTIFACTS_VAR)
+        && let Err(e) = std::fs::create_dir_all(&root)
+    {
+        let root = std::path::Path::new(&root).display().to_string();
+        eprintln!("labs: the kit could not set the test up: cannot create {root} (LAB_ARTIFACTS): {e}");
+        std::process::exit(SETUP_EXIT);
     }
     let mut args = Arguments::from_args();
     if args.test_threads.is_none() {
@@ -93,6 +128,12 @@ fn main() {
             );
         }
     }
+    if SETUP_FAILED.load(Ordering::SeqCst) {
+        eprintln!(
+            "labs: the kit could not set a test up (above): that is not a verdict on the Raft under test"
+        );
+        std::process::exit(SETUP_EXIT);
+    }
     conclusion.exit();
 }
 
@@ -106,10 +147,15 @@ fn run_case(case: &catalogue::TestCase) -> Result<(), Failed> {
     std::thread::spawn(move || {
         if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(limit) {
             println!("test {id} FAILED: still running after {} s; stopping", limit.as_secs());
-            std::process::exit(101);
+            std::process::exit(TIMEOUT_EXIT);
         }
     });
     let result = (case.run)(case);
     let _ = done_tx.send(());
-    result.map_err(|f| Failed::from(f.message()))
+    result.map_err(|f| {
+        if f.is_setup() {
+            SETUP_FAILED.store(true, Ordering::SeqCst);
+        }
+        Failed::from(f.message())
+    })
 }

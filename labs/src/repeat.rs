@@ -1,183 +1,318 @@
-//! Repeat mode: run a group (or one test) many times, a few at a time, as
-//! 6.824 students do with dstest, because concurrency bugs show up one run
-//! in fifty.
+//! Tests as processes of their own, side by side: `--jobs auto` (by the
+//! measured load, as the grader runs them) and repeat mode (run a group or
+//! one test many times, as 6.824 students do with dstest, because
+//! concurrency bugs show up one run in fifty).
 //!
 //! ```text
-//! labs --repeat 50 --jobs 2 2B          (make test-2B REPEAT=50 JOBS=2)
+//! labs --jobs auto 2B                   every 2B test once        (make test-2B JOBS=auto)
+//! labs --repeat 50 2B                   every 2B test 50 times    (make test-2B REPEAT=50)
+//! labs --repeat 50 --jobs 2 2B          … two at a time, whatever they cost
 //! ```
 //!
-//! Each run is this binary again with the other arguments, a fresh
-//! `LAB_SEED` and `LAB_ARTIFACTS=<root>/run-K`; its output goes to
-//! `<root>/run-K.out`. One line counts passed, failed and running runs; at
-//! the end each failing test is listed with its seed, the command that
-//! replays it and its artifact folder. The exit code is 0 only if every
-//! run passed.
+//! Each run is this binary again, `<test> --exact`, with its own `LAB_SEED`
+//! and `LAB_ARTIFACTS=<root>/run-K`; its output goes to `<root>/run-K.out`.
+//! Runs are admitted by `harness::load`: each test's CPU share and wall
+//! time from the kit's CPU profile, longest first, against the machine's
+//! idle cores, backing off while the scheduling delay is high
+//! (`--jobs N`: N at a time instead). A line per finished run says ok,
+//! FAILED or ERROR (the kit could not set the test up); a failure under
+//! high load says so, and is never rerun. At the end, the concurrency and
+//! the load it met, then each failing run's diagnosis, seed, replay command,
+//! artifact folder and output file. The exit status is 0 only if every run
+//! passed (see the exit statuses in main.rs).
 
-use crate::catalogue;
-use std::io::{IsTerminal, Write};
+use crate::catalogue::{self, TestCase};
+use crate::{FAILED_EXIT, SETUP_EXIT};
+use harness::load::schedule::{self, Job, Met};
+use harness::load::{Budget, Profile};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
-/// How often the running runs are polled.
-const POLL: Duration = Duration::from_millis(100);
+/// How many runs go at once.
+#[derive(Debug, PartialEq, Clone, Copy)]
+pub enum Jobs {
+    /// As many as the measured load allows.
+    Auto,
+    /// This many, whatever they cost.
+    Fixed(usize),
+}
 
 /// What the arguments ask for.
 #[derive(Debug, PartialEq)]
 pub struct Plan {
-    /// Runs in all.
+    /// Runs of each test.
     pub runs: usize,
     /// Runs at a time.
-    pub jobs: usize,
-    /// The arguments each run gets (the filter, `--exact`, …).
+    pub jobs: Jobs,
+    /// The test filter, as libtest takes it (`None`: every test).
+    pub filter: Option<String>,
+    /// Whether the filter names one test exactly.
+    pub exact: bool,
+    /// Tests whose name contains one of these are left out (`--skip`).
+    pub skip: Vec<String>,
+    /// Other arguments, for every run.
     pub rest: Vec<String>,
 }
 
-/// `Some(plan)` if `args` (without the program name) hold `--repeat N`.
+/// `Some(plan)` if `args` (without the program name) ask for runs in
+/// processes of their own: `--repeat N`, or `--jobs` other than 1.
+/// Without `--repeat`, `--jobs 1` is the plain runner, one test after
+/// another in this process.
+///
+/// # Errors
+/// A malformed `--repeat`, `--jobs` or `--skip`.
 pub fn plan(args: &[String]) -> Result<Option<Plan>, String> {
-    let (mut runs, mut jobs, mut rest) = (None, 1, Vec::new());
+    let (mut runs, mut jobs) = (None, None);
+    let mut plan =
+        Plan { runs: 1, jobs: Jobs::Auto, filter: None, exact: false, skip: Vec::new(), rest: Vec::new() };
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut number = |name: &str| -> Result<usize, String> {
-            let v = it.next().ok_or_else(|| format!("{name} needs a number"))?;
+        let mut value = |name: &str| it.next().cloned().ok_or_else(|| format!("{name} needs a value"));
+        let positive = |name: &str, v: String| {
             v.parse()
                 .ok()
                 .filter(|n| *n > 0)
                 .ok_or_else(|| format!("{name} {v:?}: expected a positive number"))
         };
         match a.as_str() {
-            "--repeat" => runs = Some(number("--repeat")?),
-            "--jobs" => jobs = number("--jobs")?,
-            _ => rest.push(a.clone()),
+            "--repeat" => runs = Some(positive("--repeat", value("--repeat")?)?),
+            "--jobs" => match value("--jobs")? {
+                v if v == "auto" => jobs = Some(Jobs::Auto),
+                v => jobs = Some(Jobs::Fixed(positive("--jobs (a number or auto)", v)?)),
+            },
+            "--skip" => plan.skip.push(value("--skip")?),
+            "--exact" => plan.exact = true,
+            flag if flag.starts_with('-') => plan.rest.push(a.clone()),
+            _ if plan.filter.is_none() => plan.filter = Some(a.clone()),
+            _ => return Err(format!("one test filter at a time ({:?} and {a:?})", plan.filter)),
         }
     }
-    Ok(runs.map(|runs| Plan { runs, jobs, rest }))
+    if runs.is_none() && matches!(jobs, None | Some(Jobs::Fixed(1))) {
+        return Ok(None);
+    }
+    plan.runs = runs.unwrap_or(1);
+    plan.jobs = jobs.unwrap_or(Jobs::Auto);
+    Ok(Some(plan))
+}
+
+impl Plan {
+    /// Whether the test `id` is selected, as libtest selects it.
+    fn selects(&self, id: &str) -> bool {
+        let named = match (&self.filter, self.exact) {
+            (None, _) => true,
+            (Some(f), true) => id == f,
+            (Some(f), false) => id.contains(f.as_str()),
+        };
+        named && !self.skip.iter().any(|s| id.contains(s.as_str()))
+    }
+}
+
+/// One run: a test, and which of its runs it is.
+#[derive(Clone, Copy)]
+struct Unit {
+    k: usize,
+    test: TestCase,
+    round: usize,
+    seed: u64,
+}
+
+/// How one run ended.
+enum Ended {
+    Passed,
+    Failed,
+    /// The kit could not set the test up (or the run could not start).
+    Error(String),
 }
 
 /// One finished run.
 struct Done {
-    k: usize,
-    seed: u64,
-    passed: bool,
-    failed_tests: Vec<String>,
+    unit: Unit,
+    ended: Ended,
+    secs: f64,
+    met: Met,
 }
 
-/// The tests a run's output says failed: the names libtest lists under
-/// its last `failures:` heading, and the watchdog's `test X FAILED: still
-/// running …` (it stops the run before libtest's summary).
-pub fn failed_tests(output: &str) -> Vec<String> {
-    let lines: Vec<&str> = output.lines().collect();
-    let mut out: Vec<String> = Vec::new();
-    if let Some(at) = lines.iter().rposition(|l| *l == "failures:") {
-        for l in &lines[at + 1..] {
-            match l.strip_prefix("    ") {
-                Some(name) if !name.is_empty() && !name.contains(' ') => out.push(name.to_string()),
-                _ => break,
-            }
-        }
+/// Runs the plan; returns the exit status.
+pub fn run(plan: Plan) -> i32 {
+    let root = artifacts_root();
+    if let Err(e) = std::fs::create_dir_all(&root) {
+        eprintln!("labs: cannot create the runs' folder {}: {e}", root.display());
+        return SETUP_EXIT;
     }
-    for l in &lines {
-        if let Some((name, tail)) = l.strip_prefix("test ").and_then(|r| r.split_once(' '))
-            && tail.starts_with("FAILED: still running")
-            && !out.iter().any(|n| n == name)
-        {
-            out.push(name.to_string());
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("labs: cannot find this program: {e}");
+            return SETUP_EXIT;
+        }
+    };
+    let units = units(&plan);
+    if units.is_empty() {
+        println!("no test matches; `labs --list` lists them");
+        return 0;
+    }
+    let (budget, idle) = Budget::choose(match plan.jobs {
+        Jobs::Auto => None,
+        Jobs::Fixed(n) => Some(n),
+    });
+    let profile = Profile::built_in();
+    println!(
+        "running {} test run(s) as processes of their own, {}; output and artifacts in {}",
+        units.len(),
+        match idle {
+            Some(i) => format!("by measured load ({:.1} of {i:.1} idle cores)", budget.cores),
+            None => format!("{} at a time", budget.max_jobs),
+        },
+        root.display()
+    );
+    let started = Instant::now();
+    let jobs = units
+        .into_iter()
+        .map(|u| {
+            let secs = profile.secs(u.test.id).unwrap_or(u.test.timeout_secs as f64 / 2.0);
+            Job::expected(u, secs)
+        })
+        .collect();
+    let mut done: Vec<Done> = Vec::new();
+    let repeated = plan.runs > 1;
+    let stats = schedule::run(
+        budget,
+        idle,
+        jobs,
+        |u: &Unit| profile.share(u.test.id),
+        |u| one_run(&exe, &plan.rest, &root, u),
+        |u, (ended, secs), met| {
+            println!("{}", line(u, &ended, secs, met, repeated));
+            done.push(Done { unit: *u, ended, secs, met });
+            Vec::new()
+        },
+    );
+    done.sort_by_key(|d| d.unit.k);
+    println!("{}", stats.describe());
+    summary(&done, &root, started.elapsed().as_secs_f64())
+}
+
+/// The runs the plan asks for: each selected test, `runs` times, in
+/// catalogue order.
+fn units(plan: &Plan) -> Vec<Unit> {
+    let fixed = (plan.runs == 1).then(|| std::env::var(harness::seed::SEED_VAR).ok()).flatten();
+    let tests: Vec<TestCase> = catalogue::all().into_iter().filter(|t| plan.selects(t.id)).collect();
+    let mut out = Vec::new();
+    for round in 1..=plan.runs {
+        for t in &tests {
+            // One pass keeps a LAB_SEED given; repeats draw a seed each.
+            let seed = fixed.as_deref().and_then(|s| s.trim().parse().ok()).unwrap_or_else(rand::random);
+            out.push(Unit { k: out.len(), test: *t, round, seed });
         }
     }
     out
 }
 
-/// Runs the plan; returns the exit code.
-pub fn run(plan: Plan) -> i32 {
-    let root = artifacts_root();
-    if let Err(e) = std::fs::create_dir_all(&root) {
-        eprintln!("labs --repeat: cannot create {}: {e}", root.display());
-        return 2;
-    }
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("labs --repeat: cannot find this program: {e}");
-            return 2;
-        }
+/// Runs `u` as a process of its own and waits for it: how it ended and its seconds.
+fn one_run(exe: &Path, rest: &[String], root: &Path, u: &Unit) -> (Ended, f64) {
+    let t0 = Instant::now();
+    let status = spawn(exe, rest, root, u).and_then(|mut child| child.wait());
+    let ended = match status.map(|s| s.code()) {
+        Ok(Some(0)) => Ended::Passed,
+        Ok(Some(SETUP_EXIT)) => Ended::Error(setup_reason(&out_path(root, u.k))),
+        Ok(_) => Ended::Failed,
+        Err(e) => Ended::Error(format!("cannot start the run: {e}")),
     };
-    let what = plan.rest.join(" ");
-    println!(
-        "repeating `labs {what}` {} times, {} at a time; output and artifacts in {}",
-        plan.runs,
-        plan.jobs,
-        root.display()
-    );
-    let started = Instant::now();
-    let (mut running, mut done): (Vec<(usize, u64, Child)>, Vec<Done>) = (Vec::new(), Vec::new());
-    let mut next = 0;
-    let live = std::io::stderr().is_terminal();
-    while done.len() < plan.runs {
-        while running.len() < plan.jobs && next < plan.runs {
-            let seed: u64 = rand::random();
-            match spawn(&exe, &plan.rest, &root, next, seed) {
-                Ok(child) => running.push((next, seed, child)),
-                Err(e) => {
-                    eprintln!("labs --repeat: cannot start run {next}: {e}");
-                    done.push(Done { k: next, seed, passed: false, failed_tests: Vec::new() });
-                }
-            }
-            next += 1;
-        }
-        std::thread::sleep(POLL);
-        let mut i = 0;
-        while i < running.len() {
-            if let Ok(Some(status)) = running[i].2.try_wait() {
-                let (k, seed, _) = running.remove(i);
-                let output = std::fs::read_to_string(out_path(&root, k)).unwrap_or_default();
-                let d = Done { k, seed, passed: status.success(), failed_tests: failed_tests(&output) };
-                if !live {
-                    println!("run {k} (seed {seed}): {}", if d.passed { "passed" } else { "FAILED" });
-                }
-                done.push(d);
-            } else {
-                i += 1;
-            }
-        }
-        if live {
-            let failed = done.iter().filter(|d| !d.passed).count();
-            eprint!(
-                "\r{} passed, {failed} failed, {} running, {} to go ({:.0} s)   ",
-                done.len() - failed,
-                running.len(),
-                plan.runs - done.len() - running.len(),
-                started.elapsed().as_secs_f64()
-            );
-            let _ = std::io::stderr().flush();
-        }
-    }
-    if live {
-        eprintln!();
-    }
-    summary(&done, &root, plan.runs, started.elapsed())
+    (ended, t0.elapsed().as_secs_f64())
 }
 
-fn summary(done: &[Done], root: &Path, runs: usize, took: Duration) -> i32 {
-    let failed: Vec<&Done> = done.iter().filter(|d| !d.passed).collect();
-    println!("{} of {runs} runs passed in {:.0} s", runs - failed.len(), took.as_secs_f64());
-    for d in &failed {
-        let out = out_path(root, d.k);
-        if d.failed_tests.is_empty() {
-            println!("  run {} (seed {}) failed; its output: {}", d.k, d.seed, out.display());
+/// The line that says how a run ended.
+fn line(u: &Unit, ended: &Ended, secs: f64, met: Met, repeated: bool) -> String {
+    let name = match repeated {
+        true => format!("{} (run {})", u.test.id, u.round),
+        false => u.test.id.to_string(),
+    };
+    let load = format!(
+        " [ran under high load: {} runs at once, scheduling delay p99 {:.0} ms, max {:.0} ms]",
+        met.running, met.delays.p99_ms, met.delays.max_ms
+    );
+    match ended {
+        Ended::Passed => format!("test {name} ... ok ({secs:.1} s)"),
+        Ended::Failed => {
+            format!(
+                "test {name} ... FAILED ({secs:.1} s, seed {}){}",
+                u.seed,
+                if met.high() { &load } else { "" }
+            )
         }
-        for t in &d.failed_tests {
-            let group = catalogue::all().into_iter().find(|c| c.id == *t).map_or("", |c| c.group);
-            println!("  {t} failed with seed {}", d.seed);
-            println!("    replay:    LAB_SEED={} make test-{group} TEST={t}", d.seed);
-            println!(
-                "    artifacts: {} (labs logs DIR; timeline.html)",
-                run_dir(root, d.k).join(sanitize(t)).display()
-            );
-            println!("    output:    {}", out.display());
-        }
+        Ended::Error(why) => format!("test {name} ... ERROR: {why}"),
     }
-    if failed.is_empty() { 0 } else { 1 }
+}
+
+/// The end: counts, then each run that did not pass, with what it takes
+/// to look into it. The exit status: [`SETUP_EXIT`] if any run could not
+/// be set up, else [`FAILED_EXIT`] if any failed, else 0.
+fn summary(done: &[Done], root: &Path, took: f64) -> i32 {
+    let count = |f: fn(&Ended) -> bool| done.iter().filter(|d| f(&d.ended)).count();
+    let failed = count(|e| matches!(e, Ended::Failed));
+    let errors = count(|e| matches!(e, Ended::Error(_)));
+    println!(
+        "{} of {} runs passed, {failed} failed{} in {took:.0} s",
+        done.len() - failed - errors,
+        done.len(),
+        if errors > 0 { format!(", {errors} could not be set up") } else { String::new() }
+    );
+    for d in done.iter().filter(|d| !matches!(d.ended, Ended::Passed)) {
+        let (u, out) = (&d.unit, out_path(root, d.unit.k));
+        match &d.ended {
+            Ended::Error(why) => println!("\n{} (seed {}): ERROR, not a verdict: {why}", u.test.id, u.seed),
+            _ => {
+                println!("\n{} failed with seed {} ({:.1} s)", u.test.id, u.seed, d.secs);
+                if d.met.high() {
+                    println!("    under high load: scheduling delay p99 {:.0} ms", d.met.delays.p99_ms);
+                }
+                let output = std::fs::read_to_string(&out).unwrap_or_default();
+                for l in diagnosis(&output, u.test.id) {
+                    println!("    | {l}");
+                }
+                println!("    replay:    LAB_SEED={} make test-{} TEST={}", u.seed, u.test.group, u.test.id);
+                println!(
+                    "    artifacts: {} (labs logs DIR; timeline.html)",
+                    run_dir(root, u.k).join(sanitize(u.test.id)).display()
+                );
+            }
+        }
+        println!("    output:    {}", out.display());
+    }
+    match (errors, failed) {
+        (0, 0) => 0,
+        (0, _) => FAILED_EXIT,
+        _ => SETUP_EXIT,
+    }
+}
+
+/// Lines of a failing run's diagnosis shown at the end, at most.
+const DIAGNOSIS_LINES: usize = 12;
+
+/// The first lines of libtest's report of `id`'s failure in `output`.
+fn diagnosis<'a>(output: &'a str, id: &str) -> Vec<&'a str> {
+    let header = format!("---- {id} ----");
+    let lines: Vec<&str> = output.lines().collect();
+    match lines.iter().rposition(|l| *l == header) {
+        Some(at) => lines[at + 1..]
+            .iter()
+            .take_while(|l| **l != "failures:")
+            .filter(|l| !l.trim().is_empty())
+            .take(DIAGNOSIS_LINES)
+            .copied()
+            .collect(),
+        None => lines.iter().rev().take(3).rev().copied().collect(),
+    }
+}
+
+/// Why the kit could not set a run's test up, from its output file.
+fn setup_reason(out: &Path) -> String {
+    const SAID: &str = "the kit could not set the test up: ";
+    let output = std::fs::read_to_string(out).unwrap_or_default();
+    let why = output.lines().rev().find_map(|l| l.split_once(SAID).map(|(_, w)| w.trim().to_string()));
+    format!("the kit could not set the test up: {}", why.unwrap_or_else(|| "see its output".into()))
 }
 
 /// Where the runs keep their output: `LAB_ARTIFACTS` if set, else
@@ -204,14 +339,17 @@ fn sanitize(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
 }
 
-/// Starts run `k`: this binary with `rest`, its own seed and artifacts
-/// folder, output to a file, killed if this process dies.
-fn spawn(exe: &Path, rest: &[String], root: &Path, k: usize, seed: u64) -> std::io::Result<Child> {
-    let out = std::fs::File::create(out_path(root, k))?;
+/// Starts run `u`: this binary with `<test> --exact` and `rest`, its own
+/// seed and artifacts folder, output to a file, killed if this thread
+/// (which waits for it) dies.
+fn spawn(exe: &Path, rest: &[String], root: &Path, u: &Unit) -> std::io::Result<std::process::Child> {
+    let out = std::fs::File::create(out_path(root, u.k))?;
     let mut cmd = Command::new(exe);
-    cmd.args(rest)
-        .env(harness::seed::SEED_VAR, seed.to_string())
-        .env(harness::dir::ARTIFACTS_VAR, run_dir(root, k))
+    cmd.arg(u.test.id)
+        .arg("--exact")
+        .args(rest)
+        .env(harness::seed::SEED_VAR, u.seed.to_string())
+        .env(harness::dir::ARTIFACTS_VAR, run_dir(root, u.k))
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
         .stderr(out);
@@ -233,23 +371,42 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_takes_repeat_and_jobs_out() {
-        assert_eq!(
-            plan(&args("--repeat 50 2B --jobs 2 --exact")).unwrap(),
-            Some(Plan { runs: 50, jobs: 2, rest: args("2B --exact") })
-        );
-        assert_eq!(plan(&args("2B")).unwrap(), None);
+    fn the_plan_takes_repeat_jobs_and_the_filter_out() {
+        let p = plan(&args("--repeat 50 2B --jobs 2 --exact --nocapture")).unwrap().unwrap();
+        assert_eq!((p.runs, p.jobs, p.filter.as_deref(), p.exact), (50, Jobs::Fixed(2), Some("2B"), true));
+        assert_eq!(p.rest, ["--nocapture"]);
+        assert_eq!(plan(&args("--repeat 5 2B")).unwrap().unwrap().jobs, Jobs::Auto, "auto by default");
+        let p = plan(&args("--jobs auto 2C --skip Figure8")).unwrap().unwrap();
+        assert_eq!((p.runs, p.jobs, p.skip.clone()), (1, Jobs::Auto, vec!["Figure8".to_string()]));
+        assert_eq!(plan(&args("2B")).unwrap(), None, "the plain runner");
+        assert_eq!(plan(&args("--jobs 1 2B")).unwrap(), None, "--jobs 1: the plain runner");
         assert!(plan(&args("--repeat 0 2B")).is_err());
         assert!(plan(&args("--repeat")).is_err());
+        assert!(plan(&args("--jobs many 2B")).is_err());
     }
 
     #[test]
-    fn failing_tests_are_read_from_the_output() {
-        let out = "test [2B] FailAgree2B ... seed 1\nFAILED\n\nfailures:\n\n---- FailAgree2B ----\nboom\n\n\nfailures:\n    FailAgree2B\n    Backup2B\n\ntest result: FAILED. 0 passed; 2 failed\n";
-        assert_eq!(failed_tests(out), vec!["FailAgree2B", "Backup2B"]);
+    fn tests_are_selected_as_libtest_selects_them() {
+        let p = plan(&args("--jobs auto 2B --skip Figure")).unwrap().unwrap();
+        assert!(p.selects("Backup2B") && !p.selects("InitialElection2A"));
+        let p = plan(&args("--jobs auto Figure8 --skip Unreliable")).unwrap().unwrap();
+        assert!(p.selects("Figure82C") && !p.selects("Figure8Unreliable2C"));
+        let p = plan(&args("--jobs auto Figure82C --exact")).unwrap().unwrap();
+        assert!(p.selects("Figure82C") && !p.selects("Figure82Cx"));
+        let p = plan(&args("--repeat 3 --jobs auto InitialElection2A --exact")).unwrap().unwrap();
+        let u = units(&p);
+        assert_eq!(u.iter().map(|u| (u.k, u.round)).collect::<Vec<_>>(), [(0, 1), (1, 2), (2, 3)]);
+    }
+
+    #[test]
+    fn a_failing_run_shows_its_diagnosis() {
+        let out = "test [2B] FailAgree2B ... seed 1\nFAILED\n\nfailures:\n\n---- FailAgree2B ----\nboom: node 2\n  seed 1\n\n\nfailures:\n    FailAgree2B\n";
+        assert_eq!(diagnosis(out, "FailAgree2B"), ["boom: node 2", "  seed 1"]);
         let stopped =
             "test [2B] Backup2B ... seed 1\ntest Backup2B FAILED: still running after 150 s; stopping\n";
-        assert_eq!(failed_tests(stopped), vec!["Backup2B"]);
-        assert!(failed_tests("test result: ok. 1 passed\n").is_empty());
+        assert_eq!(
+            diagnosis(stopped, "Backup2B").last(),
+            Some(&"test Backup2B FAILED: still running after 150 s; stopping")
+        );
     }
 }

@@ -21,6 +21,9 @@ pub enum Verdict {
     Survived,
     /// The mutant did not build, so nothing ran: a finding against the mutant.
     BuildFailed,
+    /// A test could not be judged (it never started, or the kit could not
+    /// set it up): not a kill, and the self-check could not judge the mutant.
+    Error,
 }
 
 /// One cell of one round.
@@ -40,6 +43,9 @@ pub struct Row {
     pub seed: Option<u64>,
     /// Seconds the group's runs took.
     pub seconds: f64,
+    /// For an [`Verdict::Error`]: the test and why it could not be judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A whole self-check.
@@ -59,7 +65,7 @@ pub struct Matrix {
     pub known: Vec<String>,
     /// The correct variants run (`expect: pass`): they must survive.
     pub variants: Vec<String>,
-    /// Every cell of every round, in the order they ran.
+    /// Every cell of every round: by mutant (catalogue order), round and group, whatever order they ran in.
     pub rows: Vec<Row>,
 }
 
@@ -74,6 +80,9 @@ pub enum Status {
     BuildFailed(Vec<String>),
     /// These correct variants failed a test: (variant, test) pairs.
     VariantsKilled(Vec<(String, String)>),
+    /// A test of these mutants could not be judged (kit or setup errors):
+    /// the matrix is incomplete.
+    Errors(Vec<String>),
 }
 
 impl Matrix {
@@ -121,17 +130,27 @@ impl Matrix {
         out
     }
 
-    /// The verdict: build failures first (the check is incomplete), then
-    /// correct variants a test failed, then survivors.
-    pub fn status(&self) -> Status {
-        let mut broken: Vec<String> = Vec::new();
-        for r in self.rows.iter().filter(|r| r.result == Verdict::BuildFailed) {
-            if !broken.contains(&r.mutant) {
-                broken.push(r.mutant.clone());
+    /// The mutants with a row of verdict `v`, in run order.
+    fn mutants_with(&self, v: Verdict) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in self.rows.iter().filter(|r| r.result == v) {
+            if !out.contains(&r.mutant) {
+                out.push(r.mutant.clone());
             }
         }
+        out
+    }
+
+    /// The verdict: build failures and errors first (the check is
+    /// incomplete), then correct variants a test failed, then survivors.
+    pub fn status(&self) -> Status {
+        let broken = self.mutants_with(Verdict::BuildFailed);
         if !broken.is_empty() {
             return Status::BuildFailed(broken);
+        }
+        let errors = self.mutants_with(Verdict::Error);
+        if !errors.is_empty() {
+            return Status::Errors(errors);
         }
         let killed = self.variants_killed();
         if !killed.is_empty() {
@@ -169,6 +188,7 @@ impl Matrix {
                     Verdict::Killed => r.killed_by.as_deref().unwrap_or("killed"),
                     Verdict::Survived => "SURVIVED",
                     Verdict::BuildFailed => "BUILD-FAILED",
+                    Verdict::Error => "ERROR",
                 };
                 if !seen.contains(&word) {
                     seen.push(word);
@@ -243,9 +263,21 @@ impl Matrix {
         if !broken.is_empty() {
             out += &format!("DID NOT BUILD (the matrix is incomplete): {}\n", broken.join(", "));
         }
+        let errors: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|r| r.result == Verdict::Error)
+            .map(|r| format!("{} ({})", r.mutant, r.error.as_deref().unwrap_or("?")))
+            .collect();
+        if !errors.is_empty() {
+            out += &format!(
+                "COULD NOT JUDGE (kit or setup errors, not kills; the matrix is incomplete): {}\n",
+                errors.join(", ")
+            );
+        }
         if !new.is_empty() {
             out += &format!("SURVIVORS: {}\n", list(&new));
-        } else if broken.is_empty() {
+        } else if broken.is_empty() && errors.is_empty() {
             out += &match known.is_empty() {
                 true => format!(
                     "all {} mutants killed in every group they were run against, on every round\n",
@@ -266,6 +298,7 @@ fn verdict_word(v: Verdict) -> &'static str {
         Verdict::Killed => "killed",
         Verdict::Survived => "SURVIVED",
         Verdict::BuildFailed => "BUILD-FAILED",
+        Verdict::Error => "ERROR",
     }
 }
 
@@ -282,6 +315,7 @@ mod tests {
             killed_by: killer.map(String::from),
             seed: killer.map(|_| 7),
             seconds: 12.4,
+            error: None,
         }
     }
 
@@ -355,6 +389,23 @@ mod tests {
         assert_eq!(m.status(), Status::BuildFailed(vec!["c".into()]));
         assert!(m.table().contains("  c       BUILD-FAILED\n"), "{}", m.table());
         assert!(m.table().contains("DID NOT BUILD (the matrix is incomplete): c\nSURVIVORS: a (ci)\n"));
+    }
+
+    #[test]
+    fn a_test_that_could_not_be_judged_is_an_error_not_a_kill() {
+        let mut e = row(1, "c", "ci", None);
+        e.result = Verdict::Error;
+        e.error = Some("StepDown2A: error, not a verdict: the kit could not set the test up".into());
+        let m = matrix(vec![row(1, "a", "ci", Some("X2A")), e], &[]);
+        assert_eq!(m.status(), Status::Errors(vec!["c".into()]));
+        let t = m.table();
+        assert!(t.contains("  c       ERROR\n"), "{t}");
+        assert!(t.contains("COULD NOT JUDGE (kit or setup errors, not kills; the matrix is incomplete): c (StepDown2A: error"), "{t}");
+        assert!(!t.contains("all 2 mutants killed"), "{t}");
+        assert!(m.tsv().contains("1\tc\tci\tERROR\t-\t"), "{}", m.tsv());
+        let json: serde_json::Value = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["rows"][1]["result"], "error");
+        assert!(json["rows"][0].get("error").is_none());
     }
 
     #[test]

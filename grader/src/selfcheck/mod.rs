@@ -6,29 +6,28 @@
 //! the grading kit's node workspace, one build folder kept in `OUT/swap` so
 //! that only the kit's own crates recompile), and runs the reference `labs`
 //! against it as the grader runs a test: one `labs <test> --exact` process
-//! at a time, with its own process group, seed, time limit, captured output
-//! in `OUT/logs/` and `LAB_ARTIFACTS` in `OUT/artifacts/`. A test that fails
-//! kills the mutant; a mutant every test passes against survives.
+//! per test, with its own process group, seed, time limit, captured output
+//! in `OUT/logs/` and `LAB_ARTIFACTS` in `OUT/artifacts/`. Builds and runs
+//! go side by side by measured load ([`pipeline`]). A test that fails kills
+//! the mutant; a mutant every test passes against survives; a test the kit
+//! could not set up is an error, never a kill.
 
 pub mod matrix;
+mod pipeline;
 pub mod units;
 
-use crate::catalogue::{self, Entry};
+use crate::catalogue;
 use crate::cli::{CatalogueArgs, MutantArgs, MutantCmd, SelfcheckArgs};
 use crate::error::GraderError;
-use crate::execute::{self, RunFiles, Setup, TestSpec};
+use crate::execute::Schedule;
 use crate::mutant::{self, Mutant};
 use crate::report::{pretty, write_atomic};
-use crate::result::BuildStatus;
-use crate::submission::{self, Submission};
+use crate::submission;
 use crate::{isolation, locate, reaper};
-use matrix::{MATRIX_FORMAT, Matrix, Row, Status, Verdict};
+use harness::load::Profile;
+use matrix::{MATRIX_FORMAT, Matrix, Status};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-/// How long one mutant's build may take (the first also builds the kit's
-/// dependencies once).
-const BUILD_TIMEOUT: Duration = Duration::from_secs(1800);
+use std::time::Instant;
 /// The kill matrix, tab-separated, in the output folder.
 pub const MATRIX_TSV: &str = "matrix.tsv";
 /// The kill matrix as JSON, in the output folder.
@@ -104,15 +103,17 @@ pub fn run(args: &SelfcheckArgs) -> Result<bool, GraderError> {
     reaper::init();
     let private_tmp = match isolation::try_private_tmp(&out) {
         // Each run's private /tmp would hide the mutants' nodes, built in
-        // OUT/swap: every test would fail before it starts, and read as a kill.
-        Ok(()) if out.starts_with("/tmp") => {
-            return Err(GraderError::Usage(format!(
-                "--out {}: under /tmp, which each run's private /tmp hides (the mutants' nodes are built \
-                 in OUT/swap); choose a folder outside /tmp",
-                out.display()
-            )));
+        // OUT/swap, and the tester: every test would fail before it
+        // starts, and read as a kill.
+        Ok(()) => {
+            let paths = [("--out", out.as_path()), ("--labs", labs.as_path())];
+            isolation::outside_private_tmp(
+                &paths,
+                "the mutants' nodes are built in OUT/swap, and runs start labs",
+            )
+            .map_err(GraderError::Usage)?;
+            true
         }
-        Ok(()) => true,
         Err(why) => {
             eprintln!(
                 "selfcheck: note: runs share the real /tmp ({why}); a run stopped at its time limit \
@@ -139,14 +140,23 @@ pub fn run(args: &SelfcheckArgs) -> Result<bool, GraderError> {
         variants: chosen.iter().filter(|m| m.variant).map(|m| m.name.clone()).collect(),
         rows: Vec::new(),
     };
-    let ctx = Context { workspace: &workspace, kit: &kit, labs: &labs, out: &out, private_tmp, base_seed };
+    let ctx = pipeline::Context {
+        workspace: &workspace,
+        kit: &kit,
+        labs: &labs,
+        out: &out,
+        private_tmp,
+        base_seed,
+    };
+    let units: Vec<_> = chosen.iter().map(|m| units::units(m, &tests, args.ci)).collect();
+    let schedule = Schedule::new(args.jobs.map(|j| j as usize), Profile::built_in());
     let mut failure = None;
-    for m in &chosen {
-        let units = units::units(m, &tests, args.ci);
-        if let Err(e) = one_mutant(&ctx, m, &units, args.rounds, &mut matrix.rows) {
-            failure = Some(e);
-            break;
+    match pipeline::run_all(&ctx, &chosen, &units, args.rounds, &schedule) {
+        Ok((rows, stats)) => {
+            matrix.rows = rows;
+            eprintln!("selfcheck: {}", stats.describe());
         }
+        Err(e) => failure = Some(e),
     }
     prune_empty(&out.join("artifacts"));
     matrix.elapsed_secs = started.elapsed().as_secs_f64();
@@ -170,102 +180,12 @@ pub fn run(args: &SelfcheckArgs) -> Result<bool, GraderError> {
             out.join("logs").display(),
             m.join(", ")
         ))),
+        Status::Errors(m) => Err(GraderError::Usage(format!(
+            "could not judge {} (a test the kit could not set up, not a kill; the output is in {})",
+            m.join(", "),
+            out.join("logs").display()
+        ))),
     }
-}
-
-/// What every mutant's build and runs need.
-struct Context<'a> {
-    workspace: &'a Path,
-    kit: &'a Path,
-    labs: &'a Path,
-    out: &'a Path,
-    private_tmp: bool,
-    base_seed: u64,
-}
-
-/// Applies and builds `m`, then runs its units `rounds` times, adding a row
-/// per unit and round.
-///
-/// # Errors
-/// If the mutant cannot be written, or a test could not start.
-fn one_mutant(
-    ctx: &Context,
-    m: &Mutant,
-    units: &[units::Unit],
-    rounds: u32,
-    rows: &mut Vec<Row>,
-) -> Result<(), GraderError> {
-    eprintln!("== {} — {}", m.name, m.bug);
-    let crates = ctx.out.join("mutants").join(&m.name);
-    m.apply(ctx.workspace, &crates)?;
-    let sub =
-        Submission { dir: crates.clone(), raft: crates.join("raft"), kvraft: Some(crates.join("kvraft")) };
-    let build_log = ctx.out.join("logs").join(format!("{}.build.log", m.name));
-    // The mutants are the kit's own code: built and run without the sandbox.
-    let (build, node) =
-        submission::build(&sub, ctx.kit, &ctx.out.join("swap"), BUILD_TIMEOUT, &build_log, None);
-    let Some(node) = node.filter(|_| build.status == BuildStatus::Built) else {
-        eprintln!(
-            "   DID NOT BUILD (not a kill; see {}):\n{}",
-            build_log.display(),
-            indent(&build.message, 20)
-        );
-        for round in 1..=rounds {
-            rows.extend(units.iter().map(|u| Row {
-                round,
-                mutant: m.name.clone(),
-                group: u.name.clone(),
-                result: Verdict::BuildFailed,
-                killed_by: None,
-                seed: None,
-                seconds: 0.0,
-            }));
-        }
-        return Ok(());
-    };
-    eprintln!("   built in {:.0} s", build.secs);
-    let setup = Setup {
-        labs: ctx.labs,
-        node: &node,
-        out: ctx.out,
-        timeout: None,
-        base_seed: ctx.base_seed,
-        bwrap: None,
-        private_tmp: ctx.private_tmp,
-    };
-    for round in 1..=rounds {
-        for unit in units {
-            let t0 = Instant::now();
-            let killed = units::first_failure(&unit.tests, |e: &Entry| {
-                let spec = TestSpec { id: e.id.clone(), timeout_secs: e.timeout_secs, min_secs: e.min_secs };
-                let files = RunFiles {
-                    output: PathBuf::from(format!("logs/{}.r{round}.{}.log", m.name, e.id)),
-                    artifacts: Path::new("artifacts").join(&m.name).join(format!("r{round}")),
-                };
-                execute::run_test(&setup, &spec, round, &files)
-            })
-            .map_err(|why| GraderError::Usage(format!("mutant {}: {why}", m.name)))?;
-            let seconds = t0.elapsed().as_secs_f64();
-            let (result, killed_by, seed) = match killed {
-                Some((e, r)) => (Verdict::Killed, Some(e.id.clone()), Some(r.seed)),
-                None => (Verdict::Survived, None, None),
-            };
-            match &killed_by {
-                Some(t) => eprintln!("   round {round} {}: killed by {t} ({seconds:.0} s)", unit.name),
-                None => eprintln!("   round {round} {}: SURVIVED ({seconds:.0} s)", unit.name),
-            }
-            rows.push(Row {
-                round,
-                mutant: m.name.clone(),
-                group: unit.name.clone(),
-                result,
-                killed_by,
-                seed,
-                seconds,
-            });
-        }
-    }
-    Ok(())
 }
 
 /// The mutants named in `names` (every one when empty), in catalogue order.
@@ -303,7 +223,7 @@ fn prune_empty(dir: &Path) {
 }
 
 /// The first `n` lines of `text`, indented.
-fn indent(text: &str, n: usize) -> String {
+pub(crate) fn indent(text: &str, n: usize) -> String {
     text.lines().take(n).map(|l| format!("     {l}")).collect::<Vec<_>>().join("\n")
 }
 

@@ -1,6 +1,6 @@
 //! What the self-check runs against each mutant, and how a group of tests
-//! judges it: the tests one by one, in catalogue order, until the first
-//! failure — that test killed the mutant.
+//! judges it: the first test in catalogue order that fails killed the
+//! mutant, whatever order the tests ran in ([`judge`]).
 
 use crate::catalogue::Entry;
 use crate::mutant::Mutant;
@@ -57,26 +57,53 @@ pub fn units(mutant: &Mutant, catalogue: &[Entry], ci: bool) -> Vec<Unit> {
         .collect()
 }
 
-/// Runs `tests` one at a time, in order, with `run`, and stops at the first
-/// that fails (or is stopped at its time limit): that test and its run.
-/// `None` when every test passed (an exit status 0 without the tester's
-/// proof counts as a pass here: never a false kill).
-///
-/// # Errors
-/// The reason, when a test could not be started at all.
-pub fn first_failure(
-    tests: &[Entry],
-    mut run: impl FnMut(&Entry) -> Run,
-) -> Result<Option<(&Entry, Run)>, String> {
-    for test in tests {
-        let r = run(test);
-        match &r.outcome {
-            Outcome::Passed | Outcome::Unproven => continue,
-            Outcome::NotRun { reason } => return Err(format!("{} could not run: {reason}", test.id)),
-            Outcome::Failed { .. } | Outcome::TimedOut { .. } => return Ok(Some((test, r))),
+/// A unit's verdict from what is known of its tests' runs (by position in
+/// the unit's order; `None`: not run yet, or skipped): the first test in
+/// that order that did not pass decides, as if they ran one by one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judgement {
+    /// A test before the deciding one has not finished yet.
+    Pending,
+    /// This test failed (or was stopped at its time limit): it killed the mutant.
+    Killed(usize),
+    /// Every test passed (an exit status 0 without the tester's proof
+    /// counts as a pass here: never a false kill).
+    Survived,
+    /// This test could not be judged (it never started, or the kit could
+    /// not set it up): not a kill.
+    Error(usize),
+}
+
+/// The verdict of a unit whose runs, by position, are `runs`.
+pub fn judge(runs: &[Option<Run>]) -> Judgement {
+    for (p, r) in runs.iter().enumerate() {
+        match r.as_ref().map(|r| &r.outcome) {
+            None => return Judgement::Pending,
+            Some(Outcome::Passed | Outcome::Unproven) => continue,
+            Some(Outcome::Failed { .. } | Outcome::TimedOut { .. }) => return Judgement::Killed(p),
+            Some(Outcome::NotRun { .. } | Outcome::Error { .. }) => return Judgement::Error(p),
         }
     }
-    Ok(None)
+    Judgement::Survived
+}
+
+/// Whether a test before position `pos` has already ended without
+/// passing: then the test at `pos` cannot change the verdict, and is skipped.
+pub fn decided_before(runs: &[Option<Run>], pos: usize) -> bool {
+    runs[..pos.min(runs.len())]
+        .iter()
+        .flatten()
+        .any(|r| !matches!(r.outcome, Outcome::Passed | Outcome::Unproven))
+}
+
+/// The seconds of the runs that count for the verdict `j`: those up to
+/// and including the deciding one (every one for a survivor).
+pub fn seconds(runs: &[Option<Run>], j: &Judgement) -> f64 {
+    let upto = match j {
+        Judgement::Killed(p) | Judgement::Error(p) => p + 1,
+        _ => runs.len(),
+    };
+    runs[..upto].iter().flatten().map(|r| r.secs).sum()
 }
 
 #[cfg(test)]
@@ -141,30 +168,32 @@ mod tests {
     }
 
     #[test]
-    fn a_group_stops_at_its_first_failure() {
-        let c = catalogue();
-        let mut ran = Vec::new();
-        let killed = first_failure(&c, |e| {
-            ran.push(e.id.clone());
-            run(if e.id == "C2B" {
-                Outcome::Failed { code: Some(101), signal: None }
-            } else {
-                Outcome::Passed
-            })
-        })
-        .unwrap();
-        assert_eq!(killed.map(|(e, r)| (e.id.clone(), r.seed)), Some(("C2B".into(), 9)));
-        assert_eq!(ran, ["A2A", "B2B", "C2B"]);
-        let timed_out = first_failure(&c, |_| run(Outcome::TimedOut { limit_secs: 1 })).unwrap();
-        assert_eq!(timed_out.unwrap().0.id, "A2A");
+    fn the_first_test_in_order_that_did_not_pass_decides_whatever_ran_first() {
+        let (pass, fail) = (Outcome::Passed, Outcome::Failed { code: Some(101), signal: None });
+        let at = |v: &[Option<Outcome>]| v.iter().map(|o| o.clone().map(run)).collect::<Vec<_>>();
+        // The third test failed first; the first two have not finished.
+        let mut runs = at(&[None, None, Some(fail.clone()), None]);
+        assert_eq!(judge(&runs), Judgement::Pending);
+        assert!(decided_before(&runs, 3) && !decided_before(&runs, 2), "only later tests are skipped");
+        runs[1] = Some(run(fail.clone()));
+        assert_eq!(judge(&runs), Judgement::Pending, "the first may fail too");
+        runs[0] = Some(run(pass.clone()));
+        assert_eq!(judge(&runs), Judgement::Killed(1), "the first failure in order kills");
+        assert_eq!(seconds(&runs, &Judgement::Killed(1)), 2.0);
+        let timed_out = at(&[Some(Outcome::TimedOut { limit_secs: 1 })]);
+        assert_eq!(judge(&timed_out), Judgement::Killed(0));
     }
 
     #[test]
-    fn passes_are_survivals_and_a_run_that_never_started_is_an_error() {
-        let c = catalogue();
-        assert!(first_failure(&c, |_| run(Outcome::Passed)).unwrap().is_none());
-        assert!(first_failure(&c, |_| run(Outcome::Unproven)).unwrap().is_none());
-        let e = first_failure(&c, |_| run(Outcome::NotRun { reason: "no labs".into() })).unwrap_err();
-        assert_eq!(e, "A2A could not run: no labs");
+    fn passes_are_survivals_and_a_run_that_was_not_judged_is_an_error() {
+        let all = |o: Outcome| (0..3).map(|_| Some(run(o.clone()))).collect::<Vec<_>>();
+        assert_eq!(judge(&all(Outcome::Passed)), Judgement::Survived);
+        assert_eq!(judge(&all(Outcome::Unproven)), Judgement::Survived);
+        assert_eq!(judge(&all(Outcome::NotRun { reason: "no labs".into() })), Judgement::Error(0));
+        let setup = Outcome::Error { reason: "the kit could not set the test up".into() };
+        let mut runs = all(Outcome::Passed);
+        runs[1] = Some(run(setup));
+        assert_eq!(judge(&runs), Judgement::Error(1), "an error is not a kill");
+        assert!(decided_before(&runs, 2));
     }
 }

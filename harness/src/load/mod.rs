@@ -22,6 +22,7 @@
 //!   student's bug.
 
 mod probe;
+pub mod schedule;
 
 pub use probe::{Delays, Probe, idle_cores};
 use std::collections::HashMap;
@@ -53,6 +54,9 @@ pub const PRESSURE_WINDOW: Duration = Duration::from_secs(3);
 /// A run is reported as "under high load" when the scheduling delay's p99
 /// during it exceeded this.
 pub const LOADED_P99_MS: f64 = 20.0;
+/// The CPU profile measured on the reference (`harness/data/cpu-profile.tsv`):
+/// the grader, the self-check and `labs --jobs auto` plan with it.
+pub const BUILT_IN_PROFILE: &str = include_str!("../../data/cpu-profile.tsv");
 
 /// How much may run at once.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -82,6 +86,18 @@ impl Budget {
             measured: true,
         };
         (budget, idle)
+    }
+
+    /// `Some(jobs)`: that many at once ([`Budget::fixed`]); `None`: the
+    /// measured budget, with the idle cores it was measured from.
+    pub fn choose(jobs: Option<usize>) -> (Budget, Option<f64>) {
+        match jobs {
+            Some(j) => (Budget::fixed(j), None),
+            None => {
+                let (b, idle) = Budget::measured();
+                (b, Some(idle))
+            }
+        }
     }
 
     /// Whether a run of `share` cores may start beside runs of `running`
@@ -152,6 +168,11 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// The profile kept with the kit ([`BUILT_IN_PROFILE`]).
+    pub fn built_in() -> Profile {
+        Profile::parse(BUILT_IN_PROFILE).expect("harness/data/cpu-profile.tsv parses (a unit test checks it)")
+    }
+
     /// Reads `id<TAB>cores[<TAB>seconds]` lines (`#` comments and blank
     /// lines skipped).
     ///
@@ -271,6 +292,12 @@ mod tests {
         p.look(&low);
         assert!((p.factor - 0.55).abs() < 1e-9);
         assert_eq!(p.look(&Delays::default()), p.factor, "no samples, no change");
+    }
+
+    #[test]
+    fn the_built_in_profile_parses_and_knows_the_tests() {
+        let p = Profile::parse(BUILT_IN_PROFILE).unwrap();
+        assert!(p.knows("InitialElection2A") && p.secs("Figure82C").is_some());
     }
 
     #[test]
