@@ -258,6 +258,7 @@ pub fn stale_candidate(t: &TestCase) -> TestResult {
             )));
         }
     }
+    cluster.lift_one_way_faults();
     cluster.reboot(l)?;
     cluster.reboot(s)?;
     cluster.one(&harness::cmd(3), servers, true)?;

@@ -149,7 +149,7 @@ impl Nodes {
         let listener = {
             let _guard = self.rt.enter();
             node_conn::listen(&control)
-                .map_err(|e| Failure::new(format!("cannot listen on {}: {e}", control.display())))?
+                .map_err(|e| Failure::setup(format!("cannot listen on {}: {e}", control.display())))?
         };
         let log = self.log_path(i);
         let mut args = vec![self.mode_args[0].clone(), "--me".into(), i.to_string()];
@@ -174,7 +174,7 @@ impl Nodes {
         let view = self.sandbox_view(&[sockets, self.data_dir(i)])?;
         let mut process =
             NodeProcess::spawn(&self.binary, &args, &log, self.sandbox.as_ref().map(|s| (s, &view)))
-                .map_err(|e| Failure::new(format!("cannot start {}: {e}", self.binary.display())))?;
+                .map_err(|e| Failure::setup(format!("cannot start {}: {e}", self.binary.display())))?;
         self.inv.lock().expect("invariants lock").restarted(i);
         self.current[i].store(incarnation, Ordering::SeqCst);
         let observe = self.observer(i, incarnation);
@@ -206,7 +206,7 @@ impl Nodes {
         let prepare = |dir: &PathBuf| {
             std::fs::create_dir_all(dir)
                 .and_then(|()| self.sandbox.as_ref().map_or(Ok(()), |s| s.give(dir)))
-                .map_err(|e| Failure::new(format!("cannot prepare {}: {e}", dir.display())))
+                .map_err(|e| Failure::setup(format!("cannot prepare {}: {e}", dir.display())))
         };
         writable.iter().try_for_each(prepare)?;
         if self.sandbox.is_none() {
