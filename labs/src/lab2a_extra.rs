@@ -44,14 +44,16 @@ pub fn stale_heartbeats(t: &TestCase) -> TestResult {
 
     // 2. A second leader, in a later term, and its crash.
     cluster.crash(l1);
-    let l2 = cluster.check_one_leader()?;
+    let (l2, t2) = steady_leader(&cluster)?;
     cluster.crash(l2);
 
     // 3. The three left elect a leader despite the stale heartbeats.
     let left: Vec<usize> = followers.into_iter().filter(|&j| j != l2).collect();
     let elected = replaying(&cluster, l1, &left, APPEND_ENTRIES, || cluster.check_one_leader());
     match elected {
-        Ok(l3) if l3 != l1 && l3 != l2 => {}
+        Ok(l3) if l3 != l1 && l3 != l2 => {
+            println!("  node {l3} leads {:?}, after node {l2} led term {t2}", cluster.state(l3)?)
+        }
         Ok(l3) => fail!("node {l3} was crashed, yet the tester found it leading"),
         Err(e) => {
             return Err(e.with_context(&format!(
@@ -164,6 +166,37 @@ pub fn step_down(t: &TestCase) -> TestResult {
     cluster.end()
 }
 
+/// Tries to find a leader whose term every connected server has adopted.
+const STEADY_TRIES: usize = 3;
+
+/// A leader that every connected server follows in its term, and that term:
+/// with no election in progress anywhere, the crash of that leader starts
+/// the next election afresh from each server's own timer, and a story that
+/// then keeps those timers from firing decides who can win. (A campaign
+/// already under way when the leader crashes could win whatever the timers
+/// do.)
+fn steady_leader(cluster: &Cluster) -> TestResult<(usize, u64)> {
+    for _ in 0..STEADY_TRIES {
+        let l = cluster.check_one_leader()?;
+        let Some((term, true)) = cluster.state(l)? else { continue };
+        let steady = wait_until(ELECTION_TIMEOUT, || {
+            for j in cluster.all().into_iter().filter(|&j| cluster.is_connected(j)) {
+                match cluster.state(j)? {
+                    Some((t, leads)) if t == term && leads == (j == l) => {}
+                    _ => return Ok(false),
+                }
+            }
+            Ok(true)
+        })?;
+        if steady {
+            return Ok((l, term));
+        }
+    }
+    fail!(
+        "no leader kept every connected server in its term for {ELECTION_TIMEOUT:?}, {STEADY_TRIES} times over"
+    )
+}
+
 /// Holds back one `method` request from `from` to each of `to`, as soon as
 /// it is sent (within [`HOLD_LIMIT`]), for [`replaying`]; then lets the
 /// others through. Returns the servers that got none held.
@@ -260,11 +293,14 @@ pub fn stale_candidate(t: &TestCase) -> TestResult {
     cluster.crash(s);
 
     // 2. The three left elect a leader despite the stale candidate.
+    let (l, term) = steady_leader(&cluster)?;
     cluster.crash(l);
     let left: Vec<usize> = others.into_iter().filter(|&j| j != l).collect();
     let elected = replaying(&cluster, s, &left, REQUEST_VOTE, || cluster.check_one_leader());
     match elected {
-        Ok(x) if x != l && x != s => {}
+        Ok(x) if x != l && x != s => {
+            println!("  node {x} leads {:?}, after node {l} led term {term}", cluster.state(x)?)
+        }
         Ok(x) => fail!("node {x} was crashed, yet the tester found it leading"),
         Err(e) => {
             return Err(e.with_context(&format!(
