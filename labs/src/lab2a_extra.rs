@@ -69,7 +69,8 @@ const REQUEST_VOTE: &str = "Raft.RequestVote";
 /// How long the granted vote's answer is held: far longer than any election
 /// timeout, so that the candidate has moved on to a later term.
 const VOTE_REPLY_DELAY: Duration = Duration::from_secs(2);
-/// How long the tester waits for the candidate's first RequestVote.
+/// How long the tester waits for a server cut off from its leader to send
+/// its first RequestVote.
 const CAMPAIGN_DEADLINE: Duration = Duration::from_secs(3);
 
 /// A candidate counts only the votes granted in its current election: a
@@ -250,10 +251,6 @@ fn replaying<T>(cluster: &Cluster, from: usize, to: &[usize], method: &str, body
     result
 }
 
-/// How long the tester waits for a server cut off from its leader to
-/// campaign.
-const CANDIDATE_LIMIT: Duration = Duration::from_secs(3);
-
 /// A server's election timer is reset by a vote it grants, never by a
 /// RequestVote it refuses (Figure 2; the Students' Guide's "resetting the
 /// election timer": else a server with an out-of-date log that keeps
@@ -283,11 +280,11 @@ pub fn stale_candidate(t: &TestCase) -> TestResult {
         cluster.block_calls(j, s, true);
     }
     cluster.one(&harness::cmd(2), servers - 1, true)?;
-    if !wait_until(CANDIDATE_LIMIT, || {
+    if !wait_until(CAMPAIGN_DEADLINE, || {
         Ok(others.iter().all(|&j| cluster.held_count(s, j, REQUEST_VOTE) > 0))
     })? {
         fail!(
-            "node {s}, cut off from its leader, sent no RequestVote to every other server within {CANDIDATE_LIMIT:?}"
+            "node {s}, cut off from its leader, sent no RequestVote to every other server within {CAMPAIGN_DEADLINE:?}"
         );
     }
     cluster.crash(s);
