@@ -127,10 +127,12 @@ async fn read_events(
     observe(Event::Closed(end));
 }
 
-/// Binds a control listener at `path`, replacing a stale socket.
+/// Binds a control listener at `path`, replacing a stale socket, connectable
+/// by any uid. `path`'s folder must be one no node can write (see
+/// [`crate::net::socket::bind`]).
+///
+/// # Errors
+/// If something other than a socket is at `path`, or binding fails.
 pub fn listen(path: &Path) -> std::io::Result<UnixListener> {
-    let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path)?;
-    crate::sandbox::open_socket(path)?;
-    Ok(listener)
+    crate::net::socket::bind(path)
 }

@@ -100,7 +100,7 @@ fn a_malformed_frame_is_reported_in_the_node_log_and_the_node_keeps_serving() {
     )
     .unwrap();
     cluster.begin("malformed frame");
-    let mut s = UnixStream::connect(cluster.dir().join("n0").join("n0.sock")).unwrap();
+    let mut s = UnixStream::connect(cluster.dir().join("n0/own/n0.sock")).unwrap();
     // Length 10, kind byte 77: not a frame kind.
     s.write_all(&[10, 0, 0, 0, 77, 0, 0, 0, 0, 0, 0, 0, 0, 0]).unwrap();
     drop(s);

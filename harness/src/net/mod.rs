@@ -21,9 +21,13 @@
 //! method on a link (the caller sees each lost) and
 //! [`Network::replay_held`] delivers copies of them later, stale; and
 //! [`Network::set_replies_held`] keeps a link's answers until released.
+//!
+//! The proxy reaches a server only through [`socket::NodeSocket`], which
+//! follows no link a node could have planted in its own folder.
 
 mod proxy;
 pub mod rules;
+pub mod socket;
 pub mod stats;
 
 use labrpc::sink::FrameSink;
@@ -32,13 +36,13 @@ use proxy::Caller;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rules::Mode;
+use socket::NodeSocket;
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
-use tokio::net::{UnixListener, UnixStream};
 
 pub use stats::Stats;
 
@@ -64,7 +68,7 @@ struct NetInner {
 
 struct ServerSlot {
     index: usize,
-    socket: PathBuf,
+    socket: NodeSocket,
     alive: AtomicBool,
     /// Bumped at every crash: replies from an older incarnation are lost.
     incarnation: AtomicU64,
@@ -123,19 +127,48 @@ impl Network {
         })
     }
 
-    /// Declares server `index`, reached at `socket`; it starts down.
+    /// Declares server `index`, reached at `socket`; it starts down. The
+    /// socket's folder must exist: it is opened now, and the socket found
+    /// in it at each connection without following links (see
+    /// [`socket::NodeSocket`]).
+    ///
+    /// # Panics
+    /// If the folder cannot be opened (create it first).
     pub fn add_server(&self, index: usize, socket: &Path) {
+        self.add_server_owned_by(index, socket, None).unwrap_or_else(|e| {
+            panic!(
+                "Network::add_server: cannot open the folder of {}: {e} (create it first)",
+                socket.display()
+            )
+        });
+    }
+
+    /// [`Network::add_server`] for a server whose socket must belong to
+    /// uid `owner` (a sandboxed node's), when given: any other socket there
+    /// is refused, and the calls to it lost.
+    ///
+    /// # Errors
+    /// If the socket's folder cannot be opened.
+    pub fn add_server_owned_by(
+        &self,
+        index: usize,
+        socket: &Path,
+        owner: Option<u32>,
+    ) -> std::io::Result<()> {
+        let socket = NodeSocket::new(socket, owner)?;
         let mut servers = self.inner.servers.lock().expect("servers lock");
         assert_eq!(servers.len(), index, "servers must be added in order");
         servers.push(Arc::new(ServerSlot {
             index,
-            socket: socket.to_path_buf(),
+            socket,
             alive: AtomicBool::new(false),
             incarnation: AtomicU64::new(0),
         }));
+        Ok(())
     }
 
     /// Opens the link `from → to` on a new socket at `listen`, disabled.
+    /// `listen`'s folder must be one no node can write ([`socket::bind`]).
     /// Must be called inside the network's tokio runtime.
     pub fn add_link(&self, from: EndId, to: usize, listen: &Path) -> std::io::Result<()> {
         let slot = self.inner.servers.lock().expect("servers lock")[to].clone();
@@ -150,9 +183,7 @@ impl Network {
             held_replies: Mutex::default(),
             callers: Mutex::default(),
         });
-        let _ = std::fs::remove_file(listen);
-        let listener = UnixListener::bind(listen)?;
-        crate::sandbox::open_socket(listen)?;
+        let listener = socket::bind(listen)?;
         self.inner.links.lock().expect("links lock").insert((from, to), link.clone());
         let net = self.clone();
         tokio::spawn(async move {
@@ -278,7 +309,13 @@ impl Network {
         if frames.is_empty() || !link.to.alive.load(Ordering::SeqCst) {
             return 0;
         }
-        let Ok(stream) = UnixStream::connect(&link.to.socket).await else { return 0 };
+        let stream = match link.to.socket.connect().await {
+            Ok(stream) => stream,
+            Err(e) => {
+                self.trace(format_args!("{from}->{to} replay: server unreachable: {e}"));
+                return 0;
+            }
+        };
         let (read, mut write) = stream.into_split();
         let mut replies = FrameReader::new(read);
         let deadline = tokio::time::Instant::now() + wait;

@@ -157,7 +157,13 @@ impl Network {
         if let Some((_, old)) = slot.take() {
             old.close();
         }
-        let stream = UnixStream::connect(&link.to.socket).await.ok()?;
+        let stream = match link.to.socket.connect().await {
+            Ok(stream) => stream,
+            Err(e) => {
+                self.trace(format_args!("{}->{}: server unreachable: {e}", link.from, link.to.index));
+                return None;
+            }
+        };
         let (read, write) = stream.into_split();
         let tx = FrameSink::new(write);
         let (net, link, weak) = (self.clone(), link.clone(), Arc::downgrade(caller));
