@@ -1,6 +1,13 @@
 //! Captured output with a size cap: the first and the last [`CAP`] bytes are
 //! kept and the middle is counted, so a run that floods its output costs
 //! neither memory nor disk.
+//!
+//! What a capture holds is hostile text (a run's output quotes node logs and
+//! messages; a build's is the compiler's on a submission's code), and every
+//! report shows it: so it leaves a capture only as safe text, with hidden
+//! characters and bytes that are not UTF-8 escaped
+//! ([`harness::text::escape_bytes`]). This is the last line of defence: the
+//! runner escapes what it quotes too, and escaping again changes nothing.
 
 use std::collections::VecDeque;
 
@@ -49,14 +56,15 @@ impl Capture {
         self.omitted
     }
 
-    /// The kept output as text, with a line where bytes were dropped.
+    /// The kept output as safe text (see the [module](self) doc), with a
+    /// line where bytes were dropped.
     pub fn text(&self) -> String {
-        let mut s = String::from_utf8_lossy(&self.head).into_owned();
+        let mut s = harness::text::escape_bytes(&self.head).into_owned();
         if self.omitted > 0 {
             s.push_str(&format!("\n[… {} bytes of output omitted …]\n", self.omitted));
         }
         let (a, b) = self.tail.as_slices();
-        s.push_str(&String::from_utf8_lossy(&[a, b].concat()));
+        s.push_str(&harness::text::escape_bytes(&[a, b].concat()));
         s
     }
 
@@ -85,6 +93,28 @@ mod tests {
         c.push(b"END");
         assert_eq!(c.omitted(), 105);
         assert_eq!(c.text(), format!("abcd\n[… {} bytes of output omitted …]\nxEND", 105));
+    }
+
+    #[test]
+    fn output_leaves_a_capture_as_safe_text() {
+        let mut c = Capture::new(1024);
+        c.push(b"test X ... ok\n\x1b[1A\x1b[2K\rtest Y ... ok\x07\xff\xe2\x80\xae\n");
+        let shown = r"test X ... ok
+\x1b[1A\x1b[2K\rtest Y ... ok\x07\xff\u{202e}";
+        assert_eq!(c.text(), format!("{shown}\n"));
+        assert_eq!(c.tail_lines(1), shown.lines().last().unwrap());
+        assert_eq!(harness::text::escape_controls(&c.text()), c.text(), "escaping again changes nothing");
+        let mut honest = Capture::new(1024);
+        honest.push("Test (2A): initial election ...\n\t★ ok\n".as_bytes());
+        assert_eq!(honest.text(), "Test (2A): initial election ...\n\t★ ok\n");
+    }
+
+    #[test]
+    fn a_character_cut_by_the_cap_is_shown_as_its_bytes() {
+        let mut c = Capture::new(4);
+        c.push("ab★".as_bytes()); // ★ is 3 bytes: the head keeps one of them
+        c.push(b"0123456789");
+        assert_eq!(c.text(), "ab\\xe2\\x98\n[… 7 bytes of output omitted …]\n6789");
     }
 
     #[test]

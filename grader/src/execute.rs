@@ -271,6 +271,32 @@ mod tests {
     }
 
     #[test]
+    fn what_a_run_printed_reaches_its_output_file_and_result_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let labs = dir.path().join("labs");
+        let script =
+            "#!/bin/sh\nprintf -- '---- X ----\\nnode 0: \\033[2J\\r\\342\\200\\256\\377ok\\n'\nexit 101\n";
+        std::fs::write(&labs, script).unwrap();
+        std::fs::set_permissions(&labs, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let setup = Setup {
+            labs: &labs,
+            node: Path::new("/nope"),
+            out: dir.path(),
+            timeout: Some(Duration::from_secs(20)),
+            base_seed: 1,
+            bwrap: None,
+            private_tmp: false,
+        };
+        let test = TestSpec { id: "X".into(), timeout_secs: 10, min_secs: 0.0 };
+        let run = run_test(&setup, &test, 1, &RunFiles::graded("X", 1));
+        let shown = r"node 0: \x1b[2J\r\u{202e}\xffok";
+        assert_eq!(run.tail, format!("---- X ----\n{shown}"));
+        assert!(run.reason().ends_with(shown), "{}", run.reason());
+        let output = std::fs::read_to_string(dir.path().join(RunFiles::graded("X", 1).output)).unwrap();
+        assert_eq!(output, format!("---- X ----\n{shown}\n"));
+    }
+
+    #[test]
     fn a_run_the_kit_could_not_set_up_is_an_error_and_no_kill() {
         let dir = tempfile::tempdir().unwrap();
         let labs = setup_failing_labs(dir.path());

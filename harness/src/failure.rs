@@ -1,5 +1,6 @@
 //! A failed test, as a diagnosis.
 
+use crate::text::escape_controls;
 use std::fmt;
 
 /// Why a test failed: which check, what was seen versus expected, and
@@ -11,8 +12,14 @@ use std::fmt;
 /// binary, no test directory, …), so the test never judged anything. The
 /// runner exits with a status of its own for those, and the grader and the
 /// self-check count them as errors, never as failed tests or kills.
+///
+/// A diagnosis quotes what nodes said (their log tails, the messages they
+/// sent over the control socket), so it is hostile text: every way into a
+/// failure escapes it ([`crate::text::escape_controls`]), and whoever
+/// prints a failure prints no terminal control a node chose.
 #[derive(Debug, Clone)]
 pub struct Failure {
+    /// Invariant: no hidden character ([`crate::text::is_hidden`]).
     message: String,
     setup: bool,
 }
@@ -20,12 +27,15 @@ pub struct Failure {
 impl Failure {
     /// A failure with this message.
     pub fn new(message: impl Into<String>) -> Failure {
-        Failure { message: message.into(), setup: false }
+        Failure { message: shown(message.into()), setup: false }
     }
 
     /// The kit could not set the test up: not a verdict on the code under test.
     pub fn setup(message: impl Into<String>) -> Failure {
-        Failure { message: format!("the kit could not set the test up: {}", message.into()), setup: true }
+        Failure {
+            message: format!("the kit could not set the test up: {}", shown(message.into())),
+            setup: true,
+        }
     }
 
     /// This failure, as the kit's own (see [`Failure::setup`]).
@@ -46,8 +56,16 @@ impl Failure {
     /// Appends context lines.
     pub fn with_context(mut self, context: &str) -> Failure {
         self.message.push('\n');
-        self.message.push_str(context);
+        self.message.push_str(&escape_controls(context));
         self
+    }
+}
+
+/// `message`, hidden characters escaped; not copied when it has none.
+fn shown(message: String) -> String {
+    match escape_controls(&message) {
+        std::borrow::Cow::Borrowed(_) => message,
+        std::borrow::Cow::Owned(escaped) => escaped,
     }
 }
 
@@ -82,5 +100,21 @@ mod tests {
         assert!(!Failure::new("node 1 applied 4 at index 2").is_setup());
         assert!(Failure::new("x").into_setup().into_setup().is_setup());
         assert_eq!(Failure::new("x").into_setup().message(), "the kit could not set the test up: x");
+    }
+
+    #[test]
+    fn what_a_node_said_is_escaped_on_every_way_in() {
+        let said = "node 0 refused Start: \x1b[2J\x1b[32mtest X ... ok\r\u{202e}";
+        let shown = "node 0 refused Start: \\x1b[2J\\x1b[32mtest X ... ok\\r\\u{202e}";
+        assert_eq!(Failure::new(said).message(), shown);
+        assert_eq!(Failure::new(said).to_string(), shown);
+        assert_eq!(Failure::setup(said).message(), format!("the kit could not set the test up: {shown}"));
+        let f = Failure::new("two leaders").with_context("  last lines:\n      \x07boom\tend");
+        assert_eq!(f.message(), "two leaders\n  last lines:\n      \\x07boom\tend");
+        // Escaped once, whatever the path: into_setup does not escape again.
+        assert_eq!(
+            Failure::new(said).into_setup().message(),
+            format!("the kit could not set the test up: {shown}")
+        );
     }
 }

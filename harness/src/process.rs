@@ -171,14 +171,91 @@ fn descendants(root: u32) -> Vec<u32> {
     found
 }
 
-/// The last `n` lines of a log file, for diagnoses.
+/// At most this many bytes at the end of a log are read for its [`tail`]:
+/// a node that floods its log does not flood the diagnosis (a dozen honest
+/// lines of tracing are a few kilobytes).
+pub const TAIL_BYTES: u64 = 64 * 1024;
+
+/// The last `n` lines of a log file, for diagnoses, as safe text: hidden
+/// characters and bytes that are not UTF-8 escaped
+/// ([`crate::text::escape_bytes`]), so a node cannot drive the terminal or
+/// the report that shows them. Reads only the last [`TAIL_BYTES`] of a
+/// regular file, without following a link or opening a FIFO; a first line
+/// cut by that bound starts with `…`.
 pub fn tail(path: &Path, n: usize) -> String {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let text = String::from_utf8_lossy(&bytes);
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(n)..].join("\n")
+    match read_end(path, TAIL_BYTES) {
+        Ok((bytes, cut)) => {
+            let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+            // A final newline ends the last line; it does not start another.
+            let lines = match lines.split_last() {
+                Some((&[], before)) => before,
+                _ => &lines[..],
+            };
+            let from = lines.len().saturating_sub(n);
+            let shown: Vec<String> =
+                lines[from..].iter().map(|l| crate::text::escape_bytes(l).into_owned()).collect();
+            let mut text = shown.join("\n");
+            if cut && from == 0 && !text.is_empty() {
+                text.insert(0, '…');
+            }
+            text
         }
         Err(e) => format!("(cannot read {}: {e})", path.display()),
+    }
+}
+
+/// The last `limit` bytes of the regular file at `path` (not followed if it
+/// is a link), and whether there was more before them.
+fn read_end(path: &Path, limit: u64) -> std::io::Result<(Vec<u8>, bool)> {
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let start = meta.len().saturating_sub(limit);
+    file.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::new();
+    file.take(limit).read_to_end(&mut bytes)?;
+    Ok((bytes, start > 0))
+}
+
+#[cfg(test)]
+mod tail_tests {
+    use super::*;
+
+    #[test]
+    fn the_tail_is_the_last_lines_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("n0.log");
+        std::fs::write(&log, b"one\ntwo\tx\n\x1b[2Jthree\r\xff\n").unwrap();
+        assert_eq!(tail(&log, 2), "two\tx\n\\x1b[2Jthree\\r\\xff");
+        assert_eq!(tail(&log, 10), "one\ntwo\tx\n\\x1b[2Jthree\\r\\xff");
+        std::fs::write(&log, "no newline at the end").unwrap();
+        assert_eq!(tail(&log, 1), "no newline at the end");
+        std::fs::write(&log, "").unwrap();
+        assert_eq!(tail(&log, 3), "");
+    }
+
+    #[test]
+    fn a_flood_is_read_only_at_its_end_and_a_link_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("n0.log");
+        let mut flood = vec![b'x'; 3 * TAIL_BYTES as usize];
+        flood.extend_from_slice(b"\nlast\n");
+        std::fs::write(&log, &flood).unwrap();
+        let t = tail(&log, 3);
+        assert!(t.starts_with('…') && t.ends_with("\nlast"), "{}", &t[..10]);
+        assert!(t.len() <= TAIL_BYTES as usize + 4);
+        let link = dir.path().join("n1.log");
+        std::os::unix::fs::symlink(&log, &link).unwrap();
+        assert!(tail(&link, 3).starts_with("(cannot read "), "a link is not followed");
+        let fifo = dir.path().join("n2.log");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert!(tail(&fifo, 3).starts_with("(cannot read "), "a FIFO is not read (nor waited for)");
     }
 }

@@ -268,7 +268,7 @@ fn summary(done: &[Done], root: &Path, took: f64) -> i32 {
                 if d.met.high() {
                     println!("    under high load: scheduling delay p99 {:.0} ms", d.met.delays.p99_ms);
                 }
-                let output = std::fs::read_to_string(&out).unwrap_or_default();
+                let output = read_output(&out);
                 for l in diagnosis(&output, u.test.id) {
                     println!("    | {l}");
                 }
@@ -310,9 +310,18 @@ fn diagnosis<'a>(output: &'a str, id: &str) -> Vec<&'a str> {
 /// Why the kit could not set a run's test up, from its output file.
 fn setup_reason(out: &Path) -> String {
     const SAID: &str = "the kit could not set the test up: ";
-    let output = std::fs::read_to_string(out).unwrap_or_default();
+    let output = read_output(out);
     let why = output.lines().rev().find_map(|l| l.split_once(SAID).map(|(_, w)| w.trim().to_string()));
     format!("the kit could not set the test up: {}", why.unwrap_or_else(|| "see its output".into()))
+}
+
+/// A run's output file as safe text: it quotes what nodes wrote (the
+/// harness's failure report prints their log tails and recent events), so
+/// hidden characters and bytes that are not UTF-8 are escaped
+/// ([`harness::text::escape_bytes`]) before any of it is printed here.
+/// Empty if it cannot be read.
+fn read_output(out: &Path) -> String {
+    std::fs::read(out).map(|b| harness::text::escape_bytes(&b).into_owned()).unwrap_or_default()
 }
 
 /// Where the runs keep their output: `LAB_ARTIFACTS` if set, else
@@ -408,5 +417,19 @@ mod tests {
             diagnosis(stopped, "Backup2B").last(),
             Some(&"test Backup2B FAILED: still running after 150 s; stopping")
         );
+    }
+
+    #[test]
+    fn a_runs_output_is_read_as_safe_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run-0.out");
+        let written = b"---- X ----\nnode 0: \x1b[2J\x1b[32mok\r\xff \xe2\x80\xae\n  seed 1\n";
+        std::fs::write(&out, written).unwrap();
+        let output = read_output(&out);
+        assert_eq!(diagnosis(&output, "X"), [r"node 0: \x1b[2J\x1b[32mok\r\xff \u{202e}", "  seed 1"]);
+        std::fs::write(&out, b"labs: the kit could not set the test up: \x1b]0;pwned\x07\n").unwrap();
+        assert_eq!(setup_reason(&out), r"the kit could not set the test up: \x1b]0;pwned\x07");
+        std::fs::write(&out, "honest ★\ttabs\n").unwrap();
+        assert_eq!(read_output(&out), "honest ★\ttabs\n");
     }
 }

@@ -71,7 +71,10 @@ struct LogsArgs {
 /// `labs logs …` (`args` without the program name); returns the exit code.
 pub fn logs(args: Vec<String>) -> i32 {
     let a = LogsArgs::parse_from(std::iter::once("labs logs".to_string()).chain(args));
-    match run_logs(&a) {
+    let stdout = std::io::stdout();
+    let terminal = stdout.is_terminal();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    match run_logs(&a, terminal, &mut out).and_then(|()| out.flush().map_err(|e| e.to_string())) {
         Ok(()) => 0,
         Err(e) if e.contains("Broken pipe") => 0,
         Err(e) => {
@@ -81,7 +84,11 @@ pub fn logs(args: Vec<String>) -> i32 {
     }
 }
 
-fn run_logs(a: &LogsArgs) -> Result<(), String> {
+/// Writes the merged view to `out` (`terminal`: whether it is one). What
+/// the nodes wrote arrives escaped ([`harness::artifacts::Folder`] reads
+/// every file as safe text), so the only terminal codes in the view are the
+/// colours added here.
+fn run_logs(a: &LogsArgs, terminal: bool, out: &mut impl Write) -> Result<(), String> {
     let level = match &a.level {
         Some(l) => Some(
             Level::parse(l)
@@ -102,8 +109,6 @@ fn run_logs(a: &LogsArgs) -> Result<(), String> {
     let filter =
         Filter { peers: a.peer.clone(), level, topics, from: a.from, to: a.to, no_events: a.no_events };
     let records = merge::merge(&logs, &timeline, &filter);
-    let stdout = std::io::stdout();
-    let terminal = stdout.is_terminal();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let color = match a.color {
         ColorChoice::Always => true,
@@ -114,10 +119,7 @@ fn run_logs(a: &LogsArgs) -> Result<(), String> {
     let mut columns: Vec<usize> =
         logs.iter().map(|(n, _)| *n).filter(|n| a.peer.as_ref().is_none_or(|p| p.contains(n))).collect();
     columns.dedup();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    render::render(&records, &Style { color, width, columns }, &mut out)
-        .and_then(|()| out.flush())
-        .map_err(|e| e.to_string())
+    render::render(&records, &Style { color, width, columns }, out).map_err(|e| e.to_string())
 }
 
 /// Write a test's `timeline.html` from its artifact folder.
@@ -139,6 +141,40 @@ pub fn timeline(args: Vec<String>) -> i32 {
         Err(e) => {
             eprintln!("labs timeline: {e}");
             2
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_merged_view_shows_what_nodes_wrote_escaped_and_only_its_own_colours() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = b"  0.100000s  INFO raft: \x1b[2J\x1b]0;owned\x07\r\xff\xe2\x80\xae term=1\n";
+        std::fs::write(dir.path().join("n0.log"), log).unwrap();
+        std::fs::write(dir.path().join("n1.log"), "  0.200000s  WARN raft: honest ★\tline\n").unwrap();
+        std::fs::write(dir.path().join(TIMELINE_LOG), "  0.300000s  VIOLATION: node 1: \x1b[31mred\n")
+            .unwrap();
+        let view = |color: &str| {
+            let args = ["logs", "--color", color, "--width", "120"].map(String::from).into_iter();
+            let a = LogsArgs::parse_from(args.chain([dir.path().display().to_string()]));
+            let mut out = Vec::new();
+            run_logs(&a, false, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let plain = view("never");
+        assert!(plain.contains(r"raft: \x1b[2J\x1b]0;owned\x07\r\xff\u{202e} term=1"), "{plain}");
+        assert!(plain.contains("raft: honest ★\tline"), "{plain}");
+        assert!(plain.contains(r"VIOLATION: node 1: \x1b[31mred"), "{plain}");
+        assert!(!plain.contains('\x1b') && !plain.contains('\r') && !plain.contains('\u{202e}'));
+        let coloured = view("always");
+        assert!(coloured.contains("\x1b[33mraft: honest"), "the kit's own colours stay");
+        assert!(coloured.contains(r"raft: \x1b[2J"), "{coloured}");
+        let without_kit_colours = coloured.replace("\x1b[0m", "").replace("\x1b[1m", "");
+        for code in ["\x1b[2J", "\x1b]", "\x07", "\r"] {
+            assert!(!without_kit_colours.contains(code), "{code:?} came from a node");
         }
     }
 }

@@ -6,8 +6,15 @@ use crate::score::{self, fmt_points};
 use std::fmt::Write;
 use std::path::Path;
 
-/// The report as text.
+/// The report as text. It quotes what runs and the build printed (reasons,
+/// the compiler's message), so hidden characters are shown escaped
+/// ([`harness::text::escape_controls`]): the table carries no terminal
+/// control, and no styling of its own either.
 pub fn table(grade: &Grade, out: &Path) -> String {
+    harness::text::escape_controls(&text(grade, out)).into_owned()
+}
+
+fn text(grade: &Grade, out: &Path) -> String {
     let mut s = String::new();
     let runs = if grade.iterations == 1 { "1 run".to_string() } else { format!("{} runs", grade.iterations) };
     let shard = grade.shard.map(|sh| format!(", shard {}/{}", sh.index, sh.count)).unwrap_or_default();
@@ -121,5 +128,17 @@ mod tests {
         assert!(t.contains("Total 5/15 — some runs failed"), "{t}");
         assert!(t.contains("Slow2B #1 (seed 1001): timed out after 160 s"), "{t}");
         assert!(t.contains("replay: LAB_SEED=1002 LAB_NODE=/k/node /k/labs Flaky2A --exact"), "{t}");
+    }
+
+    #[test]
+    fn what_runs_and_builds_printed_is_shown_escaped() {
+        let mut g = crate::report::sample::grade();
+        g.tests[1].runs[1].tail = "---- Flaky2A ----\nnode 0: \x1b[2K\rFlaky2A 2/2 ok\u{202e}\n".into();
+        g.build.status = crate::result::BuildStatus::Failed;
+        g.build.message = "error[E0308]: \x1b]0;title\x07mismatched types".into();
+        let t = super::table(&g, std::path::Path::new("out"));
+        assert!(t.contains(r"node 0: \x1b[2K\rFlaky2A 2/2 ok\u{202e}"), "{t}");
+        assert!(t.contains(r"error[E0308]: \x1b]0;title\x07mismatched types"), "{t}");
+        assert!(!t.chars().any(harness::text::is_hidden));
     }
 }

@@ -73,7 +73,17 @@ pub fn results(grade: &Grade) -> Results {
             tests.push(entry(grade, t, format!("{group}.{}", i + 1)));
         }
     }
-    Results { score: round2(got), execution_time: round2(grade.elapsed_secs), output, tests }
+    Results { score: round2(got), execution_time: round2(grade.elapsed_secs), output: shown(output), tests }
+}
+
+/// Text a run or the build printed, hidden characters shown escaped
+/// ([`harness::text::escape_controls`]): Gradescope shows it to students
+/// as it is.
+fn shown(text: String) -> String {
+    match harness::text::escape_controls(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
 }
 
 fn entry(grade: &Grade, t: &TestReport, number: String) -> GsTest {
@@ -107,7 +117,7 @@ fn entry(grade: &Grade, t: &TestReport, number: String) -> GsTest {
         score: round2(sc.score),
         max_score: t.points,
         status: if sc.all_passed() { "passed" } else { "failed" },
-        output,
+        output: shown(output),
         visibility: visibility(t.visibility),
     }
 }
@@ -127,5 +137,21 @@ mod tests {
         assert_eq!(r.tests[2].number, "2B.1");
         assert_eq!((r.tests[0].status, r.tests[1].status), ("passed", "failed"));
         assert!(r.tests[1].output.contains("seed 1002"), "{}", r.tests[1].output);
+    }
+
+    #[test]
+    fn what_runs_and_builds_printed_is_shown_escaped() {
+        let mut g = crate::report::sample::grade();
+        g.tests[1].runs[1].tail = "node 0: \x1b[31m\u{202e}ok\r".into();
+        g.build.status = crate::result::BuildStatus::Failed;
+        g.build.message = "error: \x07\x08".into();
+        let r = super::results(&g);
+        assert!(r.output.ends_with(r"error: \x07\x08"), "{}", r.output);
+        assert!(r.tests[1].output.contains(r"node 0: \x1b[31m\u{202e}ok\r"), "{}", r.tests[1].output);
+        let json = crate::report::pretty(&r);
+        assert!(
+            !json.contains("\\u001b") && !json.contains("\\u0007") && !json.contains('\u{202e}'),
+            "{json}"
+        );
     }
 }

@@ -2,19 +2,22 @@
 //! seed and replay command, its output, and links to its node logs and (for
 //! KV tests) the linearizability view. One self-contained file; links are
 //! relative, so the report folder can be published as it is.
+//!
+//! All text on the page is escaped for HTML and its hidden characters
+//! shown ([`harness::text::escape_controls`]); a run's artifacts are listed
+//! as [`super::artifacts`] says.
 
 use crate::result::{Grade, Run, TestReport};
 use crate::score::{self, fmt_points};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Most bytes of a run's output the page embeds.
 const OUTPUT_BYTES: u64 = 160 * 1024;
-/// Most artifact files listed per run.
-const MAX_ARTIFACTS: usize = 200;
 
-/// Escapes text for HTML.
+/// Escapes text for HTML, hidden characters shown as escapes.
 pub fn esc(s: &str) -> String {
+    let s = harness::text::escape_controls(s);
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -140,33 +143,7 @@ fn run_section(s: &mut String, grade: &Grade, t: &TestReport, r: &Run, out: &Pat
         r.output.as_ref().map(|o| format!(" (<a href=\"{}\">full file</a>)", esc(o))).unwrap_or_default();
     let _ = writeln!(s, "<details open><summary>Output{link}</summary><pre>{}</pre></details>", esc(&output));
     if let Some(a) = &r.artifacts {
-        let files = list_files(&out.join(a));
-        let (mut timelines, mut views, mut logs) = (String::new(), String::new(), String::new());
-        for f in files.iter().take(MAX_ARTIFACTS) {
-            let rel = Path::new(a).join(f).to_string_lossy().into_owned();
-            let item = format!("<li><a href=\"{}\">{}</a></li>", esc(&rel), esc(&f.to_string_lossy()));
-            if f.file_name().is_some_and(|n| n == harness::artifacts::TIMELINE_HTML) {
-                timelines.push_str(&item);
-            } else if f.extension().is_some_and(|e| e == "html") {
-                views.push_str(&item);
-            } else {
-                logs.push_str(&item);
-            }
-        }
-        if !timelines.is_empty() {
-            let _ = writeln!(
-                s,
-                "<p>Timeline of the run (roles, terms, faults, applies, the failure):</p><ul>{timelines}</ul>"
-            );
-        }
-        if !views.is_empty() {
-            let _ = writeln!(s, "<p>Linearizability view:</p><ul>{views}</ul>");
-        }
-        let _ = writeln!(
-            s,
-            "<details><summary>Node logs and artifacts ({} files)</summary><ul>{logs}</ul></details>",
-            files.len()
-        );
+        super::artifacts::section(s, Path::new(a), &out.join(a));
     }
 }
 
@@ -177,30 +154,10 @@ fn read_capped(path: &Path) -> String {
     match std::fs::File::open(path) {
         Ok(f) => {
             let _ = f.take(OUTPUT_BYTES).read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
+            harness::text::escape_bytes(&buf).into_owned()
         }
         Err(e) => format!("(cannot read {}: {e})", path.display()),
     }
-}
-
-/// Regular files under `dir`, relative to it, sorted; symlinks are not followed.
-fn list_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(dir.join(&rel)) else { continue };
-        for e in entries.flatten() {
-            let Ok(kind) = e.file_type() else { continue };
-            let path = rel.join(e.file_name());
-            if kind.is_dir() {
-                stack.push(path);
-            } else if kind.is_file() {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[cfg(test)]
@@ -222,6 +179,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         for f in ["timeline.html", "linearizability.html", "n0.log"] {
             std::fs::write(dir.join(f), "x").unwrap();
+            harness::artifacts::manifest::record(&dir, f).unwrap();
         }
         let mut g = crate::report::sample::grade();
         g.tests[1].runs[1].artifacts = Some("runs/Flaky2A/2/artifacts".into());
@@ -230,5 +188,23 @@ mod tests {
         let link = p.find("href=\"runs/Flaky2A/2/artifacts/Flaky2A/timeline.html\"").expect("and linked");
         let view = p.find("Linearizability view").expect("the linearizability view stays");
         assert!(timeline < link && link < view, "the timeline's link is under its own heading");
+        assert!(p.contains("href=\"runs/Flaky2A/2/artifacts/Flaky2A/linearizability.html\""));
+        assert!(p.contains("href=\"runs/Flaky2A/2/artifacts/Flaky2A/n0.log\""), "a kit log is linked");
+    }
+
+    #[test]
+    fn hidden_characters_in_output_are_shown_escaped() {
+        let out = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(out.path().join("runs/Flaky2A/2")).unwrap();
+        std::fs::write(out.path().join("runs/Flaky2A/2/output.txt"), b"node 0: \x1b[2J\xe2\x80\xae<b>\n")
+            .unwrap();
+        let mut g = crate::report::sample::grade();
+        g.tests[1].runs[1].output = Some("runs/Flaky2A/2/output.txt".into());
+        g.build.message = "error: \u{202e}tset\x1b[0m".into();
+        g.build.status = crate::result::BuildStatus::Failed;
+        let p = super::page(&g, out.path());
+        assert!(p.contains(r"node 0: \x1b[2J\u{202e}&lt;b&gt;"), "{p}");
+        assert!(p.contains(r"error: \u{202e}tset\x1b[0m"));
+        assert!(!p.chars().any(harness::text::is_hidden), "no hidden character is left");
     }
 }

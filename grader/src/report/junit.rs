@@ -7,6 +7,13 @@ use crate::score;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
+/// Text a run or the build printed, hidden characters shown escaped
+/// ([`harness::text::escape_controls`]): XML 1.0 cannot even hold most of
+/// them, and a CI page shows the rest as they are.
+fn shown(text: &str) -> String {
+    harness::text::escape_controls(text).into_owned()
+}
+
 /// The report as XML.
 pub fn xml(grade: &Grade) -> String {
     let mut report = Report::new("raftlab");
@@ -25,7 +32,7 @@ pub fn xml(grade: &Grade) -> String {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                 s.set_type("build")
                     .set_message("the submission did not build")
-                    .set_description(grade.build.message.as_str());
+                    .set_description(shown(&grade.build.message));
                 s
             } else {
                 let failing: Vec<_> = t.runs.iter().filter(|r| !r.outcome.passed()).collect();
@@ -42,9 +49,9 @@ pub fn xml(grade: &Grade) -> String {
                     ),
                     None => "no runs".to_string(),
                 };
-                s.set_type("test").set_message(message);
+                s.set_type("test").set_message(shown(&message));
                 if let Some(r) = first {
-                    s.set_description(format!("replay: {}\n\n{}", r.replay(grade, &t.id), r.tail));
+                    s.set_description(shown(&format!("replay: {}\n\n{}", r.replay(grade, &t.id), r.tail)));
                 }
                 s
             };
@@ -76,5 +83,17 @@ mod tests {
         assert_eq!(x.matches("<failure ").count(), 2, "{x}");
         assert!(x.contains("&lt;script&gt;"), "{x}");
         assert!(!x.contains("<script>"));
+    }
+
+    #[test]
+    fn what_runs_and_builds_printed_is_shown_escaped() {
+        let mut g = crate::report::sample::grade();
+        g.tests[1].runs[1].tail = "---- Flaky2A ----\nnode 0: \x1b[31m\x00\u{202e}\n".into();
+        let x = super::xml(&g);
+        assert!(x.contains(r"node 0: \x1b[31m\x00\u{202e}"), "{x}");
+        assert!(!x.chars().any(harness::text::is_hidden), "{x}");
+        g.build.status = crate::result::BuildStatus::Failed;
+        g.build.message = "error: \x1b[1m".into();
+        assert!(super::xml(&g).contains(r"error: \x1b[1m"));
     }
 }

@@ -2,6 +2,7 @@
 //! `results.json`, JUnit XML, `index.html`, and `grade.json` (the result
 //! itself, for `grader merge`).
 
+pub mod artifacts;
 pub mod console;
 pub mod gradescope;
 pub mod html;

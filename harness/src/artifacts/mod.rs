@@ -7,14 +7,23 @@
 //!   node and the harness's events across all of them (`labs logs DIR`).
 //! * [`page`]: a self-contained HTML timeline of the run (`timeline.html`,
 //!   written into every failing test's folder; `labs timeline DIR`).
+//! * [`manifest`]: `kit-views.txt`, the names of the files the kit wrote
+//!   there, so that a report tells the kit's pages from a node's.
+//!
+//! What a node wrote is hostile text: every file is read here bounded,
+//! without following a link, and with its hidden characters escaped
+//! ([`crate::text::escape_bytes`]), so a view shows no control a node chose.
 
 pub mod events;
 pub mod lanes;
 pub mod logline;
+pub mod manifest;
 pub mod merge;
 pub mod page;
 pub mod render;
 pub mod topics;
+
+pub use manifest::MANIFEST;
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +35,19 @@ pub const ACTIVITY_LOG: &str = "activity.log";
 pub const NETWORK_LOG: &str = "network.log";
 /// The name of the visual timeline.
 pub const TIMELINE_HTML: &str = "timeline.html";
+/// The name of the linearizability checker's view of a KV test's history
+/// (written only when the history is not linearizable).
+pub const LINEARIZABILITY_HTML: &str = "linearizability.html";
+/// The name of the clerk host's log (KV tests).
+pub const CLERKS_LOG: &str = "clerks.log";
+/// At most this many bytes of a file of the folder are read: more than any
+/// test writes (the artifacts copy holds at most [`crate::dir::ARTIFACTS_BUDGET`]).
+pub const READ_BYTES: u64 = crate::dir::ARTIFACTS_BUDGET;
+
+/// The name of node `i`'s log.
+pub fn node_log(i: usize) -> String {
+    format!("n{i}.log")
+}
 
 /// The files of an artifact folder.
 #[derive(Debug)]
@@ -97,18 +119,53 @@ pub fn network_as_logs(text: &str, nodes: usize) -> Vec<(usize, String)> {
     out
 }
 
-/// A file's text, invalid UTF-8 replaced; empty if it cannot be read.
+/// A file's text as safe text (hidden characters and bytes that are not
+/// UTF-8 escaped); empty if it is missing, is not a regular file (a link is
+/// not followed, a FIFO not opened for good) or cannot be read. At most
+/// [`READ_BYTES`] are read.
 fn read_lossy(path: &Path) -> String {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-        }
-        Err(_) => String::new(),
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path);
+    let Ok(file) = open else { return String::new() };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return String::new();
+    }
+    let mut bytes = Vec::new();
+    if file.take(READ_BYTES).read_to_end(&mut bytes).is_err() {
+        return String::new();
+    }
+    match crate::text::escape_bytes(&bytes) {
+        std::borrow::Cow::Borrowed(_) => String::from_utf8(bytes).expect("escape_bytes borrows only UTF-8"),
+        std::borrow::Cow::Owned(text) => text,
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_folders_files_are_read_as_safe_text() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("n0.log"), b"  0.1s  INFO ok\tfine\n\x1b[2J\r\xff\xc2\x9b\n").unwrap();
+        std::fs::write(dir.path().join("n1.log"), "  0.2s  INFO honest ★\n").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("n2.log")).unwrap();
+        std::fs::write(dir.path().join(super::TIMELINE_LOG), "  0.3s  VIOLATION: node 0: \u{202e}x\n")
+            .unwrap();
+        let folder = super::Folder::open(dir.path()).unwrap();
+        assert_eq!(
+            folder.read_logs(),
+            [
+                (0, "  0.1s  INFO ok\tfine\n\\x1b[2J\\r\\xff\\u{9b}\n".to_string()),
+                (1, "  0.2s  INFO honest ★\n".to_string()),
+                (2, String::new()),
+            ]
+        );
+        assert_eq!(folder.read(super::TIMELINE_LOG), "  0.3s  VIOLATION: node 0: \\u{202e}x\n");
+    }
+
     #[test]
     fn network_decisions_go_to_their_callers_column() {
         let net = "  0.030000s 1003->0 KVServer.Get #1: Deliver(17ms)\n  0.040000s 0->2 Raft.AppendEntries #4: Drop\nbad\n";

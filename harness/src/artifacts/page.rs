@@ -22,18 +22,34 @@ const LANE_H: f64 = 48.0;
 /// Events listed under the chart; the rest are in `timeline.log`.
 const MAX_LISTED: usize = 5000;
 
-/// Writes `timeline.html` into the artifact folder `dir`; returns its path.
+/// Writes `timeline.html` into the artifact folder `dir` (replacing what
+/// was there, never writing through it) and lists it in the folder's
+/// [`manifest`](super::manifest) as the kit's; returns its path.
 pub fn write(dir: &Path) -> Result<PathBuf, String> {
     let folder = Folder::open(dir)?;
     let path = folder.file(TIMELINE_HTML);
-    std::fs::write(&path, html(&Run::from_folder(&folder)))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let cannot = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    let tmp = folder.file(&format!(".{TIMELINE_HTML}.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, html(&Run::from_folder(&folder)).as_bytes()))
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(cannot)?;
+    super::manifest::record(dir, TIMELINE_HTML).map_err(|e| format!("cannot list {TIMELINE_HTML}: {e}"))?;
     Ok(path)
 }
 
-/// Escapes text for HTML.
+/// Escapes text for HTML, and hidden characters as
+/// [`crate::text::escape_controls`] shows them.
 pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    crate::text::escape_controls(s)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The page.
@@ -322,5 +338,28 @@ mod tests {
         assert!(page.contains("FAILED: expected one leader, got none"));
         assert!(!page.contains("http://") || page.matches("http://").count() == 1, "only the SVG namespace");
         assert!(page.contains("<title>3 apply</title>"));
+    }
+
+    #[test]
+    fn text_on_the_page_is_escaped_for_html_and_for_the_eye() {
+        assert_eq!(
+            esc("<b>\"x\" & \u{202e}y\x1b</b>"),
+            "&lt;b&gt;&quot;x&quot; &amp; \\u{202e}y\\x1b&lt;/b&gt;"
+        );
+        assert_eq!(esc("honest text ★"), "honest text ★");
+    }
+
+    #[test]
+    fn the_page_is_written_in_place_of_a_link_and_listed_as_the_kits() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("timeline.log"), "  0.1s  node 0 started (pid 1, incarnation 1)\n")
+            .unwrap();
+        let elsewhere = dir.path().join("elsewhere.html");
+        std::fs::write(&elsewhere, "theirs").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, dir.path().join(TIMELINE_HTML)).unwrap();
+        let path = write(dir.path()).unwrap();
+        assert!(std::fs::symlink_metadata(&path).unwrap().is_file(), "the link was replaced");
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "theirs", "not written through");
+        assert_eq!(crate::artifacts::manifest::read(dir.path()), [TIMELINE_HTML]);
     }
 }

@@ -1,7 +1,7 @@
 //! The history of clerk operations, timed by the harness's own monotonic
 //! clock, and its linearizability check.
 
-use lincheck::{CheckResult, KvInput, KvModel, KvOp, KvOutput, Operation};
+use lincheck::{CheckResult, KvInput, KvModel, KvOp, KvOutput, Model, Operation, Prune};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -70,7 +70,10 @@ impl History {
         self.len() == 0
     }
 
-    /// Checks the history; on a violation writes the HTML view to `view`.
+    /// Checks the history; on a violation writes the HTML view to `view`
+    /// (its keys and values, which servers chose, with hidden characters
+    /// escaped) and lists it in its folder's manifest as the kit's
+    /// ([`crate::artifacts::manifest`]).
     pub fn judge(&self, view: &Path) -> Judgement {
         let ops = self.ops.lock().expect("history lock").clone();
         let t = Instant::now();
@@ -85,7 +88,9 @@ impl History {
             CheckResult::Unknown => Judgement::Unknown,
             CheckResult::Illegal(_) => {
                 let analysis = lincheck::analyze(&KvModel, &ops, Some(CHECK_TIMEOUT));
-                match lincheck::write_html(&KvModel, &ops, &analysis, "KV history", view) {
+                match lincheck::write_html(&Shown(KvModel), &ops, &analysis, "KV history", view)
+                    .and_then(|()| list(view))
+                {
                     Ok(()) => Judgement::Illegal(view.display().to_string()),
                     Err(e) => {
                         Judgement::Illegal(format!("(cannot write the view to {}: {e})", view.display()))
@@ -93,5 +98,80 @@ impl History {
                 }
             }
         }
+    }
+}
+
+/// Lists the view at `view` in its folder's manifest.
+fn list(view: &Path) -> std::io::Result<()> {
+    match (view.parent(), view.file_name().and_then(|n| n.to_str())) {
+        (Some(dir), Some(name)) => crate::artifacts::manifest::record(dir, name),
+        _ => Ok(()),
+    }
+}
+
+/// A model as the view shows it: `M` in every respect, its descriptions of
+/// operations and states (what clerks were told, what servers hold) with
+/// hidden characters escaped ([`crate::text::escape_controls`]), whatever
+/// the model's own quoting does (the KV model's `Debug` quotes escape most
+/// of them already). The check itself runs on `M`: escaping is for the eye
+/// only.
+struct Shown<M>(M);
+
+impl<M: Model> Model for Shown<M> {
+    type State = M::State;
+    type Input = M::Input;
+    type Output = M::Output;
+
+    fn init(&self) -> M::State {
+        self.0.init()
+    }
+
+    fn step(&self, state: &M::State, input: &M::Input, output: Option<&M::Output>) -> Option<M::State> {
+        self.0.step(state, input, output)
+    }
+
+    fn is_read_only(&self, input: &M::Input, output: Option<&M::Output>) -> bool {
+        self.0.is_read_only(input, output)
+    }
+
+    fn partition(&self, history: &[Operation<M::Input, M::Output>]) -> Vec<Vec<usize>> {
+        self.0.partition(history)
+    }
+
+    fn pruner(&self, part: &[&Operation<M::Input, M::Output>]) -> Option<Box<dyn Prune<M::State>>> {
+        self.0.pruner(part)
+    }
+
+    fn describe_operation(&self, input: &M::Input, output: Option<&M::Output>) -> String {
+        crate::text::escape_controls(&self.0.describe_operation(input, output)).into_owned()
+    }
+
+    fn describe_state(&self, state: &M::State) -> String {
+        crate::text::escape_controls(&self.0.describe_state(state)).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_illegal_history_gets_a_listed_view_with_values_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::default();
+        let put = h.call(0, KvOp::Put, "k", "v\u{202e}1");
+        h.ret(put, String::new());
+        // A read after the put returned cannot see a value never written.
+        let get = h.call(1, KvOp::Get, "k", "");
+        h.ret(get, "\x1b[2Jforged".into());
+        let view = dir.path().join(crate::artifacts::LINEARIZABILITY_HTML);
+        assert!(matches!(h.judge(&view), Judgement::Illegal(v) if v == view.display().to_string()));
+        let page = std::fs::read_to_string(&view).unwrap();
+        // The model quotes values with Debug, which escapes them too; in the
+        // page's JSON a backslash is doubled.
+        assert!(page.contains(r"v\\u{202e}1") && page.contains(r"\\u{1b}[2Jforged"), "escaped in the data");
+        assert!(!page.chars().any(crate::text::is_hidden), "and not there as themselves");
+        assert!(!page.contains("\\u001b"), "nor as a JSON escape the script would decode");
+        assert_eq!(crate::artifacts::manifest::read(dir.path()), [crate::artifacts::LINEARIZABILITY_HTML]);
     }
 }
