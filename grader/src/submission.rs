@@ -7,6 +7,7 @@ use crate::process::{self, Exit, Spawned};
 use crate::result::{Build, BuildStatus};
 use crate::text::truncate_chars;
 use harness::sandbox::{Limits, Sandbox, View};
+use harness::untrusted::{Links, Refused, Rules, Tree};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -14,40 +15,45 @@ use std::time::Duration;
 /// How much of the compiler's output a report quotes.
 const BUILD_MESSAGE_CHARS: usize = 16 * 1024;
 
-/// A submission folder: `raft/` and maybe `kvraft/`.
+/// A submission folder: `raft/` and maybe `kvraft/`. Everything in it is
+/// hostile data ([`harness::untrusted`]): it is read only through a handle,
+/// no link in it is followed, and what is not a plain folder, file or
+/// inside link refuses the build (score 0, with the reason).
 #[derive(Debug, Clone)]
 pub struct Submission {
-    /// The folder given on the command line.
+    /// The folder given on the command line, its own links resolved (that
+    /// path is the operator's; nothing inside it is).
     pub dir: PathBuf,
-    /// Its `raft/` crate.
-    pub raft: PathBuf,
-    /// Its `kvraft/` crate, if it has one.
-    pub kvraft: Option<PathBuf>,
+    /// Whether it has a `kvraft/` entry (whatever it is: the build refuses
+    /// one that is not a folder).
+    pub has_kvraft: bool,
 }
 
-/// Checks that `dir` is a folder with a `raft/` crate (and, if it has a
-/// `kvraft/` folder, that it is a crate too).
+/// The bounds on what a submission's copy may hold: far above any honest
+/// crate (a few hundred kilobytes), far below what would hurt the grader.
+const SUBMISSION_BYTES: u64 = 64 * 1024 * 1024;
+const SUBMISSION_ENTRIES: u64 = 20_000;
+/// The largest manifest and lock file read.
+const MANIFEST_BYTES: u64 = 1024 * 1024;
+const LOCK_BYTES: u64 = 8 * 1024 * 1024;
+/// The largest node binary installed.
+const NODE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Checks that `dir` is a folder with a `raft` entry. What the entries are
+/// is the build's to check (a refusal there scores 0 with its reason).
 pub fn check(dir: &Path) -> Result<Submission, GraderError> {
     let bad = |m: &str| GraderError::Submission(dir.display().to_string(), m.to_string());
     let meta = std::fs::metadata(dir).map_err(|e| bad(&format!("cannot read it: {e}")))?;
     if !meta.is_dir() {
         return Err(bad("not a folder (expected a folder holding raft/ and optionally kvraft/)"));
     }
-    std::fs::read_dir(dir).map_err(|e| bad(&format!("cannot list it: {e}")))?;
-    let raft = dir.join("raft");
-    if !raft.join("Cargo.toml").is_file() {
+    let dir = std::fs::canonicalize(dir).map_err(|e| bad(&format!("cannot resolve it: {e}")))?;
+    let tree = Tree::open(&dir).map_err(|e| bad(&format!("cannot open it: {}", e.why)))?;
+    if tree.kind("raft").map_err(|e| bad(&e.why))?.is_none() {
         return Err(bad("no raft/Cargo.toml in it (expected a folder holding raft/ and optionally kvraft/)"));
     }
-    let kv = dir.join("kvraft");
-    let kvraft = if kv.exists() {
-        if !kv.join("Cargo.toml").is_file() {
-            return Err(bad("it has a kvraft/ folder without a Cargo.toml"));
-        }
-        Some(kv)
-    } else {
-        None
-    };
-    Ok(Submission { dir: dir.to_path_buf(), raft, kvraft })
+    let has_kvraft = tree.kind("kvraft").map_err(|e| bad(&e.why))?.is_some();
+    Ok(Submission { dir, has_kvraft })
 }
 
 /// Builds the submission's `node` — and nothing else: the tester is never
@@ -65,11 +71,16 @@ pub fn build(
     log: &Path,
     bwrap: Option<&Path>,
 ) -> (Build, Option<PathBuf>) {
-    let failed = |status, secs, message: String| (Build { status, secs, message }, None);
+    // What a build message quotes (paths, compiler output) is the
+    // submission's: shown escaped.
+    let failed = |status, secs, message: String| {
+        (Build { status, secs, message: harness::text::escape_controls(&message).into_owned() }, None)
+    };
     let started = std::time::Instant::now();
     let prepared = prepare(sub, kit, swap_root, bwrap, timeout, log);
     let (cmd, layout) = match prepared {
         Ok(p) => p,
+        Err(e) if e.starts_with(REFUSED) => return failed(BuildStatus::Failed, 0.0, e),
         Err(e) => return failed(BuildStatus::Failed, 0.0, format!("cannot prepare the build: {e}")),
     };
     let (mut cmd, layout) = (cmd, layout);
@@ -87,12 +98,11 @@ pub fn build(
         Err(e) => return failed(BuildStatus::Failed, 0.0, format!("cannot run the build: {e}")),
     };
     let secs = started.elapsed().as_secs_f64();
-    let built = layout.target.join("release/node");
     match done.exit {
-        Exit::Code(0) if built.is_file() => {
-            match check_lock(&kit.join("node-src/Cargo.lock"), &layout.src.join("Cargo.lock")).and_then(
-                |()| install(&built, &layout.bin).map_err(|e| format!("cannot install the built node: {e}")),
-            ) {
+        Exit::Code(0) => {
+            match check_lock(&kit.join("node-src/Cargo.lock"), &layout.src).and_then(|()| {
+                install(&layout.target, &layout.bin).map_err(|e| format!("the built node was refused: {e}"))
+            }) {
                 Ok(node) => (Build { status: BuildStatus::Built, secs, message: String::new() }, Some(node)),
                 Err(e) => failed(BuildStatus::Failed, secs, e),
             }
@@ -148,11 +158,7 @@ fn prepare(
     let warm = swap_root.join("warm-target");
     let stamp = kit_stamp(kit)?;
     if std::fs::read_to_string(warm.join(STAMP)).ok().as_deref() != Some(stamp.as_str()) {
-        let skeleton = Submission {
-            dir: kit.join("skeleton"),
-            raft: kit.join("skeleton/raft"),
-            kvraft: Some(kit.join("skeleton/kvraft")),
-        };
+        let skeleton = Submission { dir: kit.join("skeleton"), has_kvraft: true };
         lay_out(&skeleton, kit, &layout)?;
         remove(&warm).map_err(|e| format!("cannot clear {}: {e}", warm.display()))?;
         let warm_layout = Layout { target: warm.clone(), ..layout.clone() };
@@ -182,7 +188,8 @@ fn prepare(
     }
     let sandbox = match bwrap {
         Some(bwrap) => {
-            let sandbox = Sandbox::new(bwrap, harness::sandbox::uid_for(std::process::id()), Limits::BUILD)?;
+            let sandbox = Sandbox::new(bwrap, harness::sandbox::uid_for(std::process::id()), Limits::BUILD)?
+                .with_profile(harness::sandbox::Profile::Build)?;
             for dir in [&layout.src, &layout.target, &layout.home] {
                 sandbox
                     .give_tree(dir)
@@ -205,7 +212,8 @@ fn kit_stamp(kit: &Path) -> Result<String, String> {
     Ok(format!("{}\n{}", read(&kit.join("stamp"))?, read(&kit.join("node-src/Cargo.lock"))?))
 }
 
-/// Clears the build folders and lays out the node workspace with `sub`'s crates.
+/// Clears the build folders and lays out the node workspace with `sub`'s
+/// crates, copied by [`submission_rules`]; then sets the raft crate's name.
 fn lay_out(sub: &Submission, kit: &Path, layout: &Layout) -> Result<(), String> {
     let io = |what: &str, p: &Path| {
         let (what, p) = (what.to_string(), p.display().to_string());
@@ -219,12 +227,41 @@ fn lay_out(sub: &Submission, kit: &Path, layout: &Layout) -> Result<(), String> 
     // The kit's node workspace, without its skeleton crates.
     copy_tree(&kit.join("node-src"), &layout.src, &["raft", "kvraft", "target"])
         .map_err(io("cannot copy", &kit.join("node-src")))?;
-    copy_tree(&sub.raft, &layout.src.join("raft"), &["target"]).map_err(io("cannot copy", &sub.raft))?;
-    let kvraft = sub.kvraft.clone().unwrap_or_else(|| kit.join("skeleton/kvraft"));
-    copy_tree(&kvraft, &layout.src.join("kvraft"), &["target"]).map_err(io("cannot copy", &kvraft))?;
+    let refused = |e: Refused| format!("{REFUSED}: {e}");
+    let top = Tree::open(&sub.dir).map_err(refused)?;
+    let crates: &[(&str, bool)] = &[("raft", true), ("kvraft", sub.has_kvraft)];
+    for &(name, theirs) in crates {
+        let from = if theirs {
+            top.dir(name).map_err(refused)?
+        } else {
+            Tree::open(&kit.join("skeleton").join(name)).map_err(refused)?
+        };
+        let to = layout.src.join(name);
+        let copied = from.copy_into(&to, &submission_rules()).map_err(refused)?;
+        for line in &copied.skipped {
+            eprintln!("not copied: {}/{line}", from.path().display());
+        }
+        // The manifest is read back from the copy, a regular file or refused.
+        Tree::open(&to).and_then(|t| t.read_string("Cargo.toml", MANIFEST_BYTES)).map_err(refused)?;
+    }
     // The submitted crate must be named as the one it replaces.
-    rename_package(&layout.src.join("raft/Cargo.toml"), "raft")
+    rename_package(&layout.src.join("raft"), "raft")
 }
+
+/// How a submission's crate is copied: links kept as links only where they
+/// stay inside the crate, no special files, bounded; `target` and `.git`
+/// left out.
+fn submission_rules() -> Rules {
+    Rules {
+        links: Links::KeepInside,
+        skip_top: vec!["target".into(), ".git".into()],
+        time: Duration::from_secs(60),
+        ..Rules::strict(SUBMISSION_BYTES, SUBMISSION_ENTRIES)
+    }
+}
+
+/// How a refused submission's build message begins.
+const REFUSED: &str = "the submission was refused";
 
 /// `cargo build` of the node workspace in `layout`, inside the sandbox (with
 /// the kit, whose vendored sources it reads) when one is given.
@@ -267,12 +304,18 @@ fn cargo_command(layout: &Layout, sandbox: Option<(&Sandbox, &Path)>) -> Result<
 }
 
 /// Checks that the build's lock file names no registry crate (name and
-/// version) that the kit's does not.
-fn check_lock(kit_lock: &Path, built_lock: &Path) -> Result<(), String> {
-    let registry_crates = |p: &Path| -> Result<std::collections::BTreeSet<String>, String> {
-        let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-        let doc: toml::Table =
-            text.parse().map_err(|e| format!("{} is not a lock file: {e}", p.display()))?;
+/// version) that the kit's does not. The build's lock file is hostile (the
+/// build could have replaced it): read through [`Tree`], bounded, never
+/// quoted.
+fn check_lock(kit_lock: &Path, build_src: &Path) -> Result<(), String> {
+    let parse = |text: &str, what: &str| -> Result<std::collections::BTreeSet<String>, String> {
+        let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            format!(
+                "{what} is not a lock file (a TOML error{})",
+                line.map(|l| format!(" at line {l}")).unwrap_or_default()
+            )
+        })?;
         let packages = doc.get("package").and_then(|v| v.as_array()).cloned().unwrap_or_default();
         Ok(packages
             .iter()
@@ -283,8 +326,13 @@ fn check_lock(kit_lock: &Path, built_lock: &Path) -> Result<(), String> {
             })
             .collect())
     };
-    let allowed = registry_crates(kit_lock)?;
-    let added: Vec<String> = registry_crates(built_lock)?.difference(&allowed).cloned().collect();
+    let kit_text =
+        std::fs::read_to_string(kit_lock).map_err(|e| format!("cannot read {}: {e}", kit_lock.display()))?;
+    let allowed = parse(&kit_text, &kit_lock.display().to_string())?;
+    let built = Tree::open(build_src)
+        .and_then(|t| t.read_string("Cargo.lock", LOCK_BYTES))
+        .map_err(|e| format!("the build's lock file was refused: {e}"))?;
+    let added: Vec<String> = parse(&built, "the build's Cargo.lock")?.difference(&allowed).cloned().collect();
     if added.is_empty() {
         Ok(())
     } else {
@@ -296,12 +344,11 @@ fn check_lock(kit_lock: &Path, built_lock: &Path) -> Result<(), String> {
     }
 }
 
-/// Copies the built node to `bin/node`, owned by the grader and read-only to others.
-fn install(built: &Path, bin: &Path) -> std::io::Result<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
+/// Copies the built node (hostile: the build wrote it) to `bin/node`, a
+/// new file owned by the grader and read-only to others.
+fn install(target: &Path, bin: &Path) -> Result<PathBuf, Refused> {
     let node = bin.join("node");
-    std::fs::copy(built, &node)?;
-    std::fs::set_permissions(&node, std::fs::Permissions::from_mode(0o755))?;
+    Tree::open(target)?.copy_file("release/node", &node, NODE_BYTES, 0o755)?;
     Ok(node)
 }
 
@@ -315,35 +362,25 @@ pub(crate) fn remove(p: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Copies folder `from` to `to`, skipping top-level entries named in `skip`.
-/// Symbolic links are copied as links, never followed: a submission's link
-/// to a file of the grader's machine stays a link, which the build sandbox
-/// resolves inside itself.
+/// Copies the kit's own folder `from` to `to` (links kept where they stay
+/// inside), skipping top-level entries named in `skip`.
 pub(crate) fn copy_tree(from: &Path, to: &Path, skip: &[&str]) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if skip.iter().any(|s| name == *s) {
-            continue;
-        }
-        let kind = entry.file_type()?;
-        let dest = to.join(&name);
-        if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, dest)?;
-        } else if kind.is_dir() {
-            copy_tree(&entry.path(), &dest, &[])?;
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), dest)?;
-        }
-    }
-    Ok(())
+    let rules = Rules {
+        links: Links::KeepInside,
+        skip_top: skip.iter().map(|s| s.to_string()).collect(),
+        time: Duration::from_secs(600),
+        ..Rules::strict(4 * 1024 * 1024 * 1024, 1_000_000)
+    };
+    Tree::open(from).and_then(|t| t.copy_into(to, &rules)).map(|_| ()).map_err(std::io::Error::other)
 }
 
-/// Sets the first `name = …` line of a manifest to `name = "<name>"`.
-fn rename_package(manifest: &Path, name: &str) -> Result<(), String> {
-    let text =
-        std::fs::read_to_string(manifest).map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
+/// Sets the first `name = …` line of `crate_dir`'s manifest to `name =
+/// "<name>"`. The manifest is the grader's own copy, read as a regular file
+/// (a link is refused) and replaced by a new file, never written through.
+fn rename_package(crate_dir: &Path, name: &str) -> Result<(), String> {
+    let text = Tree::open(crate_dir)
+        .and_then(|t| t.read_string("Cargo.toml", MANIFEST_BYTES))
+        .map_err(|e| format!("{REFUSED}: {e}"))?;
     let mut done = false;
     let lines: Vec<String> = text
         .lines()
@@ -357,8 +394,13 @@ fn rename_package(manifest: &Path, name: &str) -> Result<(), String> {
             }
         })
         .collect();
-    std::fs::write(manifest, lines.join("\n") + "\n")
-        .map_err(|e| format!("cannot write {}: {e}", manifest.display()))
+    let manifest = crate_dir.join("Cargo.toml");
+    let write = || -> std::io::Result<()> {
+        std::fs::remove_file(&manifest)?;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&manifest)?;
+        std::io::Write::write_all(&mut f, (lines.join("\n") + "\n").as_bytes())
+    };
+    write().map_err(|e| format!("cannot write {}: {e}", manifest.display()))
 }
 
 /// The compiler's errors from a build's output: from the first `error` line
@@ -396,8 +438,150 @@ mod tests {
         std::fs::create_dir(dir.path().join("raft")).unwrap();
         std::fs::write(dir.path().join("raft/Cargo.toml"), "").unwrap();
         let s = check(dir.path()).unwrap();
-        assert!(s.kvraft.is_none());
+        assert!(!s.has_kvraft);
         assert!(check(&dir.path().join("missing")).unwrap_err().to_string().contains("cannot read it"));
+    }
+
+    /// A kit with a node workspace and skeleton crates, and a build layout.
+    fn kit_and_layout(root: &Path) -> (PathBuf, Layout) {
+        let kit = root.join("kit");
+        for d in ["node-src", "skeleton/raft/src", "skeleton/kvraft"] {
+            std::fs::create_dir_all(kit.join(d)).unwrap();
+        }
+        std::fs::write(kit.join("node-src/Cargo.toml"), "[workspace]\n").unwrap();
+        std::fs::write(kit.join("skeleton/raft/Cargo.toml"), "[package]\nname = \"raft\"\n").unwrap();
+        std::fs::write(kit.join("skeleton/kvraft/Cargo.toml"), "[package]\nname = \"kvraft\"\n").unwrap();
+        let swap = root.join("swap");
+        let layout = Layout {
+            src: swap.join("node-src"),
+            target: swap.join("node-target"),
+            home: swap.join("cargo-home"),
+            bin: swap.join("bin"),
+        };
+        (kit, layout)
+    }
+
+    fn crate_at(dir: &Path, name: &str) {
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join("Cargo.toml"), format!("[package]\nname = \"{name}\"\n")).unwrap();
+        std::fs::write(dir.join("src/lib.rs"), "pub fn f() {}\n").unwrap();
+    }
+
+    #[test]
+    fn a_submission_is_copied_with_its_inside_links_and_renamed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (kit, layout) = kit_and_layout(tmp.path());
+        let sub = tmp.path().join("sub");
+        crate_at(&sub.join("raft"), "my-raft");
+        std::os::unix::fs::symlink("lib.rs", sub.join("raft/src/alias.rs")).unwrap();
+        std::fs::create_dir_all(sub.join("raft/target/release")).unwrap();
+        lay_out(&check(&sub).unwrap(), &kit, &layout).unwrap();
+        let manifest = std::fs::read_to_string(layout.src.join("raft/Cargo.toml")).unwrap();
+        assert!(manifest.contains("name = \"raft\""), "{manifest}");
+        assert_eq!(std::fs::read_link(layout.src.join("raft/src/alias.rs")).unwrap(), Path::new("lib.rs"));
+        assert!(!layout.src.join("raft/target").exists());
+        assert!(layout.src.join("kvraft/Cargo.toml").is_file(), "the skeleton kvraft");
+    }
+
+    #[test]
+    fn links_to_the_kit_are_refused_at_every_level() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (kit, layout) = kit_and_layout(tmp.path());
+        let reference = tmp.path().join("reference/raft");
+        crate_at(&reference, "raft");
+        let canary = tmp.path().join("canary");
+        std::fs::write(&canary, "CANARY").unwrap();
+        type Make<'a> = Box<dyn Fn(&Path) + 'a>;
+        let cases: Vec<(&str, Make)> = vec![
+            ("top", Box::new(|s: &Path| std::os::unix::fs::symlink(&reference, s.join("raft")).unwrap())),
+            (
+                "src",
+                Box::new(|s: &Path| {
+                    crate_at(&s.join("raft"), "raft");
+                    std::fs::remove_dir_all(s.join("raft/src")).unwrap();
+                    std::os::unix::fs::symlink(reference.join("src"), s.join("raft/src")).unwrap();
+                }),
+            ),
+            (
+                "absolute file",
+                Box::new(|s: &Path| {
+                    crate_at(&s.join("raft"), "raft");
+                    std::fs::remove_file(s.join("raft/src/lib.rs")).unwrap();
+                    std::os::unix::fs::symlink(reference.join("src/lib.rs"), s.join("raft/src/lib.rs"))
+                        .unwrap();
+                }),
+            ),
+            (
+                "climbing file",
+                Box::new(|s: &Path| {
+                    crate_at(&s.join("raft"), "raft");
+                    std::fs::remove_file(s.join("raft/src/lib.rs")).unwrap();
+                    std::os::unix::fs::symlink(
+                        "../../../reference/raft/src/lib.rs",
+                        s.join("raft/src/lib.rs"),
+                    )
+                    .unwrap();
+                }),
+            ),
+            (
+                "manifest",
+                Box::new(|s: &Path| {
+                    crate_at(&s.join("raft"), "raft");
+                    std::fs::remove_file(s.join("raft/Cargo.toml")).unwrap();
+                    std::os::unix::fs::symlink(&canary, s.join("raft/Cargo.toml")).unwrap();
+                }),
+            ),
+            (
+                "fifo",
+                Box::new(|s: &Path| {
+                    crate_at(&s.join("raft"), "raft");
+                    nix::unistd::mkfifo(
+                        &s.join("raft/src/pipe"),
+                        nix::sys::stat::Mode::from_bits_truncate(0o644),
+                    )
+                    .unwrap();
+                }),
+            ),
+            (
+                "sparse",
+                Box::new(|s: &Path| {
+                    crate_at(&s.join("raft"), "raft");
+                    std::fs::File::create(s.join("raft/huge.bin")).unwrap().set_len(1 << 40).unwrap();
+                }),
+            ),
+        ];
+        for (name, make) in cases {
+            let sub = tmp.path().join(format!("sub-{}", name.replace(' ', "-")));
+            std::fs::create_dir_all(&sub).unwrap();
+            make(&sub);
+            let e = lay_out(&check(&sub).unwrap(), &kit, &layout).unwrap_err();
+            assert!(e.starts_with(REFUSED), "{name}: {e}");
+            assert!(!e.contains("CANARY"), "{name}: {e}");
+        }
+        assert_eq!(std::fs::read_to_string(&canary).unwrap(), "CANARY");
+    }
+
+    #[test]
+    fn a_hostile_lock_file_is_refused_unquoted_and_without_hanging() {
+        let tmp = tempfile::tempdir().unwrap();
+        let kit_lock = tmp.path().join("kit.lock");
+        std::fs::write(&kit_lock, "version = 4\n").unwrap();
+        let src = tmp.path().join("src");
+        std::fs::create_dir(&src).unwrap();
+        let secret = tmp.path().join("secret");
+        std::fs::write(&secret, "TOKEN=hunter2\nmore").unwrap();
+        std::os::unix::fs::symlink(&secret, src.join("Cargo.lock")).unwrap();
+        let e = check_lock(&kit_lock, &src).unwrap_err();
+        assert!(e.contains("refused") && !e.contains("hunter2"), "{e}");
+        std::fs::remove_file(src.join("Cargo.lock")).unwrap();
+        std::fs::write(src.join("Cargo.lock"), "TOKEN=hunter2 = = \n").unwrap();
+        let e = check_lock(&kit_lock, &src).unwrap_err();
+        assert!(e.contains("not a lock file") && !e.contains("hunter2"), "{e}");
+        std::fs::remove_file(src.join("Cargo.lock")).unwrap();
+        nix::unistd::mkfifo(&src.join("Cargo.lock"), nix::sys::stat::Mode::from_bits_truncate(0o644))
+            .unwrap();
+        let e = check_lock(&kit_lock, &src).unwrap_err();
+        assert!(e.contains("FIFO"), "{e}");
     }
 
     #[test]

@@ -28,8 +28,10 @@ pub mod proof;
 pub mod sandbox;
 pub mod seed;
 pub mod session;
+pub mod text;
 pub mod threads;
 pub mod timeline;
+pub mod untrusted;
 
 pub use cluster::{Cluster, ELECTION_TIMEOUT, Options};
 pub use failure::{Failure, TestResult};

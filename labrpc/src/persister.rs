@@ -57,6 +57,8 @@ pub struct StoredSizes {
 }
 
 /// Reads the sizes of the state saved in `dir` (zeros if nothing was saved).
+/// For a peer's own use; a tester reading a node's folder reads the file
+/// itself, as hostile data, and calls [`sizes_in`].
 ///
 /// # Errors
 /// If the file exists but cannot be read or has a bad header.
@@ -67,7 +69,15 @@ pub fn stored_sizes(dir: &Path) -> Result<StoredSizes, PersistError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StoredSizes::default()),
         Err(source) => return Err(PersistError::Io { path, source }),
     };
-    let (raft, snap) = decode(&path, &bytes)?;
+    sizes_in(&path, &bytes)
+}
+
+/// The sizes of the state in `bytes`, the contents of the state file at `path`.
+///
+/// # Errors
+/// If it is not a whole, valid state file.
+pub fn sizes_in(path: &Path, bytes: &[u8]) -> Result<StoredSizes, PersistError> {
+    let (raft, snap) = decode(path, bytes)?;
     Ok(StoredSizes { raft_state: raft.len() as u64, snapshot: snap.len() as u64 })
 }
 

@@ -218,8 +218,7 @@ fn test_jobs(m: usize, units: &[Unit], rounds: u32, node: &Path, schedule: &Sche
 fn build(ctx: &Context, m: &Mutant) -> Result<(Build, Option<PathBuf>), GraderError> {
     let crates = ctx.out.join("mutants").join(&m.name);
     m.apply(ctx.workspace, &crates)?;
-    let sub =
-        Submission { dir: crates.clone(), raft: crates.join("raft"), kvraft: Some(crates.join("kvraft")) };
+    let sub = Submission { dir: crates.clone(), has_kvraft: true };
     let build_log = ctx.out.join("logs").join(format!("{}.build.log", m.name));
     // The mutants are the kit's own code: built and run without the sandbox.
     let (build, node) =

@@ -118,7 +118,7 @@ impl KvCluster {
         nodes.net.set_mode(Mode { reliable: !opts.unreliable, long_reordering: false, long_delays: false });
         let host_exit: Arc<Mutex<Option<String>>> = Arc::default();
         let record = host_exit.clone();
-        let view = nodes.sandbox_view(&[nodes.dir.join(CLERK_SOCKETS)]).map_err(|f| session.failed(f))?;
+        let view = nodes.clerk_host_view(&nodes.dir.join(CLERK_SOCKETS)).map_err(|f| session.failed(f))?;
         let host = ClerkHost::start(
             &nodes.rt,
             &nodes.binary,

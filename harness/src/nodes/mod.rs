@@ -12,7 +12,7 @@ use crate::invariants::Invariants;
 use crate::net::Network;
 use crate::node_conn::{self, NodeConn};
 use crate::process::{self, NodeProcess};
-use crate::sandbox::{Sandbox, View};
+use crate::sandbox::{Sandbox, View, node_uid};
 use crate::timeline::Timeline;
 use control::{Reply, Request};
 use std::path::PathBuf;
@@ -48,8 +48,11 @@ pub struct Nodes {
     pub(crate) activity: Arc<Activity>,
     pub(crate) seed: u64,
     pub(crate) binary: PathBuf,
-    /// The sandbox nodes run in, when the grader asked for one.
+    /// The sandbox the grader asked for, if any, as this process's own
+    /// uid (slot 0: the clerk host's).
     pub(crate) sandbox: Option<Sandbox>,
+    /// Per node, when sandboxed: the same sandbox as the node's own uid.
+    node_sandboxes: Vec<Sandbox>,
     /// The subcommand and its mode arguments, e.g. `["raft", "--snapshot-every", "10"]`.
     mode_args: Vec<String>,
     n: usize,
@@ -79,11 +82,19 @@ impl Nodes {
         let net = Network::new_at(seed ^ NETWORK_SEED_SALT, trace.as_deref(), timeline.zero())
             .map_err(|e| Failure::new(format!("cannot create the network trace: {e}")))?;
         let sandbox = sandbox().map_err(Failure::new)?;
+        let node_sandboxes = match &sandbox {
+            Some(s) => (0..n)
+                .map(|i| node_uid(std::process::id(), i).map(|uid| s.with_uid(uid)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Failure::new(format!("a test of {n} nodes cannot be sandboxed: {e}")))?,
+            None => Vec::new(),
+        };
         for i in 0..n {
-            let sockets = sockets_dir(&dir, i);
-            std::fs::create_dir_all(&sockets)
-                .map_err(|e| Failure::new(format!("cannot create {}: {e}", sockets.display())))?;
-            net.add_server(i, &sockets.join(format!("n{i}.sock")));
+            let node = node_sandboxes.get(i);
+            make_node_folders(&dir, i, node)?;
+            let socket = rpc_socket(&dir, i);
+            net.add_server_owned_by(i, &socket, node.map(Sandbox::uid))
+                .map_err(|e| Failure::new(format!("cannot open the folder of {}: {e}", socket.display())))?;
         }
         {
             let _guard = rt.enter();
@@ -105,6 +116,7 @@ impl Nodes {
             timeline,
             binary,
             sandbox,
+            node_sandboxes,
             mode_args,
             n,
             live: (0..n).map(|_| Mutex::new(None)).collect(),
@@ -154,7 +166,7 @@ impl Nodes {
         let log = self.log_path(i);
         let mut args = vec![self.mode_args[0].clone(), "--me".into(), i.to_string()];
         args.extend(self.mode_args[1..].iter().cloned());
-        args.extend(["--listen".into(), sockets.join(format!("n{i}.sock")).display().to_string()]);
+        args.extend(["--listen".into(), rpc_socket(&self.dir, i).display().to_string()]);
         for j in 0..self.n {
             args.extend(["--peer".into(), sockets.join(format!("l{i}-{j}.sock")).display().to_string()]);
         }
@@ -171,9 +183,9 @@ impl Nodes {
                 .as_bytes(),
             )
         });
-        let view = self.sandbox_view(&[sockets, self.data_dir(i)])?;
+        let view = self.node_view(i)?;
         let mut process =
-            NodeProcess::spawn(&self.binary, &args, &log, self.sandbox.as_ref().map(|s| (s, &view)))
+            NodeProcess::spawn(&self.binary, &args, &log, self.node_sandboxes.get(i).map(|s| (s, &view)))
                 .map_err(|e| Failure::setup(format!("cannot start {}: {e}", self.binary.display())))?;
         self.inv.lock().expect("invariants lock").restarted(i);
         self.current[i].store(incarnation, Ordering::SeqCst);
@@ -199,24 +211,48 @@ impl Nodes {
         }
     }
 
-    /// Creates the folders a node process writes, `writable`, and returns
-    /// what it sees in a sandbox: the node binary and those folders, given to
-    /// the sandbox's uid. Empty without a sandbox.
-    pub(crate) fn sandbox_view(&self, writable: &[PathBuf]) -> Result<View, Failure> {
+    /// What the clerk host sees in its sandbox: the node binary and
+    /// `sockets`, the harness's folder of its sockets (created now, owned by
+    /// the harness, mode 0755), read-only: the host binds nothing and writes
+    /// nothing of the test folder. Empty without a sandbox.
+    pub(crate) fn clerk_host_view(&self, sockets: &std::path::Path) -> Result<View, Failure> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(sockets)
+            .and_then(|()| std::fs::set_permissions(sockets, std::fs::Permissions::from_mode(0o755)))
+            .map_err(|e| Failure::setup(format!("cannot prepare {}: {e}", sockets.display())))?;
+        self.view_of(self.sandbox.as_ref(), &[sockets.to_path_buf()], &[])
+    }
+
+    /// What node `i` sees in its sandbox: the node binary and its socket
+    /// folder `n{i}/` (the harness's sockets) read-only, and its own socket
+    /// folder and data directory (created now, given to its uid) writable.
+    /// Empty without a sandbox.
+    fn node_view(&self, i: usize) -> Result<View, Failure> {
+        let writable = [own_dir(&self.dir, i), self.data_dir(i)];
+        self.view_of(self.node_sandboxes.get(i), &[sockets_dir(&self.dir, i)], &writable)
+    }
+
+    fn view_of(
+        &self,
+        sandbox: Option<&Sandbox>,
+        read: &[PathBuf],
+        writable: &[PathBuf],
+    ) -> Result<View, Failure> {
         let prepare = |dir: &PathBuf| {
             std::fs::create_dir_all(dir)
-                .and_then(|()| self.sandbox.as_ref().map_or(Ok(()), |s| s.give(dir)))
+                .and_then(|()| sandbox.map_or(Ok(()), |s| s.give(dir)))
                 .map_err(|e| Failure::setup(format!("cannot prepare {}: {e}", dir.display())))
         };
         writable.iter().try_for_each(prepare)?;
-        if self.sandbox.is_none() {
+        if sandbox.is_none() {
             return Ok(View::default());
         }
         let env = ["NODE_LOG", "RUST_LOG"]
             .into_iter()
             .filter_map(|k| std::env::var_os(k).map(|v| (k.to_string(), v)))
             .collect();
-        Ok(View { read: vec![self.binary.clone()], write: writable.to_vec(), env, chdir: None })
+        let read = std::iter::once(self.binary.clone()).chain(read.iter().cloned()).collect();
+        Ok(View { read, write: writable.to_vec(), env, chdir: None })
     }
 
     /// Pauses node `i` (SIGSTOP of all its processes): it does nothing, its
@@ -310,8 +346,7 @@ impl Nodes {
     pub fn max_stored_sizes(&self) -> Result<labrpc::persister::StoredSizes, Failure> {
         let mut max = labrpc::persister::StoredSizes::default();
         for i in 0..self.n {
-            let s = labrpc::persister::stored_sizes(&self.data_dir(i))
-                .map_err(|e| Failure::new(e.to_string()))?;
+            let s = stored_sizes(&self.data_dir(i))?;
             max.raft_state = max.raft_state.max(s.raft_state);
             max.snapshot = max.snapshot.max(s.snapshot);
         }
@@ -363,11 +398,76 @@ pub fn indent(text: &str) -> String {
     text.lines().map(|l| format!("      {l}")).collect::<Vec<_>>().join("\n")
 }
 
-/// The folder of node `i`'s sockets (its RPC socket, its control socket and
-/// its links to the peers): the only part of the test directory besides its
-/// data directory that a sandboxed node sees.
+/// The folder of node `i`'s sockets: the harness's (its control socket
+/// `c{i}.sock` and its links to the peers `l{i}-{j}.sock`), in a folder
+/// the harness owns and the node may only read, and [`own_dir`] for its
+/// own. With its data directory, all a sandboxed node sees of the test
+/// directory.
 fn sockets_dir(dir: &TestDir, i: usize) -> PathBuf {
     dir.join(&format!("n{i}"))
+}
+
+/// The sizes of the state a node saved in its data directory `dir` (zeros
+/// if none), read as hostile data: the state file through a handle, a
+/// regular file of at most [`STATE_BYTES`] or refused (a link in its place
+/// is not measured).
+fn stored_sizes(dir: &std::path::Path) -> Result<labrpc::persister::StoredSizes, Failure> {
+    use crate::untrusted::{Kind, Tree};
+    let name = labrpc::persister::STATE_FILE;
+    let tree = Tree::open(dir).map_err(|e| Failure::new(format!("cannot read the node's state: {e}")))?;
+    match tree.kind(name) {
+        Ok(None) => return Ok(labrpc::persister::StoredSizes::default()),
+        Ok(Some(Kind::File(_))) => {}
+        Ok(Some(k)) => {
+            return Err(Failure::new(format!(
+                "{}: {}, not the regular file a Persister saves",
+                dir.join(name).display(),
+                k.describe()
+            )));
+        }
+        Err(e) => return Err(Failure::new(format!("cannot read the node's state: {e}"))),
+    }
+    let bytes = tree
+        .read(name, STATE_BYTES)
+        .map_err(|e| Failure::new(format!("cannot read the node's state: {e}")))?;
+    labrpc::persister::sizes_in(&dir.join(name), &bytes).map_err(|e| Failure::new(e.to_string()))
+}
+
+/// The largest state file the harness reads (a sandboxed node cannot write
+/// a larger one: its file size limit is lower).
+const STATE_BYTES: u64 = 1 << 30;
+
+/// The folder node `i` binds its RPC socket in, `n{i}/own/`: the node's
+/// (given to its uid), so the proxy reaches that socket only through a
+/// handle on the folder ([`crate::net::socket::NodeSocket`]).
+fn own_dir(dir: &TestDir, i: usize) -> PathBuf {
+    sockets_dir(dir, i).join("own")
+}
+
+/// Node `i`'s RPC socket, which it binds and the proxy connects to.
+fn rpc_socket(dir: &TestDir, i: usize) -> PathBuf {
+    own_dir(dir, i).join(format!("n{i}.sock"))
+}
+
+/// Creates node `i`'s socket folders: `n{i}/`, the harness's, readable by
+/// all (mode 0755 whatever the umask, so the node's uid may enter it), and
+/// `n{i}/own/`, given to the node's uid in `sandbox` and private to it.
+fn make_node_folders(dir: &TestDir, i: usize, sandbox: Option<&Sandbox>) -> Result<(), Failure> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let make = |path: &PathBuf, mode: u32| {
+        std::fs::DirBuilder::new()
+            .mode(mode)
+            .create(path)
+            .and_then(|()| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)))
+            .map_err(|e| Failure::new(format!("cannot create {}: {e}", path.display())))
+    };
+    make(&sockets_dir(dir, i), 0o755)?;
+    let own = own_dir(dir, i);
+    make(&own, 0o700)?;
+    if let Some(s) = sandbox {
+        s.give(&own).map_err(|e| Failure::new(format!("cannot give {} to the node: {e}", own.display())))?;
+    }
+    Ok(())
 }
 
 /// The sandbox the grader asked for, read once per process.
