@@ -170,3 +170,138 @@ pub fn du(dir: &Path) -> u64 {
     }
     total
 }
+
+/// How a bounded run of the grader went.
+pub struct Bounded {
+    /// Its output (what it wrote before it ended or was stopped).
+    pub out: Output,
+    /// Its process id (for [`leftovers_of`]).
+    pub pid: u32,
+    /// How long it ran.
+    pub elapsed: std::time::Duration,
+    /// Whether it was still running at the limit, and so was stopped.
+    pub timed_out: bool,
+}
+
+/// How long a grader stopped at its limit gets to clean up after SIGTERM.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs the grader, in a process group of its own, for at most `limit`. At
+/// the limit it is sent SIGTERM, then, after [`STOP_GRACE`], its group and
+/// every process it started ([`leftovers_of`]) SIGKILL: a hung grading fails
+/// its test instead of hanging the suite.
+pub fn run_bounded(cmd: &mut Command, limit: std::time::Duration) -> Bounded {
+    use nix::sys::signal::{Signal, kill, killpg};
+    use nix::unistd::Pid;
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let started = std::time::Instant::now();
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("the grader starts");
+    let pid = child.id();
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the grader can be waited for") {
+            break status;
+        }
+        if started.elapsed() > limit && !timed_out {
+            timed_out = true;
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+            std::thread::sleep(STOP_GRACE);
+            for line in leftovers_of(pid) {
+                if let Some(Ok(p)) = line.split(':').next().map(str::parse::<i32>) {
+                    let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+                }
+            }
+            let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let elapsed = started.elapsed();
+    let out = Output {
+        status,
+        stdout: stdout.join().expect("stdout drained"),
+        stderr: stderr.join().expect("stderr drained"),
+    };
+    eprintln!(
+        "$ {cmd:?}\n({:.1} s{})\n--- stdout\n{}--- stderr\n{}",
+        elapsed.as_secs_f64(),
+        if timed_out { ", STOPPED at the limit" } else { "" },
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Bounded { out, pid, elapsed, timed_out }
+}
+
+/// A random token of 32 hexadecimal digits.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom").expect("/dev/urandom"), &mut bytes)
+        .expect("16 random bytes");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The regular files under `dir`, with their contents, found without
+/// following a link; and every entry that is neither a folder nor a regular
+/// file (a link, a FIFO, a socket, a device), which a report should not hold.
+pub fn report_files(dir: &Path) -> (Vec<(PathBuf, Vec<u8>)>, Vec<PathBuf>) {
+    let (mut files, mut odd) = (Vec::new(), Vec::new());
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in
+            std::fs::read_dir(&d).unwrap_or_else(|e| panic!("cannot list {}: {e}", d.display())).flatten()
+        {
+            let p = e.path();
+            let meta = std::fs::symlink_metadata(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            if meta.is_dir() {
+                stack.push(p);
+            } else if meta.is_file() {
+                let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+                files.push((p, bytes));
+            } else {
+                odd.push(p);
+            }
+        }
+    }
+    files.sort();
+    (files, odd)
+}
+
+/// The first run of at least `window` bytes of `secret` found in `text`:
+/// where it is and what it is. `secret` must be of hexadecimal digits; the
+/// search looks at the runs of them in `text`.
+pub fn secret_in(text: &[u8], secret: &str, window: usize) -> Option<(usize, String)> {
+    let is_hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+    let mut i = 0;
+    while i < text.len() {
+        if !is_hex(&text[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < text.len() && is_hex(&text[i]) {
+            i += 1;
+        }
+        let run = &text[start..i];
+        for (k, w) in run.windows(window).enumerate() {
+            let w = std::str::from_utf8(w).expect("hex digits are ASCII");
+            if secret.contains(w) {
+                return Some((start + k, w.to_string()));
+            }
+        }
+    }
+    None
+}
