@@ -194,8 +194,10 @@ pub fn run_test(setup: &Setup, test: &TestSpec, iteration: u32, files: &RunFiles
     if let Some(bwrap) = setup.bwrap {
         cmd.env(harness::sandbox::SANDBOX_VAR, bwrap);
     }
+    // The tester and the node are bound back in read-only, wherever they are.
+    let needed: Vec<&Path> = [setup.labs, setup.node].iter().filter_map(|p| p.parent()).collect();
     let private_tmp =
-        match setup.private_tmp.then(|| crate::isolation::PrivateTmp::new(&artifacts)).transpose() {
+        match setup.private_tmp.then(|| crate::isolation::PrivateTmp::new(&artifacts, &needed)).transpose() {
             Ok(t) => t,
             Err(e) => return not_run(format!("cannot prepare the run's private /tmp: {e}")),
         };
@@ -205,6 +207,7 @@ pub fn run_test(setup: &Setup, test: &TestSpec, iteration: u32, files: &RunFiles
         file_size_limit: Some(RUN_FILE_SIZE_LIMIT),
         private_tmp,
         secret: Some(secret.clone()),
+        disk_limit: None,
     };
     let done = match process::run(spawned, limit, Some(&setup.out.join(&files.output))) {
         Ok(d) => d,

@@ -43,20 +43,6 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
         Some(_) => Some(locate::kit(args.kit.as_deref(), workspace.as_deref())?),
         None => None,
     };
-    if plan.bwrap().is_some() {
-        // Sandboxed runs get a private /tmp each: the tester and the node
-        // must lie outside it (the runs' artifact folders are bound back in).
-        let swap_root = args.swap_root.as_deref().filter(|_| sub.is_some());
-        let paths: Vec<(&str, &Path)> = [("--labs", Some(labs_ref.as_path())), ("--swap-root", swap_root)]
-            .into_iter()
-            .filter_map(|(o, p)| p.map(|p| (o, p)))
-            .collect();
-        isolation::outside_private_tmp(
-            &paths,
-            "the submission's node is built in the swap root, and runs start labs",
-        )
-        .map_err(GraderError::Usage)?;
-    }
     let out = prepare_out(&args.out)?;
     let iterations = args.iterations.or(rubric.iterations).unwrap_or(1);
     let profile = load_profile(args.profile.as_deref())?;

@@ -140,50 +140,68 @@ fn wait_with_timeout(
 }
 
 /// A run's private `/tmp`, prepared before the fork: the tmpfs options and,
-/// when the run's artifact folder lies under `/tmp`, what it takes to bind
-/// that folder back in at the same path.
+/// for each folder the run needs that lies under `/tmp` (its artifact
+/// folder, writable; the folders of the tester and the node it runs,
+/// read-only), what it takes to bind that folder back in at the same path.
+/// So the grader works wherever the kit, the build or the report is.
 pub struct PrivateTmp {
     options: CString,
-    keep: Option<Keep>,
+    keep: Vec<Keep>,
 }
 
 struct Keep {
-    /// The artifact folder's path.
+    /// The folder's real path.
     path: CString,
     /// Its path and each ancestor below `/tmp`, shallowest first.
     dirs: Vec<CString>,
+    /// `/proc/self/fd/N`, the descriptor it is held on while `/tmp` is covered.
+    held: CString,
+    /// N.
+    fd: i32,
+    /// Bound back read-only.
+    read_only: bool,
 }
 
-/// The descriptor the artifact folder is held on while `/tmp` is covered.
+/// The first descriptor the kept folders are held on while `/tmp` is covered.
 const KEEP_FD: i32 = 1000;
 
 impl PrivateTmp {
-    /// A private `/tmp` of [`RUN_TMP_BYTES`] in which `keep` (if under
-    /// `/tmp`) is still the real folder.
+    /// A private `/tmp` of [`RUN_TMP_BYTES`] in which `writable` and
+    /// `read_only` (those of them under `/tmp`) are still the real folders.
     ///
     /// # Errors
-    /// If `keep` cannot be opened.
-    pub fn new(keep: &Path) -> std::io::Result<PrivateTmp> {
+    /// If a folder cannot be resolved.
+    pub fn new(writable: &Path, read_only: &[&Path]) -> std::io::Result<PrivateTmp> {
         let cstr = |s: &std::ffi::OsStr| CString::new(s.as_bytes()).map_err(std::io::Error::other);
         let options =
             CString::new(format!("size={RUN_TMP_BYTES},mode=1777")).map_err(std::io::Error::other)?;
-        let keep = if keep.starts_with("/tmp") && keep != Path::new("/tmp") {
-            let mut dirs: Vec<CString> = keep
+        let mut wanted: Vec<(PathBuf, bool)> = Vec::new();
+        for (p, ro) in std::iter::once((writable, false)).chain(read_only.iter().map(|p| (*p, true))) {
+            let real = p.canonicalize()?;
+            if real.starts_with("/tmp") && real != Path::new("/tmp") && !wanted.iter().any(|(w, _)| *w == real) {
+                wanted.push((real, ro));
+            }
+        }
+        // Shallowest first: a folder inside another is bound after it.
+        wanted.sort_by_key(|(p, _)| p.components().count());
+        let mut keep = Vec::new();
+        for (k, (real, read_only)) in wanted.into_iter().enumerate() {
+            let mut dirs: Vec<CString> = real
                 .ancestors()
                 .take_while(|a| *a != Path::new("/tmp"))
                 .map(|a| cstr(a.as_os_str()))
                 .collect::<Result<_, _>>()?;
             dirs.reverse();
-            Some(Keep { path: cstr(keep.as_os_str())?, dirs })
-        } else {
-            None
-        };
+            let fd = KEEP_FD + k as i32;
+            let held = CString::new(format!("/proc/self/fd/{fd}")).map_err(std::io::Error::other)?;
+            keep.push(Keep { path: cstr(real.as_os_str())?, dirs, held, fd, read_only });
+        }
         Ok(PrivateTmp { options, keep })
     }
 
     /// Called between fork and exec of a run's `labs`: a mount namespace of
-    /// its own with the private tmpfs on `/tmp`, and the artifact folder
-    /// bound back in.
+    /// its own with the private tmpfs on `/tmp`, and the kept folders bound
+    /// back in.
     ///
     /// # Errors
     /// If the namespace or a mount cannot be made.
@@ -192,12 +210,12 @@ impl PrivateTmp {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
         // Mounts made here stay here.
         mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)?;
-        // The artifact folder, held open (in this namespace) across the cover.
-        if let Some(keep) = &self.keep {
+        // The kept folders, held open (in this namespace) across the cover.
+        for keep in &self.keep {
             // SAFETY: open, dup2 and close are async-signal-safe; the path was made before the fork.
             unsafe {
                 let fd = nix::libc::open(keep.path.as_ptr(), nix::libc::O_PATH | nix::libc::O_DIRECTORY);
-                if fd < 0 || nix::libc::dup2(fd, KEEP_FD) < 0 {
+                if fd < 0 || nix::libc::dup2(fd, keep.fd) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 nix::libc::close(fd);
@@ -210,21 +228,20 @@ impl PrivateTmp {
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
             Some(self.options.as_c_str()),
         )?;
-        if let Some(keep) = &self.keep {
+        for keep in &self.keep {
             for d in &keep.dirs {
                 // SAFETY: mkdir is async-signal-safe; the path was made before the fork.
+                // A folder already there (inside one bound before) is fine.
                 unsafe { nix::libc::mkdir(d.as_ptr(), 0o755) };
             }
             let target = keep.dirs.last().expect("a folder under /tmp has a path");
-            mount(
-                Some(c"/proc/self/fd/1000"),
-                target.as_c_str(),
-                None::<&str>,
-                MsFlags::MS_BIND,
-                None::<&str>,
-            )?;
+            mount(Some(keep.held.as_c_str()), target.as_c_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>)?;
+            if keep.read_only {
+                let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+                mount(None::<&str>, target.as_c_str(), None::<&str>, flags, None::<&str>)?;
+            }
             // SAFETY: close is async-signal-safe.
-            unsafe { nix::libc::close(KEEP_FD) };
+            unsafe { nix::libc::close(keep.fd) };
         }
         Ok(())
     }
@@ -238,7 +255,7 @@ impl PrivateTmp {
 pub fn try_private_tmp(keep: &Path) -> Result<(), String> {
     let truth = ["/usr/bin/true", "/bin/true"].into_iter().map(PathBuf::from).find(|p| p.is_file());
     let truth = truth.ok_or("no /usr/bin/true to try a private /tmp with")?;
-    let private_tmp = Some(PrivateTmp::new(keep).map_err(|e| e.to_string())?);
+    let private_tmp = Some(PrivateTmp::new(keep, &[]).map_err(|e| e.to_string())?);
     let spawned = crate::process::Spawned {
         private_tmp,
         ..crate::process::Spawned::new(Command::new(truth), "private-tmp-trial")
@@ -248,28 +265,6 @@ pub fn try_private_tmp(keep: &Path) -> Result<(), String> {
         Ok(done) => Err(format!("a trial ended {:?}: {}", done.exit, done.capture.tail_lines(5))),
         Err(e) => Err(format!("cannot make a mount namespace with a private /tmp ({e}); it needs root")),
     }
-}
-
-/// Checks that none of `paths` (each with the option that named it) lies
-/// under `/tmp` — where a run with a private `/tmp` (see [`PrivateTmp`])
-/// sees an empty folder instead. A run's artifact folder is bound back in;
-/// what the run executes (the tester, the nodes) is not: a node built
-/// under `/tmp` would be missing in every run, every test would fail
-/// before it starts, and a self-check would read each as a kill.
-///
-/// # Errors
-/// The first such path, with its option and `why` the run needs it.
-pub fn outside_private_tmp(paths: &[(&str, &Path)], why: &str) -> Result<(), String> {
-    for (option, path) in paths {
-        let real = path.canonicalize().or_else(|_| std::path::absolute(path)).unwrap_or(path.to_path_buf());
-        if real.starts_with("/tmp") {
-            return Err(format!(
-                "{option} {}: under /tmp, which each run's private /tmp hides ({why}); choose a folder outside /tmp",
-                path.display()
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The Rust toolchain's own `cargo` and its folder (not rustup's proxy),
@@ -295,20 +290,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_under_tmp_are_refused_by_their_option() {
-        let why = "the node is built there";
-        let e = outside_private_tmp(
-            &[("--out", Path::new("target/x")), ("--swap-root", Path::new("/tmp/s"))],
-            why,
-        )
-        .unwrap_err();
-        assert_eq!(
-            e,
-            "--swap-root /tmp/s: under /tmp, which each run's private /tmp hides (the node is built there); \
-             choose a folder outside /tmp"
+    fn a_private_tmp_keeps_the_folders_a_run_needs() {
+        if unsafe { nix::libc::geteuid() } != 0 {
+            eprintln!("skipped: a mount namespace needs root");
+            return;
+        }
+        let base = tempfile::Builder::new().prefix("raftlab-keep-").tempdir_in("/tmp").unwrap();
+        let (art, tool) = (base.path().join("out/art"), base.path().join("kit/bin"));
+        std::fs::create_dir_all(&art).unwrap();
+        std::fs::create_dir_all(&tool).unwrap();
+        std::fs::write(tool.join("tester"), "T").unwrap();
+        std::fs::write(base.path().join("hidden"), "H").unwrap();
+        let script = format!(
+            "cat {t}/tester && ! test -e {h} && echo ok > {a}/written && ! touch {t}/new 2>/dev/null",
+            t = tool.display(),
+            a = art.display(),
+            h = base.path().join("hidden").display()
         );
-        assert!(outside_private_tmp(&[("--labs", Path::new("/tmp/../tmp/a/labs"))], why).is_err());
-        assert!(outside_private_tmp(&[("--swap-root", Path::new("/var/tmp/s"))], why).is_ok());
-        assert!(outside_private_tmp(&[("--out", Path::new("/tmpfoo/x"))], why).is_ok(), "a sibling of /tmp");
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(script);
+        let spawned = crate::process::Spawned {
+            private_tmp: Some(PrivateTmp::new(&art, &[&tool]).unwrap()),
+            ..crate::process::Spawned::new(cmd, "keep-test")
+        };
+        let done = crate::process::run(spawned, Duration::from_secs(10), None).unwrap();
+        assert_eq!(done.exit, crate::process::Exit::Code(0), "{}", done.capture.text());
+        assert_eq!(std::fs::read_to_string(art.join("written")).unwrap(), "ok\n");
+        assert!(!tool.join("new").exists());
     }
 }

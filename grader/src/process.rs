@@ -34,12 +34,22 @@ pub struct Spawned {
     /// A secret to hand it on a pipe, at the descriptor
     /// `harness::proof::PROOF_FD_VAR` names.
     pub secret: Option<Vec<u8>>,
+    /// Folders whose disk use is watched, and the most it may reach: past
+    /// it the process group is killed ([`Done::over_disk`]).
+    pub disk_limit: Option<(Vec<std::path::PathBuf>, u64)>,
 }
 
 impl Spawned {
     /// A command without limits, namespace or secret.
     pub fn new(cmd: Command, label: &str) -> Spawned {
-        Spawned { cmd, label: label.to_string(), file_size_limit: None, private_tmp: None, secret: None }
+        Spawned {
+            cmd,
+            label: label.to_string(),
+            file_size_limit: None,
+            private_tmp: None,
+            secret: None,
+            disk_limit: None,
+        }
     }
 }
 
@@ -69,6 +79,9 @@ pub struct Done {
     pub cpu_secs: f64,
     /// Its stdout and stderr, interleaved, capped.
     pub capture: Capture,
+    /// The bytes its watched folders held when it was killed for holding
+    /// more than its disk limit ([`Spawned::disk_limit`]).
+    pub over_disk: Option<u64>,
 }
 
 /// Runs `spawned` to completion or `timeout`, capturing stdout and stderr
@@ -82,7 +95,7 @@ pub fn run(spawned: Spawned, timeout: Duration, output: Option<&Path>) -> std::i
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let token =
         format!("{}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), spawned.label);
-    let Spawned { mut cmd, file_size_limit, private_tmp, secret, .. } = spawned;
+    let Spawned { mut cmd, file_size_limit, private_tmp, secret, disk_limit, .. } = spawned;
     let (reader, writer) = std::io::pipe()?;
     cmd.stdin(Stdio::null())
         .stdout(writer.try_clone()?)
@@ -157,9 +170,21 @@ pub fn run(spawned: Spawned, timeout: Duration, output: Option<&Path>) -> std::i
     // Reaped here with wait4 (not through `child`), for its CPU time.
     let mut tree = TreeCpu::default();
     let mut polls = 0u32;
+    let mut over_disk = None;
     let (exit, cpu_secs) = loop {
         if polls.is_multiple_of(SAMPLE_EVERY_POLLS) {
             tree.sample(pid as u32);
+        }
+        if let Some((dirs, limit)) = &disk_limit
+            && polls.is_multiple_of(DISK_EVERY_POLLS)
+        {
+            let used: u64 = dirs.iter().map(|d| disk_use(d)).sum();
+            if used > *limit {
+                over_disk = Some(used);
+                let _ = killpg(pgid, Signal::SIGKILL);
+                let cpu = reap(pid, true).ok().flatten().map_or(0.0, |(_, cpu)| cpu);
+                break (Exit::Signal(9), cpu);
+            }
         }
         polls += 1;
         match reap(pid, false) {
@@ -188,7 +213,30 @@ pub fn run(spawned: Spawned, timeout: Duration, output: Option<&Path>) -> std::i
     if let Some(path) = output {
         std::fs::write(path, capture.text())?;
     }
-    Ok(Done { exit, secs, cpu_secs, capture })
+    Ok(Done { exit, secs, cpu_secs, capture, over_disk })
+}
+
+/// How often, in polls, the disk use of [`Spawned::disk_limit`]'s folders is
+/// measured (a build folder of a thousand files takes milliseconds).
+const DISK_EVERY_POLLS: u32 = 50;
+
+/// The bytes allocated on disk under `dir` (sparse files by what they
+/// hold), without following a link; what cannot be read counts 0.
+fn disk_use(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0u64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let Ok(meta) = e.path().symlink_metadata() else { continue };
+            total = total.saturating_add(meta.blocks().saturating_mul(512));
+            if meta.is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    total
 }
 
 /// How often, in polls, [`TreeCpu`] samples a running process's tree.
@@ -296,6 +344,20 @@ mod tests {
         let mut cmd = Command::new("sh");
         cmd.arg("-c").arg(script);
         Spawned::new(cmd, "test")
+    }
+
+    #[test]
+    fn a_process_past_its_disk_limit_is_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!(
+            "i=0; while true; do head -c 1048576 /dev/zero > {}/f$i; i=$((i+1)); done",
+            dir.path().display()
+        );
+        let spawned = Spawned { disk_limit: Some((vec![dir.path().to_path_buf()], 8 << 20)), ..sh(&script) };
+        let done = run(spawned, Duration::from_secs(30), None).unwrap();
+        let used = done.over_disk.expect("stopped for its disk use");
+        assert!(used > 8 << 20 && done.exit == Exit::Signal(9), "{used} {:?}", done.exit);
+        assert!(done.secs < 10.0, "{}", done.secs);
     }
 
     #[test]

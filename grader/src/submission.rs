@@ -93,7 +93,9 @@ pub fn build(
             Ok(())
         });
     }
-    let done = match process::run(Spawned::new(cmd, "build"), timeout, Some(log)) {
+    let watched = vec![layout.src.clone(), layout.target.clone(), layout.home.clone()];
+    let spawned = Spawned { disk_limit: Some((watched, BUILD_DISK_BYTES)), ..Spawned::new(cmd, "build") };
+    let done = match process::run(spawned, timeout, Some(log)) {
         Ok(d) => d,
         Err(e) => return failed(BuildStatus::Failed, 0.0, format!("cannot run the build: {e}")),
     };
@@ -107,6 +109,14 @@ pub fn build(
                 Err(e) => failed(BuildStatus::Failed, secs, e),
             }
         }
+        _ if done.over_disk.is_some() => failed(
+            BuildStatus::Failed,
+            secs,
+            format!(
+                "the build was stopped: its folders held {} bytes, more than the {BUILD_DISK_BYTES} allowed",
+                done.over_disk.unwrap_or_default()
+            ),
+        ),
         Exit::TimedOut => failed(
             BuildStatus::TimedOut,
             secs,
@@ -119,6 +129,12 @@ pub fn build(
         exit => failed(BuildStatus::Failed, secs, compiler_errors(&done.capture.text(), exit)),
     }
 }
+
+/// The most disk a build's folders (its workspace, cargo's home and the
+/// build folder, which starts as a copy of the warm one, about 0.3 GB) may
+/// hold before it is stopped: a release build of `node` needs well under
+/// 1 GB; a build script that fills the disk is stopped long before it does.
+const BUILD_DISK_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
 /// The niceness of a submission's build (the lowest priority).
 const BUILD_NICE: i32 = 19;
