@@ -178,7 +178,10 @@ impl PrivateTmp {
         let mut wanted: Vec<(PathBuf, bool)> = Vec::new();
         for (p, ro) in std::iter::once((writable, false)).chain(read_only.iter().map(|p| (*p, true))) {
             let real = p.canonicalize()?;
-            if real.starts_with("/tmp") && real != Path::new("/tmp") && !wanted.iter().any(|(w, _)| *w == real) {
+            if real.starts_with("/tmp")
+                && real != Path::new("/tmp")
+                && !wanted.iter().any(|(w, _)| *w == real)
+            {
                 wanted.push((real, ro));
             }
         }
@@ -235,7 +238,13 @@ impl PrivateTmp {
                 unsafe { nix::libc::mkdir(d.as_ptr(), 0o755) };
             }
             let target = keep.dirs.last().expect("a folder under /tmp has a path");
-            mount(Some(keep.held.as_c_str()), target.as_c_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>)?;
+            mount(
+                Some(keep.held.as_c_str()),
+                target.as_c_str(),
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )?;
             if keep.read_only {
                 let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
                 mount(None::<&str>, target.as_c_str(), None::<&str>, flags, None::<&str>)?;
