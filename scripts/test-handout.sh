@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The handout test: make the handout, check that it holds the kit and not the
-# reference solution, build it as a student would, lint the skeletons, and run
-# every lab test against them: each must fail, quickly, quoting the node's
-# "not yet implemented" panic — never pass, hang or crash the harness.
+# kit's own raft/ and kvraft/, that its front page is the student guide and
+# that none of its texts speaks of a reference solution, build it as a
+# student would, lint the skeletons, and run every lab test against them: each
+# must fail, quickly, quoting the node's "not yet implemented" panic — never
+# pass, hang or crash the harness.
 #
 #   scripts/test-handout.sh
 #
@@ -42,22 +44,93 @@ check "the tarball holds the skeleton" \
 # 2. What it holds.
 check "raft/ is the skeleton" 'diff -r "$root/handout/raft" "$dest/raft" >/dev/null'
 check "kvraft/ is the skeleton" 'diff -r "$root/handout/kvraft" "$dest/kvraft" >/dev/null'
-check "the student guide is STUDENT.md" 'cmp -s "$root/handout/README.md" "$dest/STUDENT.md"'
-check "no reference tests or sources" '[ ! -e "$dest/raft/tests" ] && [ ! -e "$dest/kvraft/tests" ] && [ ! -e "$dest/raft/src/leader.rs" ]'
+check "README.md is the student guide" 'cmp -s "$root/handout/README.md" "$dest/README.md" && [ ! -e "$dest/STUDENT.md" ]'
+check "no tests or sources of the kit's own crates" \
+  '[ ! -e "$dest/raft/tests" ] && [ ! -e "$dest/kvraft/tests" ] && [ ! -e "$dest/raft/src/leader.rs" ]'
 check "no mutants, skeleton folder, build output or history" \
   '! ls -d "$dest/selfcheck" "$dest/handout" "$dest/target" "$dest/.git" 2>/dev/null | grep -q .'
-for kit in labrpc control node harness labs lincheck Makefile README.md Cargo.toml rustfmt.toml \
-           scripts/swap-build.sh fixtures/raft-all-leaders; do
-  check "$kit is the kit's, unchanged" 'diff -r --exclude=target "$root/$kit" "$dest/$kit" >/dev/null'
+# What only course staff use, left out on purpose (the kit's README is
+# replaced by the student guide).
+staff_only="docs/trust-boundary.md docs/ci grader/README.md grader/tests/e2e.rs grader/tests/mutant.rs
+  grader/fixtures node/tests/contract_docs.rs scripts/check-fixture.sh scripts/make-handout.sh
+  scripts/test-handout.sh"
+left_out() { case " $(echo $staff_only) " in *" $1 "*) return 0 ;; esac; return 1; }
+present=$(for p in $staff_only; do [ -e "$dest/$p" ] && echo "$p"; done)
+check "the course staff's files are left out" '[ -z "$present" ]'
+[ -z "$present" ] || echo "  still there: $present"
+# The handout's copy of the kit's $1 (a file or a folder) is the kit's: each
+# file the same or reworded by handout/wording.pl and nothing else, or left
+# out on purpose. Prints what is not.
+kit_copy() {
+  local line a b bad=0
+  while IFS= read -r line; do
+    case "$line" in
+      "Files "*" differ")
+        a=${line#Files }; a=${a%% and *}; b=${line##* and }; b=${b% differ}
+        if ! perl -0777 -p "$root/handout/wording.pl" "$a" | cmp -s - "$b"; then
+          echo "  changed beyond handout/wording.pl: ${a#"$root"/}"; bad=1
+        fi ;;
+      "Only in $root/"*)
+        a=${line#Only in }; a="${a%%: *}/${a#*: }"; a=${a#"$root"/}
+        left_out "$a" || { echo "  left out: $a"; bad=1; } ;;
+      *) echo "  $line"; bad=1 ;;
+    esac
+  done < <(diff -rq --exclude=target "$root/$1" "$dest/$1" 2>&1)
+  return $bad
+}
+for kit in labrpc control node harness labs lincheck grader docs scripts Cargo.toml Cargo.lock rustfmt.toml \
+           fixtures/raft-all-leaders; do
+  check "$kit is the kit's (reworded where handout/wording.pl says)" 'kit_copy "$kit"'
 done
 check "the grader is in the handout" '[ -f "$dest/grader/Cargo.toml" ] && [ -d "$dest/grader/src" ]'
-check "no reference definitions anywhere" \
+check "no definitions of the kit's own crates anywhere" \
   '! grep -rqE "fn (next_index_after_reject|accept_append|decide_vote|advance_commit|is_duplicate)\b" "$dest"'
 
+# The Makefile: the students' targets, without the ones that need what is
+# left out.
+help=$(make -C "$dest" --no-print-directory help 2>&1)
+check "make help lists the students' targets" \
+  '( for t in build test test-2A test-2B test-2C test-2D test-3A test-3B grade lint; do
+       grep -qE "^  make $t " <<<"$help" || exit 1; done )'
+check "make help lists no target that needs what is left out" \
+  '! grep -qE "^  make (check|grader-e2e|handout|test-handout|selfcheck|selfcheck-ci|bench-checker) " <<<"$help"'
+check "the Makefile still reads (make -n test-2A grade)" \
+  'make -C "$dest" --no-print-directory -n test-2A grade >/dev/null 2>&1'
+
+# 2b. No text of the handout speaks of a solution of the course's own: each
+# line of every text file (and each phrase broken over two lines of a
+# comment). In lincheck, "the reference" is porcupine, the Go checker it
+# reproduces, and stays.
+wording=$(cd "$dest" && find . -path ./target -prune -o -type f -print | sed 's|^\./||' | sort | perl -e '
+  my $noun = qr/(?:solutions?|implementations?|raft|kv\w*|crates?|tester|labs|ones?)\b/i;
+  my $named = qr/\b(?:reference|staff|official|sample|instructor(?:\x27s)?)\s+[`\x27"]?$noun/i;
+  my $bare = qr/\b(?:the|a|our)\s+reference\b(?:\x27s)?(?![\s-]*(?:checker|count))/i;
+  while (my $f = <STDIN>) {
+    chomp $f;
+    next if -B $f;
+    open my $in, "<", $f or next;
+    my $tail = "";
+    while (my $line = <$in>) {
+      chomp $line;
+      (my $body = $line) =~ s{^\s*(?://[/!]?|#|\*|--)?\s*}{};
+      my $joined = "$tail $body";
+      my $hit = 0;
+      for my $re ($named, $f =~ m{^lincheck/} ? () : $bare) {
+        while ($joined =~ /$re/g) { $hit = 1 if $+[0] > length($tail) + 1 }
+      }
+      print "$f:$.: $line\n" if $hit;
+      my @w = split " ", $body;
+      $tail = join " ", @w > 2 ? @w[-2, -1] : @w;
+    }
+    close $in;
+  }')
+check "no text of the handout speaks of a reference solution, Raft or KV" '[ -z "$wording" ]'
+[ -z "$wording" ] || sed 's/^/  /' <<<"$wording" | head -40
+
 # 3. It builds as a student gets it, and the skeletons are lint-clean.
-(cd "$dest" && nice -n 10 cargo build --release -p node -p labs) >"$log/build" 2>&1
+(cd "$dest" && nice -n 10 cargo build --release -p node -p labs -p grader) >"$log/build" 2>&1
 status=$?
-check "the handout builds (cargo build --release -p node -p labs)" '[ $status -eq 0 ]'
+check "the handout builds (cargo build --release -p node -p labs -p grader)" '[ $status -eq 0 ]'
 [ $status -eq 0 ] || { tail -40 "$log/build"; finish; }
 check "the skeletons build without warnings" '! grep -A3 "^warning" "$log/build" | grep -qE "(raft|kvraft)/src"'
 (cd "$dest" && cargo fmt -p raft -p kvraft -- --check) >"$log/fmt" 2>&1

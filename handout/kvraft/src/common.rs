@@ -16,7 +16,8 @@ pub const PUT_APPEND: &str = "KVServer.PutAppend";
 /// Arguments of [`GET`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GetArgs {
-    // TODO(3A): the key; the clerk's id and the request's number.
+    // TODO(3A): the key (a Get needs no id or number: running it twice is
+    // harmless; see the crate docs).
 }
 
 /// Reply of [`GET`].

@@ -9,31 +9,92 @@
 //! `todo!()` makes the node panic with "not yet implemented: …", and the
 //! test that reached it fails quoting that line.
 //!
-//! ## The rules the tests check
-//! * **Everything goes through the log, Get included.** A server proposes
-//!   each operation with `raft.start` and answers only once it is applied
-//!   at the index `start` returned, in the term `start` returned. A Get
-//!   answered from local state may return a stale value (a leader cut off in
-//!   a minority does not know it lost): the linearizability checker catches
-//!   that.
-//! * **Exactly once.** A Clerk retries an operation until some server
-//!   completes it, so a Put or Append may reach the log more than once. Each
-//!   Clerk has a random id and numbers its requests; the servers keep, per
-//!   Clerk, the number of its last applied write, and skip a write whose
-//!   number is not above it (answering success).
-//! * **Bounded waits.** A request whose entry is not applied within a few
-//!   hundred milliseconds, or whose peer loses leadership (its term changes)
-//!   meanwhile, is answered with an error so the Clerk tries another server.
-//!   A different command applied at the request's index means the proposal
-//!   was lost.
-//! * **Speed.** 1000 sequential Appends must take under 33.3 ms each: your
-//!   Raft must replicate on `start`, not at the next heartbeat.
+//! ## What the tests require
+//! Every KV test records each clerk operation's call and return (on the
+//! tester's clock) and checks the whole history with a linearizability
+//! checker; a violation fails the test and writes `linearizability.html`
+//! into its artifacts. What fails a test:
+//! * **Stale reads.** A Get must return the value left by every Put and
+//!   Append that completed before it was called (and by some order of those
+//!   running alongside it). A server cut off in a minority does not know it
+//!   lost the lead: a Put or Get sent to a minority must not complete within
+//!   1 s (OnePartition3A), nor a Get sent to a leader that was paused and
+//!   cut off, within 1 s of resuming (PausedLeader3A).
+//! * **A write applied twice, or lost.** A Clerk retries until a server
+//!   says done, so one Put or Append may reach a server, and its log,
+//!   several times; it must take effect once. After every round each
+//!   client's appends must all be there, exactly once, in order (restarts
+//!   included), and UnreliableOneKey3A has five clerks append to one key on
+//!   a network that drops a tenth of the calls and replies. A retry whose
+//!   first copy is already inside the snapshot every server restarted from
+//!   must still be skipped (SnapshotRetry3B): what you use to skip it goes
+//!   into the snapshot.
+//! * **Success for an operation that did not happen.** When another
+//!   leader's entry replaces yours at the index `start` returned, the
+//!   operation failed there; a reply of success is caught
+//!   (OverwrittenRequest3A).
+//! * **Gets** are checked only for their values: the tests never ask how
+//!   often a Get ran. Running one twice changes nothing, and either run's
+//!   value is a correct answer, since both happen while the Clerk waits. So
+//!   Gets need no request number, no duplicate check and no cached reply.
+//!   Numbering them with the same counter as the writes is fine too, as
+//!   long as a repeated Get is still answered with a value (read the store
+//!   again), never skipped empty.
+//! * **Handlers that answer too late or never.** An error reply is always
+//!   allowed (the Clerk retries; the duplicate check makes that safe). The
+//!   limits: after a partition heals, OnePartition3A waits 1 s and then 3 s
+//!   for the Put that was pending in the minority, so the handler holding it
+//!   on the cut-off server must answer in time for the retry to go through
+//!   the new leader within those 4 s; 5 s after a partition heals no KV
+//!   handler that started on the cut-off leader before it may still run,
+//!   although nothing is ever applied at its entry's index
+//!   (AbandonedRequest3A); at the end of every test a KV handler running
+//!   for over 30 s fails it; a call unanswered for 10 s fails at the caller
+//!   (`labrpc::DEFAULT_DEADLINE`), and the Clerk tries the next server.
+//! * **Slowness.** 1000 sequential Appends by one Clerk on three servers may
+//!   take at most 33.3 ms each on average (Speed3A, Speed3B): your Raft must
+//!   replicate on `start`, not at the next heartbeat. Every test ends within
+//!   120 s.
+//! * **Big state (3B).** Every 3B test runs with `maxraftstate` 1000
+//!   bytes. The largest Raft state on any server's disk must be at most
+//!   8 × 1000 = 8000 bytes when the tests look (after each round, after
+//!   SnapshotRPC3B's Puts to a majority, at the end of SnapshotSize3B).
+//!   SnapshotSize3B then also requires every snapshot on disk (the bytes
+//!   your Raft saved with `Persister::save`) to be at most **500 bytes**,
+//!   after one Clerk did 200 × (Put x=0, Get x, Put x=1, Get x) on three
+//!   servers: the store holds one key, so what fails is a snapshot that
+//!   grows with the number of requests — a duplicate entry per request
+//!   instead of per Clerk, saved replies, applied commands. 800 operations
+//!   leave no room for even one byte each. With `maxraftstate` off (every
+//!   3A test), every snapshot on disk must stay empty, 0 bytes, after each
+//!   round: never call `raft.snapshot`, and your Raft must save no snapshot
+//!   bytes of its own.
+//!
+//! ## One way to meet it
+//! * **Everything goes through the log, Get included.** Propose each
+//!   operation with `raft.start`, keep the `(index, term)` it returned, and
+//!   wait for the apply loop to reach that index. The entry applied there is
+//!   yours if its term (`ApplyMsg::Command`'s `term`) is the term `start`
+//!   returned — no two entries share an index and a term — or if it carries
+//!   your Clerk's id and request number: answer with its result (a Get's
+//!   value as the store holds it right after). Anything else there means
+//!   your entry was replaced: answer with an error. For a write, checking
+//!   its effect is as good: once the duplicate table (below) says the
+//!   Clerk's last applied number has reached the request's, the write is
+//!   done, through whichever copy.
+//! * **Duplicates, per Clerk.** Each Clerk has a random id and numbers its
+//!   writes (a retry keeps its number); the servers keep, per Clerk, the
+//!   number of its last applied write, skip a write whose number is not
+//!   above it, and answer it with success. One entry per Clerk keeps the
+//!   snapshot small.
+//! * **Bounded waits.** Answer with an error as soon as `raft.state()` shows
+//!   a new term or that the peer no longer leads (look every few tens of
+//!   milliseconds), and after a wait of well under a second otherwise.
 //! * **Snapshots (3B).** When `persister.raft_state_size()` reaches
-//!   `maxraftstate`, save a snapshot — the store *and the duplicate table*
-//!   and the index they reflect — with `raft.snapshot(index, data)`. Restore
+//!   `maxraftstate`, save a snapshot — the store, the duplicate table and
+//!   the index they reflect — with `raft.snapshot(index, data)`. Restore
 //!   both from the persister's snapshot at start, and from every
-//!   `ApplyMsg::Snapshot` Raft delivers. The Raft state must stay under
-//!   8 × `maxraftstate`; with `maxraftstate` off, never snapshot.
+//!   `ApplyMsg::Snapshot` Raft delivers.
 //!
 //! ## Concurrency
 //! One apply loop reads Raft's apply channel and changes the store; RPC
