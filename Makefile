@@ -16,9 +16,13 @@ REPEAT ?=
 # Default: auto for `make test` and repeat mode, 1 for one group; one TEST runs alone.
 JOBS ?=
 
+# One package set for every release build (test-*, grade, check): cargo unifies
+# features by the packages named, so a different set would rebuild shared crates.
+RELEASE_BUILD = $(CARGO) build --release -p grader -p node -p labs
+
 ifeq ($(strip $(RAFT)$(KVRAFT)),)
 LABS = target/release/labs
-BUILD = $(CARGO) build --release -p node -p labs
+BUILD = $(RELEASE_BUILD)
 else
 LABS = $$(scripts/swap-build.sh $(or $(RAFT),raft) $(KVRAFT))
 BUILD = true
@@ -46,7 +50,7 @@ help: ## Show this help
 	@echo "             REPEAT=N (run a test-* target N times; failing seeds and replay commands at the end),"
 	@echo "             SUBMISSION=dir, GRADE_ARGS='…' (for make grade), SELFCHECK_ARGS='…' (for make selfcheck)"
 
-build: ## Build node and the test runner (release)
+build: ## Build node, the test runner and the grader (release; one build serves test-* and grade)
 	$(BUILD)
 
 test-2A: build ## Leader election tests
@@ -71,7 +75,7 @@ test: build ## Every lab group, side by side by measured load (JOBS=auto; JOBS=1
 	$(LABS) $(call only,,auto) $(ARGS)
 
 grade: ## Grade the reference solution (or SUBMISSION=dir) with the default rubric; reports in target/grade/
-	$(CARGO) build --release -p grader -p node -p labs
+	$(RELEASE_BUILD)
 	@scripts/install-sandbox.sh
 	$(if $(strip $(SUBMISSION)),scripts/grading-kit.sh target/grading-kit)
 	target/release/grader run $(SUBMISSION) --out target/grade $(GRADE_ARGS)
@@ -96,7 +100,7 @@ chromium: ## Install headless Chromium for the timeline page's browser test (as 
 	@scripts/install-chromium.sh
 
 check: sandbox chromium lint unit build ## Everything CI runs: lint, kit tests, every lab group, broken fixtures, the grader end to end, the handout, the CI self-check
-	$(CARGO) build --release -p grader
+	$(RELEASE_BUILD)
 	target/release/grader run --out target/check-grade $(GRADE_ARGS)
 	scripts/check-fixture.sh
 	$(MAKE) --no-print-directory grader-e2e
@@ -114,7 +118,7 @@ bench-checker: ## The linearizability checker on the public histories in ../shar
 	$(CARGO) bench -p lincheck --bench histories
 
 grader-e2e: ## The grader's slow end-to-end tests (the reference, a broken raft, hostile fixtures; sandboxed as root)
-	$(CARGO) build --release -p grader -p node -p labs
+	$(RELEASE_BUILD)
 	@scripts/install-sandbox.sh
 	scripts/grading-kit.sh target/grading-kit
 	$(CARGO) test -p grader --test e2e -- --ignored --test-threads 1
@@ -126,7 +130,7 @@ test-handout: ## Build the handout; every lab test must fail cleanly against the
 	scripts/test-handout.sh
 
 # The self-check's tools: the grader, the reference tester, and the grading kit the mutants' nodes build from.
-SELFCHECK_TOOLS = $(CARGO) build --release -p grader -p node -p labs && \
+SELFCHECK_TOOLS = $(RELEASE_BUILD) && \
   { scripts/grading-kit.sh target/grading-kit >target/grading-kit.log 2>&1 || { cat target/grading-kit.log; false; }; }
 
 selfcheck: ## Mutation-test the lab tests: every mutant x the groups that teach it, then the kill matrix (target/selfcheck/); correct variants must pass

@@ -23,9 +23,6 @@ pub struct Entry {
     pub points: f64,
     /// The runner's own time limit for the test.
     pub timeout_secs: u64,
-    /// No honest run passes faster (0 when the catalogue does not say).
-    #[serde(default)]
-    pub min_secs: f64,
 }
 
 /// Why the catalogue could not be read.

@@ -57,8 +57,6 @@ pub struct TestSpec {
     pub id: String,
     /// The test's own time limit.
     pub timeout_secs: u64,
-    /// No honest run of the test passes faster.
-    pub min_secs: f64,
 }
 
 /// How runs are scheduled: the budget, and what each test costs.
@@ -213,7 +211,8 @@ pub fn run_test(setup: &Setup, test: &TestSpec, iteration: u32, files: &RunFiles
         Ok(d) => d,
         Err(e) => return not_run(format!("cannot run {}: {e}", setup.labs.display())),
     };
-    let vouched = harness::proof::verify(&done.capture.text(), &secret, &test.id, seed);
+    let record = harness::proof::verify(&done.capture.text(), &secret, &test.id, seed);
+    let vouched = record.is_some();
     // The scheduler fills in the rest of the load.
     let load = Some(RunLoad { cpu_secs: done.cpu_secs, running: 1, delay_p99_ms: 0.0, delay_max_ms: 0.0 });
     let outcome = match done.exit {
@@ -233,14 +232,28 @@ pub fn run_test(setup: &Setup, test: &TestSpec, iteration: u32, files: &RunFiles
         tail: done.capture.tail_lines(TAIL_LINES),
         artifacts: kept.then(|| files.artifacts.to_string_lossy().into_owned()),
         load,
-        suspicious: (outcome.passed() && done.secs < test.min_secs).then(|| {
-            format!(
-                "passed in {:.2} s, faster than any honest run of this test (at least {:.1} s)",
-                done.secs, test.min_secs
-            )
-        }),
+        suspicious: record.filter(|_| outcome.passed()).and_then(|millis| disagreement(millis, done.secs)),
         outcome,
     }
+}
+
+/// How much longer than the run's wall time the tester's own record of a
+/// test may be before the two disagree: the two clocks are read a few
+/// milliseconds apart, the tester's inside the run.
+const RECORD_SLACK_SECS: f64 = 0.25;
+
+/// Why a proven pass is suspicious, if it is: the tester's signed record of
+/// the test's time (`millis`) is longer than the run lasted (`wall_secs`),
+/// which no honest run can do. A fast pass alone is no suspicion: the
+/// tester itself ran the test and vouched for it.
+fn disagreement(millis: u64, wall_secs: f64) -> Option<String> {
+    let recorded = millis as f64 / 1000.0;
+    (recorded > wall_secs + RECORD_SLACK_SECS).then(|| {
+        format!(
+            "the tester's signed record says the test took {recorded:.2} s, but the run lasted only \
+             {wall_secs:.2} s (the two records disagree)"
+        )
+    })
 }
 
 /// Why the kit could not set a run's test up: the harness's line that says
@@ -261,6 +274,15 @@ fn fresh_secret() -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pass_is_suspicious_only_when_the_records_disagree() {
+        assert_eq!(disagreement(850, 0.86), None, "a fast honest pass");
+        assert_eq!(disagreement(31_000, 31.2), None);
+        assert_eq!(disagreement(1_100, 1.0), None, "within the slack");
+        let why = disagreement(30_000, 2.0).expect("a 30 s test over in 2 s");
+        assert!(why.contains("30.00 s") && why.contains("2.00 s"), "{why}");
+    }
     use crate::selfcheck::units::{Judgement, judge};
 
     /// A runner that fails to set its test up, as `labs` does without a node binary.
@@ -290,7 +312,7 @@ mod tests {
             bwrap: None,
             private_tmp: false,
         };
-        let test = TestSpec { id: "X".into(), timeout_secs: 10, min_secs: 0.0 };
+        let test = TestSpec { id: "X".into(), timeout_secs: 10 };
         let run = run_test(&setup, &test, 1, &RunFiles::graded("X", 1));
         let shown = r"node 0: \x1b[2J\r\u{202e}\xffok";
         assert_eq!(run.tail, format!("---- X ----\n{shown}"));
@@ -312,7 +334,7 @@ mod tests {
             bwrap: None,
             private_tmp: false,
         };
-        let test = TestSpec { id: "StepDown2A".into(), timeout_secs: 10, min_secs: 0.0 };
+        let test = TestSpec { id: "StepDown2A".into(), timeout_secs: 10 };
         let run = run_test(&setup, &test, 1, &RunFiles::graded("StepDown2A", 1));
         match &run.outcome {
             Outcome::Error { reason } => {

@@ -87,7 +87,7 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
     let labs = node.as_ref().map(|_| labs_ref.clone());
     let specs: Vec<TestSpec> = selected
         .iter()
-        .map(|e| TestSpec { id: e.id.clone(), timeout_secs: e.timeout_secs, min_secs: e.min_secs })
+        .map(|e| TestSpec { id: e.id.clone(), timeout_secs: e.timeout_secs })
         .collect();
     let schedule = Schedule::new(args.jobs.map(|j| j as usize), profile);
     let (results, concurrency): (Vec<(plan::Unit, Run)>, _) = match &labs {
@@ -245,7 +245,6 @@ mod tests {
                 title: String::new(),
                 points: 1.0,
                 timeout_secs: 1,
-                min_secs: 0.0,
             })
             .collect()
     }

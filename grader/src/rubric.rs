@@ -189,7 +189,6 @@ mod tests {
                 title: format!("Test: {id}"),
                 points: 3.0,
                 timeout_secs: 150,
-                min_secs: 0.0,
             })
             .collect()
     }
@@ -207,7 +206,6 @@ mod tests {
                 title: String::new(),
                 points: 1.0,
                 timeout_secs: 1,
-                min_secs: 0.0,
             })
             .collect();
         let r = parse(DEFAULT_RUBRIC, DEFAULT_RUBRIC_NAME, &cat).unwrap();

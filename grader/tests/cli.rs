@@ -50,6 +50,23 @@ fn an_exit_status_0_without_the_testers_proof_fails() {
 }
 
 #[test]
+fn a_fast_pass_is_not_suspicious_but_a_record_that_disagrees_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&mut grade(dir.path(), &["--tests", "PassA2A"]));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("SUSPICIOUS"), "a pass in 0.0 s vouched for");
+    let runs = &json(&dir.path().join("grade.json"))["tests"][0]["runs"];
+    assert!(runs[0]["suspicious"].is_null(), "{runs}");
+    // The tester's signed record says 60 s; the run lasted milliseconds.
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(grade(dir.path(), &["--tests", "PassA2A"]).env("FAKE_MILLIS", "60000"));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("SUSPICIOUS") && table.contains("60.00 s"), "{table}");
+    let why = json(&dir.path().join("grade.json"))["tests"][0]["runs"][0]["suspicious"].clone();
+    assert!(why.as_str().unwrap().contains("records disagree"), "{why}");
+}
+
+#[test]
 fn a_run_the_kit_could_not_set_up_is_an_error_not_a_failure() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(grade(dir.path(), &["--tests", "PassA2A"]).env("FAKE_SETUP_ERROR", "1"));

@@ -4,9 +4,11 @@
 //! descriptor [`PROOF_FD_VAR`] names it; the secret itself is never in an
 //! environment, a file or an argument). `labs` reads it before it starts any
 //! process, so no node inherits the pipe, and when its one test passed it
-//! prints [`PROOF_PREFIX`] followed by HMAC-SHA256(secret, test id, seed).
-//! A node, or anything else that can write into the run's output, has never
-//! seen the secret and cannot print the line.
+//! prints [`PROOF_PREFIX`], the milliseconds the test took by its own clock,
+//! and HMAC-SHA256(secret, test id, seed, those milliseconds). A node, or
+//! anything else that can write into the run's output, has never seen the
+//! secret and cannot print the line; the time it carries is the tester's own
+//! record, which the grader holds against the run's wall time.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -20,17 +22,28 @@ pub const PROOF_PREFIX: &str = "raftlab-proof: ";
 /// The longest secret read.
 const MAX_SECRET: u64 = 1024;
 
-/// The proof that test `id` passed with `seed`, under `secret`, in hex.
-pub fn proof(secret: &[u8], id: &str, seed: u64) -> String {
+/// The HMAC of test `id` passing with `seed` in `millis` milliseconds,
+/// under `secret`, in hex.
+fn mac(secret: &[u8], id: &str, seed: u64, millis: u64) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(format!("raftlab proof v1\0{id}\0{seed}\0passed").as_bytes());
+    mac.update(format!("raftlab proof v2\0{id}\0{seed}\0{millis}\0passed").as_bytes());
     mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Whether `output` holds the proof that test `id` passed with `seed`.
-pub fn verify(output: &str, secret: &[u8], id: &str, seed: u64) -> bool {
-    let want = proof(secret, id, seed);
-    output.lines().any(|l| l.trim_end().strip_prefix(PROOF_PREFIX) == Some(want.as_str()))
+/// The proof line's text (after [`PROOF_PREFIX`]) for test `id` passing
+/// with `seed` in `millis` milliseconds by the tester's clock.
+pub fn proof(secret: &[u8], id: &str, seed: u64, millis: u64) -> String {
+    format!("{millis} {}", mac(secret, id, seed, millis))
+}
+
+/// The tester's own record of how long test `id` took to pass with `seed`,
+/// in milliseconds, if `output` holds a valid proof of it.
+pub fn verify(output: &str, secret: &[u8], id: &str, seed: u64) -> Option<u64> {
+    output.lines().find_map(|l| {
+        let (millis, hex) = l.trim_end().strip_prefix(PROOF_PREFIX)?.split_once(' ')?;
+        let millis: u64 = millis.parse().ok()?;
+        (hex == mac(secret, id, seed, millis)).then_some(millis)
+    })
 }
 
 /// Reads the secret from the descriptor [`PROOF_FD_VAR`] names, and closes
@@ -76,13 +89,16 @@ mod tests {
 
     #[test]
     fn a_proof_binds_the_secret_the_test_and_the_seed() {
-        let p = proof(b"k", "InitialElection2A", 7);
-        assert_eq!(p.len(), 64);
+        let p = proof(b"k", "InitialElection2A", 7, 3140);
+        assert_eq!(p.len(), 5 + 64);
         let line = format!("noise\n{PROOF_PREFIX}{p}\n");
-        assert!(verify(&line, b"k", "InitialElection2A", 7));
-        assert!(!verify(&line, b"other", "InitialElection2A", 7));
-        assert!(!verify(&line, b"k", "ReElection2A", 7));
-        assert!(!verify(&line, b"k", "InitialElection2A", 8));
-        assert!(!verify("raftlab-proof: 00", b"k", "InitialElection2A", 7));
+        assert_eq!(verify(&line, b"k", "InitialElection2A", 7), Some(3140));
+        assert_eq!(verify(&line, b"other", "InitialElection2A", 7), None);
+        assert_eq!(verify(&line, b"k", "ReElection2A", 7), None);
+        assert_eq!(verify(&line, b"k", "InitialElection2A", 8), None);
+        assert_eq!(verify("raftlab-proof: 00", b"k", "InitialElection2A", 7), None);
+        // The time is bound too: another number with the same MAC is no proof.
+        let forged = line.replace("3140 ", "31400 ");
+        assert_eq!(verify(&forged, b"k", "InitialElection2A", 7), None);
     }
 }

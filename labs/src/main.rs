@@ -117,14 +117,16 @@ fn main() {
         .collect();
     let filter = args.filter.clone();
     let exact = args.exact;
+    let started = std::time::Instant::now();
     let conclusion = libtest_mimic::run(&args, trials);
+    let millis = started.elapsed().as_millis() as u64;
     if let (Some(secret), Some(id)) = (secret, filter) {
         // The grader runs one test by its exact id: vouch for that run only.
         if exact && conclusion.num_passed == 1 && !conclusion.has_failed() {
             println!(
                 "{}{}",
                 harness::proof::PROOF_PREFIX,
-                harness::proof::proof(&secret, &id, harness::seed::test_seed())
+                harness::proof::proof(&secret, &id, harness::seed::test_seed(), millis)
             );
         }
     }

@@ -84,7 +84,7 @@ pub fn run_all(
     // Each built mutant's tests not yet finished (its node is removed after the last).
     let mut to_run: BTreeMap<usize, usize> = BTreeMap::new();
     let mut fatal: Option<GraderError> = None;
-    let spec = |e: &Entry| TestSpec { id: e.id.clone(), timeout_secs: e.timeout_secs, min_secs: e.min_secs };
+    let spec = |e: &Entry| TestSpec { id: e.id.clone(), timeout_secs: e.timeout_secs };
     let first = mutants.first().map(|_| vec![build_job(0)]).unwrap_or_default();
     let stats = schedule::run(
         schedule.budget,
@@ -205,7 +205,7 @@ fn test_jobs(m: usize, units: &[Unit], rounds: u32, node: &Path, schedule: &Sche
     for round in 1..=rounds {
         for (unit, u) in units.iter().enumerate() {
             for (pos, e) in u.tests.iter().enumerate() {
-                let spec = TestSpec { id: e.id.clone(), timeout_secs: e.timeout_secs, min_secs: e.min_secs };
+                let spec = TestSpec { id: e.id.clone(), timeout_secs: e.timeout_secs };
                 let task = Task::Test { m, round, unit, pos, node: node.to_path_buf() };
                 jobs.push(Job::expected(task, schedule.expected_secs(&spec)));
             }

@@ -113,7 +113,7 @@ mod tests {
 
     fn entry(id: &str) -> Entry {
         let group = id[id.len() - 2..].to_string();
-        Entry { id: id.into(), group, title: String::new(), points: 1.0, timeout_secs: 1, min_secs: 0.0 }
+        Entry { id: id.into(), group, title: String::new(), points: 1.0, timeout_secs: 1 }
     }
 
     fn catalogue() -> Vec<Entry> {
