@@ -85,10 +85,8 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
     };
     // The tester is always the kit's own labs; only node comes from the submission.
     let labs = node.as_ref().map(|_| labs_ref.clone());
-    let specs: Vec<TestSpec> = selected
-        .iter()
-        .map(|e| TestSpec { id: e.id.clone(), timeout_secs: e.timeout_secs })
-        .collect();
+    let specs: Vec<TestSpec> =
+        selected.iter().map(|e| TestSpec { id: e.id.clone(), timeout_secs: e.timeout_secs }).collect();
     let schedule = Schedule::new(args.jobs.map(|j| j as usize), profile);
     let (results, concurrency): (Vec<(plan::Unit, Run)>, _) = match &labs {
         Some(labs) => {
