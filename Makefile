@@ -24,8 +24,10 @@ ifeq ($(strip $(RAFT)$(KVRAFT)),)
 LABS = target/release/labs
 BUILD = $(RELEASE_BUILD)
 else
-LABS = $$(scripts/swap-build.sh $(or $(RAFT),raft) $(KVRAFT))
-BUILD = true
+# The student's crates build as a grading builds them (scripts/swap-build.sh, `grader build`);
+# the kit's own labs runs their node.
+LABS = node=$$(scripts/swap-build.sh $(or $(RAFT),raft) $(KVRAFT)) && LAB_NODE=$$node target/release/labs
+BUILD = $(RELEASE_BUILD)
 endif
 
 # Extra arguments for the grader, e.g. GRADE_ARGS='--groups 2A --iterations 3'.

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Builds the kit with another raft crate (and optionally another kvraft crate)
-# in a scratch copy of the workspace, never touching this tree, and prints the
-# path of the built `labs` binary on stdout (the `node` binary is beside it).
+# Builds the node of another raft crate (and optionally another kvraft crate)
+# exactly as the grader builds a submission's — from the grading kit, with
+# the kit's lock file, --offline, the same checks and the same messages
+# (`grader build`) — and prints the built node's path on stdout. The tester
+# that runs it is the kit's own target/release/labs (LAB_NODE=that path), so
+# a crate that passes `make test-2A RAFT=…` builds when graded, and one that
+# adds a dependency fails here with the grader's own message.
 #
 #   scripts/swap-build.sh RAFT_DIR [KVRAFT_DIR]
 #
-# The scratch copy lives in $SWAP_ROOT/src (default target/swap); its build in
-# $SWAP_ROOT/target, kept between runs so only the swapped crates rebuild.
+# The crates are copied (without target/) to $SWAP_ROOT/submission (default
+# target/local-swap); the build happens beside, from a copy of a warm build
+# of the kit, so only the swapped crates and node recompile.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 raft=${1:?usage: swap-build.sh RAFT_DIR [KVRAFT_DIR]}
@@ -17,27 +22,22 @@ for d in "$raft" ${kvraft:+"$kvraft"}; do
     exit 2
   fi
 done
-raft=$(cd "$raft" && pwd)
-[ -n "$kvraft" ] && kvraft=$(cd "$kvraft" && pwd)
-swap_root=${SWAP_ROOT:-$root/target/swap}
-scratch="$swap_root/src"
-rm -rf "$scratch"
-mkdir -p "$scratch"
-# Copy the workspace without build output or history.
-tar -C "$root" --exclude=./target --exclude=./.git -cf - . | tar -C "$scratch" -xf -
-rm -rf "$scratch/raft"
-cp -R "$raft" "$scratch/raft"
-rm -rf "$scratch/raft/target"
+swap_root=${SWAP_ROOT:-$root/target/local-swap}
+sub="$swap_root/submission"
+rm -rf "$sub"
+mkdir -p "$sub/raft"
+tar -C "$raft" --exclude=./target -cf - . | tar -C "$sub/raft" -xf -
 if [ -n "$kvraft" ]; then
-  rm -rf "$scratch/kvraft"
-  cp -R "$kvraft" "$scratch/kvraft"
-  rm -rf "$scratch/kvraft/target"
+  mkdir -p "$sub/kvraft"
+  tar -C "$kvraft" --exclude=./target -cf - . | tar -C "$sub/kvraft" -xf -
 fi
-# The submitted crate must be named as the one it replaces.
-sed -i -E '0,/^name *=.*/s//name = "raft"/' "$scratch/raft/Cargo.toml"
-export CARGO_TARGET_DIR="$swap_root/target"
-if ! cargo build --release --manifest-path "$scratch/Cargo.toml" -p node -p labs >&2; then
-  echo "swap-build: the kit does not build with the raft crate from $raft (compiler output above)" >&2
+if ! "$root/scripts/grading-kit.sh" "$root/target/grading-kit" >"$swap_root/grading-kit.log" 2>&1; then
+  cat "$swap_root/grading-kit.log" >&2
+  echo "swap-build: cannot make the grading kit (above)" >&2
   exit 3
 fi
-echo "$CARGO_TARGET_DIR/release/labs"
+if ! node=$("$root/target/release/grader" build "$sub" --workspace "$root" --swap-root "$swap_root"); then
+  echo "swap-build: $raft${kvraft:+ and $kvraft} did not build as a grading builds them (above)" >&2
+  exit 3
+fi
+echo "$node"

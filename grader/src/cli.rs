@@ -18,11 +18,38 @@ pub struct Cli {
     pub command: Cmd,
 }
 
+/// What `grader build` builds, and where.
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// A folder holding raft/ and optionally kvraft/.
+    pub submission: PathBuf,
+    /// The raftlab workspace (default: found from the grader's location or the current folder).
+    #[arg(long)]
+    pub workspace: Option<PathBuf>,
+    /// The grading kit (default: WORKSPACE/target/grading-kit, made by scripts/grading-kit.sh).
+    #[arg(long)]
+    pub kit: Option<PathBuf>,
+    /// Where to build (default: WORKSPACE/target/local-swap).
+    #[arg(long)]
+    pub swap_root: Option<PathBuf>,
+    /// Seconds the build may take.
+    #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..))]
+    pub build_timeout: u64,
+}
+
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Build a submission (or use the reference crates) and grade it.
     Run(RunArgs),
+    /// Build a submission's `node` exactly as `run` does (the grading kit,
+    /// `--offline`, the lock-file check, the same refusals), unsandboxed, and
+    /// print its path: `make test-2A RAFT=…` builds through it, so a
+    /// submission that passes locally builds when graded.
+    ///
+    /// Exit status: 0 it built, 1 it did not (the grader's own message on
+    /// stderr), 2 the grader could not run.
+    Build(BuildArgs),
     /// Combine the report folders of `run --shard K/N` into one report.
     Merge(MergeArgs),
     /// Write a package for a grading service.

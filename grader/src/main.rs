@@ -59,6 +59,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let outcome = match cli.command {
         cli::Cmd::Run(args) => grade::run(&args).and_then(|g| judged(&g)),
+        cli::Cmd::Build(args) => submission::build_only(&args),
         cli::Cmd::Merge(args) => merge::run(&args).map(|g| score::all_passed(&g)),
         cli::Cmd::Package(args) => package::run(&args).map(|()| true),
         cli::Cmd::Mutant(args) => selfcheck::mutant_command(&args),

@@ -130,6 +130,36 @@ pub fn build(
     }
 }
 
+/// `grader build`: builds `args.submission`'s node as a grading does, but
+/// unsandboxed (a student's own machine, their own code), and prints the
+/// built node's path; `Ok(false)`, with the grader's own message, when it
+/// does not build.
+pub fn build_only(args: &crate::cli::BuildArgs) -> Result<bool, GraderError> {
+    let workspace = crate::locate::workspace(args.workspace.as_deref())?;
+    let kit = crate::locate::kit(args.kit.as_deref(), Some(&workspace))?;
+    let sub = check(&args.submission)?;
+    let swap_root = args.swap_root.clone().unwrap_or_else(|| workspace.join("target/local-swap"));
+    let swap_root = std::path::absolute(&swap_root).unwrap_or(swap_root);
+    std::fs::create_dir_all(&swap_root)
+        .map_err(|e| GraderError::Io(format!("cannot create {}", swap_root.display()), e))?;
+    let log = swap_root.join("build.txt");
+    let (built, node) = build(&sub, &kit, &swap_root, Duration::from_secs(args.build_timeout), &log, None);
+    match node {
+        Some(node) if built.status == BuildStatus::Built => {
+            println!("{}", node.display());
+            Ok(true)
+        }
+        _ => {
+            eprintln!(
+                "grader build: {} (as a grading would say; the build's output is in {})",
+                built.message,
+                log.display()
+            );
+            Ok(false)
+        }
+    }
+}
+
 /// The most disk a build's folders (its workspace, cargo's home and the
 /// build folder, which starts as a copy of the warm one, about 0.3 GB) may
 /// hold before it is stopped: a release build of `node` needs well under
