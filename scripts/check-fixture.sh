@@ -3,6 +3,7 @@
 # RAFT= / KVRAFT= swap, and require failing runs whose output names the problem.
 #
 #   raft-all-leaders   every peer claims to lead term 1        -> InitialElection2A
+#   new-dependency     a crate the kit does not have           -> the grader's build message
 #   kv-no-dedup        retried Put/Append applied again        -> UnreliableOneKey3A
 #   kv-local-get       the leader answers Get from local state -> OnePartition3A
 #
@@ -42,6 +43,14 @@ check "2A fails against raft-all-leaders" '[ $status -ne 0 ]'
 check "the diagnosis names the two leaders of one term" 'grep -Eq "term 1 has 3 \(>1\) leaders|two leaders in term 1" "$out"'
 check "the diagnosis gives the seed to replay" 'grep -q "LAB_SEED=" "$out"'
 check "the diagnosis quotes the node logs" 'grep -q "last lines of each node" "$out"'
+dump
+
+# A local build is a grading build: a crate that adds a dependency fails here
+# with the grader's own message, before any test runs.
+run test-2A RAFT=grader/fixtures/new-dependency TEST=InitialElection2A
+check "a crate with a new dependency fails locally" '[ $status -ne 0 ]'
+check "with the grader's own message" 'grep -q "grader build: the submission uses a dependency the kit does not have" "$out"'
+check "and no test ran" '! grep -q "^test result" "$out"'
 dump
 
 if [ -d selfcheck ]; then
