@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Writes the student handout: the kit with its own raft/ and kvraft/ replaced
 # by the skeletons in handout/, and the student guide (handout/README.md) as
-# its README.md, as a folder and a tarball.
+# its README.md, as a folder and a tarball. The skeletons are also kept,
+# pristine, in handout/raft and handout/kvraft: what the grading kit builds
+# from (`make grade SUBMISSION=…`).
 #
 #   scripts/make-handout.sh [OUT_DIR]     (default: target/handout)
 #
 # Produces OUT_DIR/raftlab-handout/ and OUT_DIR/raftlab-handout.tar.gz, and
 # prints the folder's path on stdout. Left out: the kit's own crates, the
-# self-check's mutants (fragments of them), the skeleton sources' own folder,
-# this script and the handout's test, CI settings, build output and history,
+# self-check's mutants (fragments of them), the guide's source and rewording
+# rules (handout/README.md, handout/wording.pl), this script and the handout's test, CI settings, build output and history,
 # and what only course staff use: the kit's README, docs/trust-boundary.md,
 # docs/ci/, the grader's README, end-to-end tests and hostile fixtures, the
 # skeleton-versus-kit docs test and scripts/check-fixture.sh. The Makefile
@@ -31,7 +33,9 @@ done
 # Whether a path (relative to the root) stays out of the handout.
 excluded() {
   case "$1" in
-    raft/*|kvraft/*|handout/*|selfcheck/*|target/*|*/target/*|.git/*|.ci/*) return 0 ;;
+    # The skeletons' own folder stays (handout/raft, handout/kvraft): the
+    # grading kit builds from it, so `make grade SUBMISSION=…` works here too.
+    raft/*|kvraft/*|handout/README.md|handout/wording.pl|selfcheck/*|target/*|*/target/*|.git/*|.ci/*) return 0 ;;
     scripts/make-handout.sh|scripts/test-handout.sh) return 0 ;;
     # For course staff: the kit's README (the student guide replaces it),
     # grading untrusted code and grading in CI, the grader's own tests

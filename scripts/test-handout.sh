@@ -45,6 +45,10 @@ check "the tarball holds the skeleton" \
 check "raft/ is the skeleton" 'diff -r "$root/handout/raft" "$dest/raft" >/dev/null'
 check "kvraft/ is the skeleton" 'diff -r "$root/handout/kvraft" "$dest/kvraft" >/dev/null'
 check "README.md is the student guide" 'cmp -s "$root/handout/README.md" "$dest/README.md" && [ ! -e "$dest/STUDENT.md" ]'
+check "the pristine skeletons are there for the grading kit" \
+  'diff -r "$root/handout/raft" "$dest/handout/raft" >/dev/null && diff -r "$root/handout/kvraft" "$dest/handout/kvraft" >/dev/null'
+check "the grading kit can be made in the handout (make grade SUBMISSION=… needs it)" \
+  '(cd "$dest" && scripts/grading-kit.sh "$dest/target/grading-kit") >"$log/grading-kit" 2>&1'
 check "no tests or sources of the kit's own crates" \
   '[ ! -e "$dest/raft/tests" ] && [ ! -e "$dest/kvraft/tests" ] && [ ! -e "$dest/raft/src/leader.rs" ]'
 check "no mutants, skeleton folder, build output or history" \
