@@ -11,6 +11,7 @@ use crate::common::{
     self, ClientId, GetArgs, GetReply, KvError, PutAppendArgs, PutAppendReply, PutOrAppend, Seq,
 };
 use labrpc::Client;
+use rand::Rng;
 use std::time::Duration;
 
 /// Pause after every server in turn has failed a request: enough not to
@@ -38,7 +39,7 @@ impl Clerk {
     /// `servers[i]`.
     pub fn new(servers: Vec<Client>) -> Clerk {
         assert!(!servers.is_empty(), "a Clerk needs at least one server");
-        let id = rand::random();
+        let id = labrpc::rng().random();
         tracing::debug!(clerk = id, servers = servers.len(), "clerk created");
         Clerk { servers, id, seq: 0, leader: 0 }
     }

@@ -16,6 +16,11 @@ pub struct Cli {
     /// Without it, since the node started.
     #[arg(long = "clock-zero", global = true)]
     pub clock_zero: Option<u64>,
+    /// Seeds `labrpc::rng()`, so that a test's seed replays this process's
+    /// draws (the harness derives it from the test's seed, the node and its
+    /// incarnation). Without it, seeded from the operating system.
+    #[arg(long, global = true)]
+    pub seed: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -17,6 +17,9 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    if let Some(seed) = cli.seed {
+        labrpc::random::seed(seed);
+    }
     let me = cli.command.me();
     install_panic_hook(me);
     init_logging(me, cli.clock_zero.unwrap_or_else(control::clock::monotonic_ns));

@@ -247,7 +247,7 @@ impl State {
 
 /// A fresh election timeout drawn from [`ELECTION_TIMEOUT_MS`].
 pub fn random_election_timeout() -> Duration {
-    Duration::from_millis(rand::rng().random_range(ELECTION_TIMEOUT_MS))
+    Duration::from_millis(labrpc::rng().random_range(ELECTION_TIMEOUT_MS))
 }
 
 #[cfg(test)]

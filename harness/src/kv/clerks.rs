@@ -24,6 +24,7 @@ impl ClerkHost {
         sandbox: Option<(&Sandbox, &View)>,
         control: &Path,
         log: &Path,
+        seed: u64,
         on_exit: impl Fn(String) + Send + 'static,
     ) -> Result<ClerkHost, Failure> {
         let listener = {
@@ -31,7 +32,13 @@ impl ClerkHost {
             node_conn::listen(control)
                 .map_err(|e| Failure::new(format!("cannot listen on {}: {e}", control.display())))?
         };
-        let args = vec!["kv-clients".to_string(), "--control".into(), control.display().to_string()];
+        let args = vec![
+            "kv-clients".to_string(),
+            "--control".into(),
+            control.display().to_string(),
+            "--seed".into(),
+            seed.to_string(),
+        ];
         let mut process = NodeProcess::spawn(binary, &args, log, sandbox)
             .map_err(|e| Failure::new(format!("cannot start {}: {e}", binary.display())))?;
         let observe = move |event| match event {

@@ -125,6 +125,8 @@ impl KvCluster {
             nodes.sandbox.as_ref().map(|s| (s, &view)),
             &nodes.dir.join(CLERK_SOCKETS).join("ck.sock"),
             &nodes.dir.join("clerks.log"),
+            // The clerk host's draws (clerk ids) replay too: a slot past every node's.
+            crate::seed::process_seed(nodes.seed, u64::from(u32::MAX), 0),
             move |why| {
                 record.lock().expect("host lock").get_or_insert(why);
             },

@@ -173,6 +173,9 @@ impl Nodes {
         args.extend(["--data".into(), self.data_dir(i).display().to_string()]);
         args.extend(["--control".into(), control.display().to_string()]);
         args.extend([control::clock::CLOCK_ZERO_ARG.into(), self.timeline.zero().to_string()]);
+        // The node's draws (labrpc::rng) replay with the test's seed.
+        let seed = crate::seed::process_seed(self.seed, i as u64, incarnation);
+        args.extend(["--seed".into(), seed.to_string()]);
         let _ = std::fs::OpenOptions::new().create(true).append(true).open(&log).and_then(|mut f| {
             std::io::Write::write_all(
                 &mut f,
