@@ -208,16 +208,8 @@ pub fn tail(path: &Path, n: usize) -> String {
 /// is a link), and whether there was more before them.
 fn read_end(path: &Path, limit: u64) -> std::io::Result<(Vec<u8>, bool)> {
     use std::io::{Read, Seek, SeekFrom};
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let start = meta.len().saturating_sub(limit);
+    let (mut file, len) = crate::untrusted::open_file_at(path).map_err(std::io::Error::other)?;
+    let start = len.saturating_sub(limit);
     file.seek(SeekFrom::Start(start))?;
     let mut bytes = Vec::new();
     file.take(limit).read_to_end(&mut bytes)?;

@@ -311,6 +311,23 @@ impl Tree {
     }
 }
 
+/// Opens the regular file at `path` for reading, as [`Tree::open_file`]
+/// does, in its folder: the folder's path is the trusted caller's (followed
+/// as usual), the file itself is hostile (a link, a FIFO, a socket or a
+/// device is refused). Returns it with its length.
+///
+/// # Errors
+/// As [`Tree::open_file`], or if its folder cannot be opened.
+pub fn open_file_at(path: &Path) -> Result<(File, u64), Refused> {
+    let refused = |why: String| Refused { path: path.to_path_buf(), why };
+    let name = path.file_name().ok_or_else(|| refused("names no file".into()))?;
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let fd = nix::fcntl::open(parent, flags, Mode::empty())
+        .map_err(|e| refused(describe_open_error(e, parent)))?;
+    Tree { fd, path: parent.to_path_buf() }.open_file(Path::new(name))
+}
+
 fn split(rel: &Path) -> (Option<&Path>, &std::ffi::OsStr) {
     let name = rel.file_name().unwrap_or(rel.as_os_str());
     let parent = rel.parent().filter(|p| !p.as_os_str().is_empty());

@@ -63,15 +63,7 @@ pub fn record(dir: &Path, name: &str) -> std::io::Result<()> {
 /// not a regular file (a link is not followed) or unreadable. Whether each
 /// names a regular file of `dir` is the reader's check, when it uses it.
 pub fn read(dir: &Path) -> Vec<String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let open = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(dir.join(MANIFEST));
-    let Ok(file) = open else { return Vec::new() };
-    if !file.metadata().is_ok_and(|m| m.is_file()) {
-        return Vec::new();
-    }
+    let Ok((file, _)) = crate::untrusted::open_file_at(&dir.join(MANIFEST)) else { return Vec::new() };
     let mut bytes = Vec::new();
     if file.take(MANIFEST_BYTES).read_to_end(&mut bytes).is_err() {
         return Vec::new();

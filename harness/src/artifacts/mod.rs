@@ -125,15 +125,7 @@ pub fn network_as_logs(text: &str, nodes: usize) -> Vec<(usize, String)> {
 /// [`READ_BYTES`] are read.
 fn read_lossy(path: &Path) -> String {
     use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let open = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(path);
-    let Ok(file) = open else { return String::new() };
-    if !file.metadata().is_ok_and(|m| m.is_file()) {
-        return String::new();
-    }
+    let Ok((file, _)) = crate::untrusted::open_file_at(path) else { return String::new() };
     let mut bytes = Vec::new();
     if file.take(READ_BYTES).read_to_end(&mut bytes).is_err() {
         return String::new();
