@@ -22,6 +22,11 @@ for d in "$raft" ${kvraft:+"$kvraft"}; do
     exit 2
   fi
 done
+if [ "$(uname -s)" != Linux ]; then
+  echo "swap-build: RAFT=/KVRAFT= build a crate as the grader does, which runs on Linux only;" >&2
+  echo "swap-build: on $(uname -s), put the crate in raft/ (or kvraft/) and run make test-2A without RAFT=" >&2
+  exit 2
+fi
 swap_root=${SWAP_ROOT:-$root/target/local-swap}
 sub="$swap_root/submission"
 rm -rf "$sub"

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod clock;
+pub mod platform;
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};

@@ -34,6 +34,7 @@ pub mod timeline;
 pub mod untrusted;
 
 pub use cluster::{Cluster, ELECTION_TIMEOUT, Options};
+pub use control::platform;
 pub use failure::{Failure, TestResult};
 pub use kv::{Clerk, KvCluster, Options as KvOptions};
 pub use session::{Session, wait_until};

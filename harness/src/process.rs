@@ -2,9 +2,11 @@
 //!
 //! * Each node runs in its own process group, so a crash (SIGKILL to the
 //!   group) takes whatever it started with it.
-//! * Each node gets the parent-death signal (SIGKILL). It fires when the
+//! * Each node is tied to the harness ([`control::platform::tie_to_parent`]):
+//!   on Linux by the parent-death signal (SIGKILL), which fires when the
 //!   *thread* that spawned the child exits, so all nodes are spawned from one
-//!   long-lived thread that lives as long as the harness process.
+//!   long-lived thread that lives as long as the harness process; on the
+//!   portable path by a watch in the node itself.
 //! * [`NodeProcess`] kills its group and reaps it on drop, whether the test
 //!   passed, failed or panicked.
 
@@ -79,7 +81,6 @@ impl NodeProcess {
     ) -> std::io::Result<NodeProcess> {
         let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
         let err = out.try_clone()?;
-        let parent = std::process::id();
         let mut cmd = match sandbox {
             Some((sandbox, view)) => sandbox.command(binary, args, view),
             None => {
@@ -89,18 +90,7 @@ impl NodeProcess {
             }
         };
         cmd.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
-        // SAFETY: the closure runs between fork and exec and calls only
-        // async-signal-safe functions (prctl, getppid, _exit).
-        unsafe {
-            cmd.pre_exec(move || {
-                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)?;
-                // The harness may have died before prctl took effect.
-                if nix::unistd::getppid().as_raw() as u32 != parent {
-                    nix::libc::_exit(1);
-                }
-                Ok(())
-            });
-        }
+        control::platform::tie_to_parent(&mut cmd);
         let (tx, rx) = mpsc::channel();
         spawner().send((cmd, tx)).expect("the node-spawner thread never exits");
         let child = rx.recv().expect("the node-spawner thread always answers")?;
@@ -152,8 +142,12 @@ impl Drop for NodeProcess {
 }
 
 /// Every process descended from `root`, parents before children, from
-/// `/proc/<pid>/task/<tid>/children`.
+/// `/proc/<pid>/task/<tid>/children`; none on the portable path (which has
+/// no sandbox, so a node leads its own group and `killpg` reaches all).
 fn descendants(root: u32) -> Vec<u32> {
+    if control::platform::portable() {
+        return Vec::new();
+    }
     let mut found = Vec::new();
     let mut queue = vec![root];
     while let Some(pid) = queue.pop() {

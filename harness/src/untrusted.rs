@@ -19,10 +19,21 @@
 //! * **nothing is written through it**: a copy creates fresh files
 //!   (`O_CREAT | O_EXCL`) in a folder the trusted side made.
 //!
+//! On the portable path ([`control::platform`]: not Linux, or
+//! `LAB_PORTABLE` set), which has no `openat2` and no `O_PATH`, the same
+//! rule holds by other means: a name is resolved one folder at a time, each
+//! opened `O_DIRECTORY | O_NOFOLLOW` from the one before (a link on the way
+//! is refused), and looked at with `fstatat(AT_SYMLINK_NOFOLLOW)` before it
+//! is opened. Only [`Links::KeepInside`], which needs the kernel to resolve
+//! a link beneath a folder, is refused there (only the grader, Linux-only,
+//! keeps links).
+//!
 //! A refusal is a [`Refused`]: the path and why, for the user.
 
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::OFlag;
+#[cfg(target_os = "linux")]
+use nix::fcntl::{OpenHow, ResolveFlag};
 use nix::sys::stat::{FileStat, Mode, SFlag};
 use std::fmt;
 use std::fs::File;
@@ -93,19 +104,60 @@ impl Kind {
 }
 
 /// The resolution every open here uses: beneath the folder, no links at all.
+#[cfg(target_os = "linux")]
 fn beneath() -> ResolveFlag {
     ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS
 }
 
+/// Whether names are resolved by `openat2` (else one folder at a time).
+fn by_openat2() -> bool {
+    cfg!(target_os = "linux") && !control::platform::portable()
+}
+
+/// Opens the plain relative path `rel` beneath `dir`, following no link.
 fn open_beneath(dir: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
-    let how = OpenHow::new().flags(flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC).resolve(beneath());
-    loop {
-        match nix::fcntl::openat2(dir, rel, how) {
-            // The kernel asks a racing resolution to be retried.
-            Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
-            other => return other,
+    #[cfg(target_os = "linux")]
+    if by_openat2() {
+        let how = OpenHow::new().flags(flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC).resolve(beneath());
+        loop {
+            match nix::fcntl::openat2(dir, rel, how) {
+                // The kernel asks a racing resolution to be retried.
+                Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
+                other => return other,
+            }
         }
     }
+    let (parent, name) = split(rel);
+    let held = parent.map(|p| folder_beneath(dir, p)).transpose()?;
+    let at = held.as_ref().map_or(dir, |f| f.as_fd());
+    nix::fcntl::openat(at, name, flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
+}
+
+/// The portable path's resolution of the folder `rel` beneath `dir`: one
+/// component at a time, each a folder and not a link.
+fn folder_beneath(dir: BorrowedFd<'_>, rel: &Path) -> nix::Result<OwnedFd> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let mut held: Option<OwnedFd> = None;
+    for c in rel.components() {
+        let Component::Normal(name) = c else { return Err(Errno::EXDEV) };
+        let at = held.as_ref().map_or(dir, |f| f.as_fd());
+        held = Some(nix::fcntl::openat(at, name, flags, Mode::empty())?);
+    }
+    held.ok_or(Errno::EINVAL)
+}
+
+/// What the plain relative path `rel` beneath `dir` is, without following
+/// it or any link on the way.
+fn stat_beneath(dir: BorrowedFd<'_>, rel: &Path) -> nix::Result<FileStat> {
+    #[cfg(target_os = "linux")]
+    if by_openat2() {
+        // The last component may be a link: O_PATH|O_NOFOLLOW opens the link itself.
+        return nix::sys::stat::fstat(&open_beneath(dir, rel, OFlag::O_PATH)?);
+    }
+    let (parent, name) = split(rel);
+    let held = parent.map(|p| folder_beneath(dir, p)).transpose()?;
+    let at = held.as_ref().map_or(dir, |f| f.as_fd());
+    nix::sys::stat::fstatat(at, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
 }
 
 /// A folder whose contents are hostile, held open by the trusted side.
@@ -150,10 +202,9 @@ impl Tree {
 
     fn stat(&self, rel: &Path) -> Result<Option<FileStat>, Refused> {
         self.check_rel(rel)?;
-        match open_beneath(self.fd.as_fd(), rel, OFlag::O_PATH) {
-            Ok(fd) => nix::sys::stat::fstat(&fd).map(Some).map_err(|e| self.refused(rel, e.desc())),
+        match stat_beneath(self.fd.as_fd(), rel) {
+            Ok(st) => Ok(Some(st)),
             Err(Errno::ENOENT) => Ok(None),
-            // The last component is a link: O_PATH|O_NOFOLLOW opens the link itself.
             Err(e) => Err(self.refused(rel, describe_open_error(e, rel))),
         }
     }
@@ -572,11 +623,7 @@ impl Walk<'_> {
                         ),
                     ));
                 }
-                // Resolved by the kernel beneath the top, following links: inside or not.
-                let how = OpenHow::new()
-                    .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
-                    .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-                match nix::fcntl::openat2(self.root.fd.as_fd(), here, how) {
+                match self.resolve_inside(here) {
                     Ok(_) => {
                         std::os::unix::fs::symlink(&target, to)
                             .map_err(|e| Refused { path: to.to_path_buf(), why: e.to_string() })?;
@@ -596,6 +643,9 @@ impl Walk<'_> {
                             match e {
                                 Errno::EXDEV => "leads outside (a link must stay inside)".to_string(),
                                 Errno::ELOOP => "loops".to_string(),
+                                Errno::ENOTSUP =>
+                                    "cannot be checked on the portable path (links are kept only on Linux)"
+                                        .to_string(),
                                 e => format!("cannot be resolved inside ({})", e.desc()),
                             }
                         ),
@@ -603,6 +653,22 @@ impl Walk<'_> {
                 }
             }
         }
+    }
+}
+
+impl Walk<'_> {
+    /// Resolves the link `here` beneath the top, following links, by the
+    /// kernel: `EXDEV` if it leads outside. Not on the portable path.
+    fn resolve_inside(&self, here: &Path) -> nix::Result<OwnedFd> {
+        #[cfg(target_os = "linux")]
+        if by_openat2() {
+            let how = OpenHow::new()
+                .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+                .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+            return nix::fcntl::openat2(self.root.fd.as_fd(), here, how);
+        }
+        let _ = here;
+        Err(Errno::ENOTSUP)
     }
 }
 
@@ -712,6 +778,11 @@ mod tests {
         symlink("missing-target", dir.path().join("src/.#lock")).unwrap();
         let rules = Rules { links: Links::KeepInside, ..Rules::strict(1 << 20, 100) };
         let out = tempfile::tempdir().unwrap();
+        if !by_openat2() {
+            let e = t.copy_into(&out.path().join("a"), &rules).unwrap_err();
+            assert!(e.why.contains("portable path"), "{e}");
+            return;
+        }
         let copied = t.copy_into(&out.path().join("a"), &rules).unwrap();
         assert_eq!((copied.files, copied.links, copied.skipped.len()), (1, 1, 1), "{copied:?}");
         assert_eq!(std::fs::read_link(out.path().join("a/src/alias.rs")).unwrap(), Path::new("lib.rs"));

@@ -1,3 +1,4 @@
+#![cfg(target_os = "linux")]
 //! The sandbox's system-call filter as a node meets it: small commands run
 //! through `Sandbox::command` with bubblewrap, as root. Ordinary work
 //! succeeds; the kernel keyring, FIFOs, file locks and new namespaces are

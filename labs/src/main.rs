@@ -65,6 +65,9 @@ const TIMEOUT_EXIT: i32 = 101;
 static SETUP_FAILED: AtomicBool = AtomicBool::new(false);
 
 fn main() {
+    // First of all: a run that repeat mode started, on the portable path,
+    // ends with its starter.
+    harness::platform::exit_with_parent();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("logs") => std::process::exit(tools::logs(args[1..].to_vec())),

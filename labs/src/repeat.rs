@@ -25,7 +25,6 @@ use crate::catalogue::{self, TestCase};
 use crate::{FAILED_EXIT, SETUP_EXIT};
 use harness::load::schedule::{self, Job, Met};
 use harness::load::{Budget, Profile};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -362,12 +361,7 @@ fn spawn(exe: &Path, rest: &[String], root: &Path, u: &Unit) -> std::io::Result<
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
         .stderr(out);
-    // SAFETY: between fork and exec, only prctl (async-signal-safe).
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(std::io::Error::from)
-        });
-    }
+    harness::platform::tie_to_parent(&mut cmd);
     cmd.spawn()
 }
 

@@ -16,6 +16,8 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // On the portable path, a node ends with the harness that started it.
+    control::platform::exit_with_parent();
     let cli = args::Cli::parse();
     if let Some(seed) = cli.seed {
         labrpc::random::seed(seed);

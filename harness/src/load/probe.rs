@@ -108,9 +108,18 @@ fn cpu_times() -> Option<(u64, u64)> {
     Some((idle, v.iter().take(8).sum()))
 }
 
-/// The machine's idle CPU over `window`, in cores (`None` without `/proc`).
+/// The machine's idle CPU over `window`, in cores, from `/proc/stat`; on
+/// the portable path, which has no `/proc`, at once from the one-minute
+/// load average (slower to follow, never negative). `None` if neither is
+/// readable.
 pub fn idle_cores(window: Duration) -> Option<f64> {
     let cores = std::thread::available_parallelism().ok()?.get() as f64;
+    if control::platform::portable() {
+        let mut avg = [0f64; 1];
+        // SAFETY: getloadavg writes at most the one element it is given.
+        let n = unsafe { nix::libc::getloadavg(avg.as_mut_ptr(), 1) };
+        return (n == 1).then(|| (cores - avg[0]).max(0.0));
+    }
     let (i0, t0) = cpu_times()?;
     std::thread::sleep(window);
     let (i1, t1) = cpu_times()?;
