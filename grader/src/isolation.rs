@@ -56,11 +56,12 @@ impl Plan {
             Plan::Sandbox { bwrap } => Isolation {
                 mode: "sandbox".into(),
                 detail: format!(
-                    "{}; the build and every node ran as an unprivileged uid of their own (each node \
-                     its own), in their own PID, network and mount namespaces, under a seccomp filter \
-                     (no keyring, mknod, locks, namespaces, ptrace…), seeing only their own files, with \
-                     limits on processes, memory, CPU time, file size and open files; each run had a \
-                     private /tmp; the files they wrote were read as hostile data",
+                    "{}; a submission's build (when there is one) and every node run as an \
+                     unprivileged uid of their own (each node its own), in their own PID, network and \
+                     mount namespaces, under a seccomp filter (no keyring, mknod, locks, namespaces, \
+                     ptrace…), seeing only their own files, with limits on processes, memory, CPU time, \
+                     file size and open files; each run has a private /tmp; the files they write are \
+                     read as hostile data",
                     bwrap.display()
                 ),
             },

@@ -41,36 +41,128 @@ pub fn score(test: &TestReport) -> TestScore {
     TestScore { passed, runs, score, max: test.points }
 }
 
-/// Total points earned and possible.
+/// Whether `test` is graded here: always, except that a shard does not
+/// grade a test none of whose runs fell to it (another shard has them).
+pub fn counts(grade: &Grade, test: &TestReport) -> bool {
+    grade.shard.is_none() || !test.runs.is_empty()
+}
+
+/// Total points earned and possible, over the tests graded here ([`counts`]).
 pub fn total(grade: &Grade) -> (f64, f64) {
-    grade.tests.iter().map(score).fold((0.0, 0.0), |(s, m), t| (s + t.score, m + t.max))
+    grade
+        .tests
+        .iter()
+        .filter(|t| counts(grade, t))
+        .map(score)
+        .fold((0.0, 0.0), |(s, m), t| (s + t.score, m + t.max))
 }
 
 /// Whether the grading is a full pass: the build worked and every run
 /// passed. In a shard, tests with no runs in it do not count.
 pub fn all_passed(grade: &Grade) -> bool {
-    grade.build.ok()
-        && grade
-            .tests
-            .iter()
-            .filter(|t| grade.shard.is_none() || !t.runs.is_empty())
-            .all(|t| score(t).all_passed())
+    grade.build.ok() && grade.tests.iter().filter(|t| counts(grade, t)).all(|t| score(t).all_passed())
 }
 
-/// Mean and sample standard deviation of the seconds of the runs that ran.
-pub fn time_stats(test: &TestReport) -> Option<(f64, f64)> {
-    let secs: Vec<f64> = test.runs.iter().filter(|r| r.outcome.ran()).map(|r| r.secs).collect();
+/// What became of the runs of a grading, counted by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Every run.
+    pub runs: usize,
+    /// Runs that passed.
+    pub passed: usize,
+    /// Runs that judged the code under test and did not pass: failed,
+    /// timed out, or passed without the tester's proof.
+    pub failed: usize,
+    /// Runs whose test the kit could not set up: no verdict.
+    pub errors: usize,
+    /// Runs that never started.
+    pub not_run: usize,
+}
+
+/// Counts the runs of `grade`.
+pub fn tally(grade: &Grade) -> Tally {
+    let mut t = Tally::default();
+    for r in grade.tests.iter().flat_map(|t| &t.runs) {
+        t.runs += 1;
+        match &r.outcome {
+            Outcome::Passed => t.passed += 1,
+            Outcome::Error { .. } => t.errors += 1,
+            Outcome::NotRun { .. } => t.not_run += 1,
+            _ => t.failed += 1,
+        }
+    }
+    t
+}
+
+/// The grading's verdict in a phrase, as every report states it: "all runs
+/// passed", or what kept it from that, counted ("2 of 7 runs failed; 1
+/// could not be judged …"). A submission that did not build ran nothing,
+/// and no run of it is called failed.
+pub fn verdict(grade: &Grade) -> String {
+    let t = tally(grade);
+    if !grade.build.ok() {
+        return "the submission did not build, so no test ran".into();
+    }
+    if t.runs == 0 {
+        return "no run was graded here".into();
+    }
+    if all_passed(grade) {
+        return "all runs passed".into();
+    }
+    let runs = |n: usize| if n == 1 { "1 run".to_string() } else { format!("{n} runs") };
+    let mut parts = Vec::new();
+    if t.failed > 0 {
+        parts.push(format!("{} of {} failed", t.failed, runs(t.runs)));
+    }
+    if t.errors > 0 {
+        parts.push(format!(
+            "{} could not be judged (the kit could not set the test up: no verdict either way)",
+            runs(t.errors)
+        ));
+    }
+    if t.not_run > 0 {
+        parts.push(format!("{} never started", runs(t.not_run)));
+    }
+    parts.join("; ")
+}
+
+/// The wall time of a test's runs: the mean, and the sample standard
+/// deviation when there are two or more to take it from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Times {
+    /// Mean seconds.
+    pub mean: f64,
+    /// Sample standard deviation of the seconds; none for a single run.
+    pub sd: Option<f64>,
+}
+
+impl Times {
+    /// "3.2" for one run, "3.5 ± 0.7" for more.
+    pub fn describe(&self) -> String {
+        match self.sd {
+            Some(sd) => format!("{:.1} ± {sd:.1}", self.mean),
+            None => format!("{:.1}", self.mean),
+        }
+    }
+}
+
+/// The times of the runs that ran their test ([`Outcome::judged`]: a run
+/// whose test the kit could not set up, or that never started, timed nothing).
+pub fn time_stats(test: &TestReport) -> Option<Times> {
+    let secs: Vec<f64> = test.runs.iter().filter(|r| r.outcome.judged()).map(|r| r.secs).collect();
     if secs.is_empty() {
         return None;
     }
     let n = secs.len() as f64;
     let mean = secs.iter().sum::<f64>() / n;
-    let sd = if secs.len() > 1 {
-        (secs.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-    } else {
-        0.0
-    };
-    Some((mean, sd))
+    let sd =
+        (secs.len() > 1).then(|| (secs.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
+    Some(Times { mean, sd })
+}
+
+/// [`time_stats`] for people: "3.2", "3.5 ± 0.7", or "-" when no run ran.
+pub fn fmt_time(test: &TestReport) -> String {
+    time_stats(test).map(|t| t.describe()).unwrap_or_else(|| "-".into())
 }
 
 /// Points for people: "5", "2.5", "3.33".
@@ -137,10 +229,66 @@ mod tests {
 
     #[test]
     fn time_stats_are_mean_and_sample_sd() {
-        let (mean, sd) = time_stats(&test_with(Policy::All, &[true, true, true])).unwrap();
-        assert_eq!(mean, 2.0);
-        assert!((sd - 1.0).abs() < 1e-9);
+        let t = time_stats(&test_with(Policy::All, &[true, true, true])).unwrap();
+        assert_eq!(t.mean, 2.0);
+        assert!((t.sd.unwrap() - 1.0).abs() < 1e-9);
+        assert_eq!(t.describe(), "2.0 ± 1.0");
         assert_eq!(time_stats(&test_with(Policy::All, &[])), None);
+        assert_eq!(fmt_time(&test_with(Policy::All, &[])), "-");
+    }
+
+    #[test]
+    fn one_run_has_a_time_and_no_spread() {
+        let one = test_with(Policy::All, &[true]);
+        assert_eq!(time_stats(&one), Some(Times { mean: 1.0, sd: None }), "no deviation of one sample");
+        assert_eq!(fmt_time(&one), "1.0");
+    }
+
+    #[test]
+    fn runs_that_timed_no_test_are_left_out_of_its_time() {
+        let mut t = test_with(Policy::All, &[true, true]);
+        t.runs[1].outcome = Outcome::Error { reason: "no node".into() };
+        t.runs[1].secs = 0.01;
+        assert_eq!(fmt_time(&t), "1.0", "the kit's error took no test's time");
+    }
+
+    fn grade_of(tests: Vec<TestReport>) -> Grade {
+        let mut g = crate::report::sample::grade();
+        g.tests = tests;
+        g
+    }
+
+    #[test]
+    fn the_verdict_counts_what_kept_a_grade_from_passing() {
+        let mut g = grade_of(vec![test_with(Policy::All, &[true, false]), test_with(Policy::All, &[true])]);
+        assert_eq!(verdict(&g), "1 of 3 runs failed");
+        g.tests[0].runs[1].outcome = Outcome::Error { reason: "no node".into() };
+        assert_eq!(
+            verdict(&g),
+            "1 run could not be judged (the kit could not set the test up: no verdict either way)",
+            "a kit error is no failure"
+        );
+        g.tests[0].runs[1].outcome = Outcome::Passed;
+        assert_eq!(verdict(&g), "all runs passed");
+    }
+
+    #[test]
+    fn a_submission_that_did_not_build_failed_no_run() {
+        let mut g = grade_of(vec![test_with(Policy::All, &[true])]);
+        g.build.status = crate::result::BuildStatus::Failed;
+        g.tests[0].runs[0] = crate::result::Run::not_run(1, 1, "the submission did not build");
+        assert_eq!(verdict(&g), "the submission did not build, so no test ran");
+        assert_eq!(tally(&g), Tally { runs: 1, not_run: 1, ..Tally::default() });
+    }
+
+    #[test]
+    fn a_shard_grades_only_the_tests_it_ran() {
+        let mut g = grade_of(vec![test_with(Policy::All, &[true]), test_with(Policy::All, &[])]);
+        assert_eq!(total(&g), (6.0, 12.0), "a whole grading counts every test");
+        g.shard = Some(crate::result::Shard { index: 1, count: 2 });
+        assert!(!counts(&g, &g.tests[1]));
+        assert_eq!(total(&g), (6.0, 6.0), "the other shard's test is not this shard's to score");
+        assert_eq!(verdict(&g), "all runs passed");
     }
 
     #[test]

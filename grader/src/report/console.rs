@@ -1,5 +1,6 @@
 //! The console report: a table per group (test, passed/runs, time mean ± sd,
-//! points), the total, and each failing run with its replay command.
+//! points), the total and the verdict, and each run that did not pass with
+//! its replay command.
 
 use crate::result::{BuildStatus, Grade};
 use crate::score::{self, fmt_points};
@@ -42,13 +43,15 @@ fn text(grade: &Grade, out: &Path) -> String {
         let _ = writeln!(s, "\n  {group:<width$}  {:>7}  {:>13}  {:>9}", "passed", "time (s)", "points");
         let (mut got, mut max) = (0.0, 0.0);
         for t in tests {
+            if !score::counts(grade, t) {
+                let _ =
+                    writeln!(s, "  {:<width$}  {:>7}  {:>13}  {:>9}  not in this shard", t.id, "-", "-", "-");
+                continue;
+            }
             let sc = score::score(t);
             got += sc.score;
             max += sc.max;
-            let time = match score::time_stats(t) {
-                Some((mean, sd)) => format!("{mean:.1} ± {sd:.1}"),
-                None => "-".into(),
-            };
+            let time = score::fmt_time(t);
             let mark = if sc.all_passed() { " " } else { "✗" };
             let _ = writeln!(
                 s,
@@ -68,7 +71,7 @@ fn text(grade: &Grade, out: &Path) -> String {
         );
     }
     let (got, max) = score::total(grade);
-    let verdict = if score::all_passed(grade) { "all runs passed" } else { "some runs failed" };
+    let verdict = score::verdict(grade);
     let _ = writeln!(
         s,
         "\nTotal {}/{} — {verdict} (elapsed {:.1} s)",
@@ -83,7 +86,7 @@ fn text(grade: &Grade, out: &Path) -> String {
         .filter(|(_, r)| grade.build.ok() || r.outcome.ran())
         .collect();
     if !failures.is_empty() {
-        let _ = writeln!(s, "\nFailing runs:");
+        let _ = writeln!(s, "\nRuns that did not pass:");
         for (t, r) in failures {
             let _ = writeln!(s, "  {} #{} (seed {}): {}", t.id, r.iteration, r.seed, r.reason());
             if r.outcome.ran() {
@@ -125,9 +128,43 @@ mod tests {
         assert!(t.contains("  Good2A            2/2      3.5 ± 0.7        5/5"), "{t}");
         assert!(t.contains("✗ Flaky2A           1/2"), "{t}");
         assert!(t.contains("2A total"), "{t}");
-        assert!(t.contains("Total 5/15 — some runs failed"), "{t}");
+        assert!(t.contains("Total 5/15 — 2 of 6 runs failed"), "{t}");
         assert!(t.contains("Slow2B #1 (seed 1001): timed out after 160 s"), "{t}");
         assert!(t.contains("replay: LAB_SEED=1002 LAB_NODE=/k/node /k/labs Flaky2A --exact"), "{t}");
+    }
+
+    #[test]
+    fn a_single_run_shows_its_time_without_a_spread() {
+        let mut g = crate::report::sample::grade();
+        g.tests.iter_mut().for_each(|t| t.runs.truncate(1));
+        let t = super::table(&g, std::path::Path::new("out"));
+        assert!(t.contains("  Good2A            1/1            3.0        5/5"), "{t}");
+        assert!(!t.contains("± 0.0"), "one run has no standard deviation: {t}");
+    }
+
+    #[test]
+    fn a_build_that_failed_failed_no_run() {
+        let mut g = crate::report::sample::grade();
+        g.build.status = crate::result::BuildStatus::Failed;
+        for t in &mut g.tests {
+            for r in &mut t.runs {
+                *r = crate::result::Run::not_run(r.iteration, r.seed, "the submission did not build");
+            }
+        }
+        let t = super::table(&g, std::path::Path::new("out"));
+        assert!(t.contains("Total 0/15 — the submission did not build, so no test ran"), "{t}");
+        assert!(!t.contains("failed (") && !t.contains("runs failed"), "{t}");
+    }
+
+    #[test]
+    fn a_shard_shows_the_tests_it_did_not_run_as_such() {
+        let mut g = crate::report::sample::grade();
+        g.shard = Some(crate::result::Shard { index: 2, count: 2 });
+        g.tests[1].runs.clear();
+        let t = super::table(&g, std::path::Path::new("out"));
+        assert!(t.contains("  Flaky2A             -              -          -  not in this shard"), "{t}");
+        assert!(t.contains("  2A total                                    5/5"), "{t}");
+        assert!(t.contains("Total 5/10 — 1 of 4 runs failed"), "{t}");
     }
 
     #[test]

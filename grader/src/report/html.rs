@@ -47,11 +47,11 @@ pub fn page(grade: &Grade, out: &Path) -> String {
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>raftlab grade: {}</title><style>{STYLE}</style></head><body>\n",
         esc(&grade.submission)
     );
-    let verdict = if score::all_passed(grade) {
-        "<span class=pass>all runs passed</span>"
-    } else {
-        "<span class=fail>some runs failed</span>"
-    };
+    let verdict = format!(
+        "<span class={}>{}</span>",
+        if score::all_passed(grade) { "pass" } else { "fail" },
+        esc(&score::verdict(grade))
+    );
     let _ = write!(
         s,
         "<h1>raftlab grade: {}</h1>\n<p><b>{}/{}</b> points — {verdict}. {} run(s) of each test, base seed {}, {:.1} s.</p>\n",
@@ -92,12 +92,24 @@ pub fn page(grade: &Grade, out: &Path) -> String {
     );
     for (group, tests) in super::groups(grade) {
         for t in tests {
+            if !score::counts(grade, t) {
+                let _ = writeln!(
+                    s,
+                    "<tr><td>{}</td><td>{}</td><td colspan=3>not in this shard</td></tr>",
+                    esc(group),
+                    esc(&t.id)
+                );
+                continue;
+            }
             let sc = score::score(t);
-            let time =
-                score::time_stats(t).map(|(m, sd)| format!("{m:.1} ± {sd:.1}")).unwrap_or_else(|| "-".into());
+            let time = score::fmt_time(t);
             let class = if sc.all_passed() { "pass" } else { "fail" };
-            let name =
-                if sc.all_passed() { esc(&t.id) } else { format!("<a href=\"#{0}\">{0}</a>", esc(&t.id)) };
+            // A link only to a section the page has (see `shown_runs`).
+            let name = if shown_runs(t).next().is_some() {
+                format!("<a href=\"#{0}\">{0}</a>", esc(&t.id))
+            } else {
+                esc(&t.id)
+            };
             let _ = writeln!(
                 s,
                 "<tr><td>{}</td><td class={class}>{name}</td><td class=n>{}/{}</td><td class=n>{time}</td><td class=n>{}/{}</td></tr>",
@@ -110,22 +122,25 @@ pub fn page(grade: &Grade, out: &Path) -> String {
         }
     }
     s.push_str("</table>\n");
-    let failing: Vec<&TestReport> = grade
-        .tests
-        .iter()
-        .filter(|t| t.runs.iter().any(|r| !r.outcome.passed() && r.outcome.ran()))
-        .collect();
+    let failing: Vec<&TestReport> = grade.tests.iter().filter(|t| shown_runs(t).next().is_some()).collect();
     if !failing.is_empty() {
-        s.push_str("<h2>Failing runs</h2>\n");
+        s.push_str("<h2>Runs that did not pass</h2>\n");
     }
     for t in failing {
         let _ = writeln!(s, "<h3 id=\"{0}\">{0} — {1}</h3>", esc(&t.id), esc(&t.title));
-        for r in t.runs.iter().filter(|r| !r.outcome.passed() && r.outcome.ran()) {
+        for r in shown_runs(t) {
             run_section(&mut s, grade, t, r, out);
         }
     }
     s.push_str("</body></html>\n");
     s
+}
+
+/// The runs of `t` that get a section of their own: those that started and
+/// did not pass. (A run that never started has no output to show; the build
+/// failure, if that was why, is shown at the top.)
+fn shown_runs(t: &TestReport) -> impl Iterator<Item = &Run> {
+    t.runs.iter().filter(|r| !r.outcome.passed() && r.outcome.ran())
 }
 
 fn run_section(s: &mut String, grade: &Grade, t: &TestReport, r: &Run, out: &Path) {
@@ -147,17 +162,32 @@ fn run_section(s: &mut String, grade: &Grade, t: &TestReport, r: &Run, out: &Pat
     }
 }
 
-/// A file's text, at most [`OUTPUT_BYTES`] (the first ones).
+/// A file's text, at most [`OUTPUT_BYTES`] of it: all of it, or its first
+/// and last halves of that with a line that says how much is left out (a
+/// run's diagnosis and libtest's summary are at the end).
 fn read_capped(path: &Path) -> String {
-    use std::io::Read;
-    let mut buf = Vec::new();
-    match std::fs::File::open(path) {
-        Ok(f) => {
-            let _ = f.take(OUTPUT_BYTES).read_to_end(&mut buf);
-            harness::text::escape_bytes(&buf).into_owned()
+    use std::io::{Read, Seek, SeekFrom};
+    let read = || -> std::io::Result<String> {
+        let mut f = std::fs::File::open(path)?;
+        let len = f.metadata()?.len();
+        let mut head = Vec::new();
+        if len <= OUTPUT_BYTES {
+            (&mut f).take(OUTPUT_BYTES).read_to_end(&mut head)?;
+            return Ok(harness::text::escape_bytes(&head).into_owned());
         }
-        Err(e) => format!("(cannot read {}: {e})", path.display()),
-    }
+        let half = OUTPUT_BYTES / 2;
+        (&mut f).take(half).read_to_end(&mut head)?;
+        let mut tail = Vec::new();
+        f.seek(SeekFrom::Start(len - half))?;
+        f.take(half).read_to_end(&mut tail)?;
+        Ok(format!(
+            "{}\n[… {} bytes of this file not shown here: see the full file …]\n{}",
+            harness::text::escape_bytes(&head),
+            len - 2 * half,
+            harness::text::escape_bytes(&tail)
+        ))
+    };
+    read().unwrap_or_else(|e| format!("(cannot read {}: {e})", path.display()))
 }
 
 #[cfg(test)]
@@ -170,6 +200,63 @@ mod tests {
         assert!(p.contains("id=\"Slow2B\""));
         assert!(!p.contains("<script>"));
         assert!(p.contains("seed <code>1002</code>"));
+    }
+
+    /// Every `href="#x"` of `page` and whether the page has an `id="x"`.
+    fn anchors(page: &str) -> Vec<(String, bool)> {
+        page.match_indices("href=\"#")
+            .map(|(at, m)| {
+                let id = &page[at + m.len()..];
+                let id = &id[..id.find('"').unwrap()];
+                (id.to_string(), page.contains(&format!("id=\"{id}\"")))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_link_in_the_page_goes_to_a_section_it_has() {
+        let mut g = crate::report::sample::grade();
+        let p = super::page(&g, std::path::Path::new("/nonexistent"));
+        assert_eq!(anchors(&p).len(), 2, "{p}");
+        assert!(anchors(&p).iter().all(|(_, found)| *found), "{:?}", anchors(&p));
+        // A build that failed: nothing ran, no section, so no link.
+        g.build.status = crate::result::BuildStatus::Failed;
+        for t in &mut g.tests {
+            for r in &mut t.runs {
+                *r = crate::result::Run::not_run(r.iteration, r.seed, "the submission did not build");
+            }
+        }
+        let p = super::page(&g, std::path::Path::new("/nonexistent"));
+        assert_eq!(anchors(&p), [], "{p}");
+        assert!(p.contains("the submission did not build, so no test ran"), "{p}");
+        assert!(!p.contains("runs failed"), "no run failed: {p}");
+    }
+
+    #[test]
+    fn the_verdict_and_times_say_what_was_measured() {
+        let mut g = crate::report::sample::grade();
+        let p = super::page(&g, std::path::Path::new("/nonexistent"));
+        assert!(p.contains("<span class=fail>2 of 6 runs failed</span>"), "{p}");
+        g.tests.iter_mut().for_each(|t| t.runs.truncate(1));
+        let p = super::page(&g, std::path::Path::new("/nonexistent"));
+        assert!(p.contains("<td class=n>3.0</td>") && !p.contains("± 0.0"), "one run, no spread: {p}");
+    }
+
+    #[test]
+    fn a_long_output_is_shown_with_its_end() {
+        let out = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(out.path().join("runs/Flaky2A/2")).unwrap();
+        let mut text = "start\n".to_string();
+        text.push_str(&"\\x00".repeat(100_000));
+        text.push_str("\n---- Flaky2A ----\nthe diagnosis\n");
+        std::fs::write(out.path().join("runs/Flaky2A/2/output.txt"), &text).unwrap();
+        let mut g = crate::report::sample::grade();
+        g.tests[1].runs[1].output = Some("runs/Flaky2A/2/output.txt".into());
+        let p = super::page(&g, out.path());
+        assert!(p.contains("<pre>start\n"), "the beginning");
+        assert!(p.contains("the diagnosis\n</pre>"), "and the end, where the failure is");
+        assert!(p.contains("bytes of this file not shown here"));
+        assert!(p.len() < 200 * 1024, "{} bytes", p.len());
     }
 
     #[test]

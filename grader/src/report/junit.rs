@@ -1,6 +1,9 @@
 //! JUnit XML for CI: one testsuite per group, one testcase per test; a test
-//! with a failing run is a failure (or an error, when it never ran because
-//! the build failed) with its reason and the failing run's output tail.
+//! with a failing run is a failure, with its reason and the failing run's
+//! output tail. A test none of whose runs judged the code under test is an
+//! error, not a failure: the build failed, the kit could not set it up, or
+//! it never started. In a shard, a test whose runs are all another shard's
+//! is skipped.
 
 use crate::result::Grade;
 use crate::score;
@@ -26,7 +29,14 @@ pub fn xml(grade: &Grade) -> String {
         suite.add_property(Property::new("isolation_detail", grade.isolation.detail.clone()));
         for t in tests {
             let sc = score::score(t);
-            let status = if sc.all_passed() {
+            let judged_failures: Vec<_> =
+                t.runs.iter().filter(|r| r.outcome.judged() && !r.outcome.passed()).collect();
+            let unjudged = t.runs.iter().find(|r| !r.outcome.judged());
+            let status = if !score::counts(grade, t) {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message("not in this shard: its runs are another shard's");
+                s
+            } else if sc.all_passed() {
                 TestCaseStatus::success()
             } else if !grade.build.ok() {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
@@ -34,23 +44,32 @@ pub fn xml(grade: &Grade) -> String {
                     .set_message("the submission did not build")
                     .set_description(shown(&grade.build.message));
                 s
-            } else {
-                let failing: Vec<_> = t.runs.iter().filter(|r| !r.outcome.passed()).collect();
-                let first = failing.first();
+            } else if let Some(&r) = judged_failures.first() {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                let message = match first {
-                    Some(r) => format!(
-                        "{} of {} runs failed; run {} (seed {}): {}",
-                        failing.len(),
-                        sc.runs,
-                        r.iteration,
-                        r.seed,
-                        r.reason()
-                    ),
+                let mut message = format!(
+                    "{} of {} runs failed; run {} (seed {}): {}",
+                    judged_failures.len(),
+                    sc.runs,
+                    r.iteration,
+                    r.seed,
+                    r.reason()
+                );
+                let more = t.runs.iter().filter(|r| !r.outcome.judged()).count();
+                if more > 0 {
+                    message.push_str(&format!(" ({more} more could not be judged)"));
+                }
+                s.set_type("test").set_message(shown(&message));
+                s.set_description(shown(&format!("replay: {}\n\n{}", r.replay(grade, &t.id), r.tail)));
+                s
+            } else {
+                // Every run that did not pass judged nothing: no verdict.
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                let message = match unjudged {
+                    Some(r) => format!("run {} (seed {}): {}", r.iteration, r.seed, r.reason()),
                     None => "no runs".to_string(),
                 };
-                s.set_type("test").set_message(shown(&message));
-                if let Some(r) = first {
+                s.set_type("setup").set_message(shown(&message));
+                if let Some(r) = unjudged.filter(|r| r.outcome.ran()) {
                     s.set_description(shown(&format!("replay: {}\n\n{}", r.replay(grade, &t.id), r.tail)));
                 }
                 s
@@ -83,6 +102,30 @@ mod tests {
         assert_eq!(x.matches("<failure ").count(), 2, "{x}");
         assert!(x.contains("&lt;script&gt;"), "{x}");
         assert!(!x.contains("<script>"));
+    }
+
+    #[test]
+    fn a_run_the_kit_could_not_set_up_is_an_error_not_a_failure() {
+        let mut g = crate::report::sample::grade();
+        g.tests[1].runs[1].outcome = crate::result::Outcome::Error { reason: "no node".into() };
+        let x = super::xml(&g);
+        assert!(
+            x.contains(r#"<testsuites name="raftlab" tests="3" skipped="0" failures="1" errors="1""#),
+            "{x}"
+        );
+        assert!(x.contains(r#"<error message="run 2 (seed 1002): error, not a verdict: no node"#), "{x}");
+        assert!(x.contains(r#"type="setup">replay: LAB_SEED=1002"#), "{x}");
+        assert!(!x.contains("runs failed; run 2 (seed 1002): error"), "{x}");
+    }
+
+    #[test]
+    fn a_test_of_another_shard_is_skipped_not_failed() {
+        let mut g = crate::report::sample::grade();
+        g.shard = Some(crate::result::Shard { index: 1, count: 2 });
+        g.tests[0].runs.clear();
+        let x = super::xml(&g);
+        assert!(x.contains(r#"tests="3" skipped="1" failures="2" errors="0""#), "{x}");
+        assert!(!x.contains("no runs"), "{x}");
     }
 
     #[test]
