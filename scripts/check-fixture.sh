@@ -18,6 +18,9 @@
 #                                                         -> Figure8Unreliable2C
 #   snapshot-not-redelivered  a restarted peer skips its saved snapshot and
 #                           goes on with the entries after it -> SnapshotInit2D
+#   leader-by-claim         state() says node 0 leads term 1; no election, no
+#                           RPC at all (passed InitialElection2A before the
+#                           leader-acts check)             -> InitialElection2A
 #
 # The broken crates are made from the reference by the self-check's mutants
 # (selfcheck/mutants/*.mut, selfcheck/contract/*.mut), so they never drift
@@ -64,7 +67,7 @@ if [ -d selfcheck ]; then
   for m in kv-no-dedup kv-local-get install-old-snapshot; do
     mutant selfcheck/mutants "$m"
   done
-  for m in apply-twice double-leader-at-start stuck-vote snapshot-not-redelivered; do
+  for m in apply-twice double-leader-at-start stuck-vote snapshot-not-redelivered leader-by-claim; do
     mutant selfcheck/contract "$m"
   done
 
@@ -76,6 +79,11 @@ if [ -d selfcheck ]; then
   run test-2A RAFT="$made/double-leader-at-start/raft" TEST=InitialElection2A
   check "2A fails against double-leader-at-start" '[ $status -ne 0 ]'
   check "the diagnosis names the two leaders of term 0, reported as it happened" 'grep -q "two leaders in term 0: .*said so as it happened" "$out"'
+  dump
+
+  run test-2A RAFT="$made/leader-by-claim/raft" TEST=InitialElection2A
+  check "2A fails against leader-by-claim" '[ $status -ne 0 ]'
+  check "the diagnosis says node 0 claims term 1 and sent no AppendEntries" 'grep -q "node 0 has said it leads term 1 for [0-9.]* s, yet since it could have become its leader it has sent no AppendEntries (nor InstallSnapshot) to node 1, node 2" "$out"'
   dump
 
   run test-2D RAFT="$made/install-old-snapshot/raft" TEST=OldSnapshot2D

@@ -177,13 +177,7 @@ impl Cluster {
     pub fn state(&self, i: usize) -> TestResult<Option<(u64, bool)>> {
         match self.nodes.request(i, Request::GetState).map_err(|f| self.failed(f))? {
             Some(Reply::State { term, is_leader, .. }) => {
-                if is_leader {
-                    self.nodes.inv.lock().expect("invariants lock").leader_seen(
-                        i,
-                        term,
-                        "answered state() so",
-                    );
-                }
+                self.nodes.saw_role(i, term, is_leader, "answered state() so");
                 Ok(Some((term, is_leader)))
             }
             Some(other) => self.fail(format!("node {i} answered GetState with {other:?}")),

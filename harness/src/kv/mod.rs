@@ -241,13 +241,10 @@ impl KvCluster {
         for i in self.all() {
             match self.nodes.request(i, Request::GetState).map_err(|f| self.failed(f))? {
                 Some(Reply::State { term, is_leader: true, .. }) => {
-                    self.nodes.inv.lock().expect("invariants lock").leader_seen(
-                        i,
-                        term,
-                        "answered state() so",
-                    );
+                    self.nodes.saw_role(i, term, true, "answered state() so");
                     return Ok(Some(i));
                 }
+                Some(Reply::State { term, .. }) => self.nodes.saw_role(i, term, false, "answered state() so"),
                 _ => continue,
             }
         }

@@ -85,6 +85,7 @@ impl Network {
 
     async fn on_request(&self, link: &Arc<Link>, caller: &Arc<Caller>, frame: Frame, out: &mut Outgoing) {
         self.inner.stats.call(frame.payload().len());
+        self.inner.stats.sent(link.from, link.to.index, frame.method());
         let reachable = link.enabled.load(Ordering::SeqCst)
             && link.to.alive.load(Ordering::SeqCst)
             && !link.requests_blocked.load(Ordering::SeqCst);

@@ -22,7 +22,14 @@ pub struct Stats {
     total_bytes: AtomicU64,
     /// Requests delivered to each server, by method (labrpc's `GetCount`, split).
     delivered: Mutex<Vec<HashMap<String, u64>>>,
+    /// When each caller last sent each server a request only a leader
+    /// sends ([`LEADER_METHODS`]), on [`control::clock`], delivered or not.
+    leader_sends: Mutex<HashMap<(u32, usize), u64>>,
 }
+
+/// The requests only a leader sends: what shows that a node which says it
+/// leads acts as one.
+pub const LEADER_METHODS: [&str; 2] = ["Raft.AppendEntries", "Raft.InstallSnapshot"];
 
 impl Stats {
     /// Counters whose rates count from `zero` (a [`control::clock`] reading).
@@ -33,6 +40,21 @@ impl Stats {
     pub(crate) fn call(&self, request_bytes: usize) {
         self.total_calls.fetch_add(1, Ordering::Relaxed);
         self.total_bytes.fetch_add(request_bytes as u64, Ordering::Relaxed);
+    }
+
+    /// `from` sent `to` a request for `method` (it reached the network;
+    /// whether it is delivered does not matter).
+    pub(crate) fn sent(&self, from: u32, to: usize, method: &str) {
+        if LEADER_METHODS.contains(&method) {
+            let now = control::clock::monotonic_ns();
+            self.leader_sends.lock().expect("stats lock").insert((from, to), now);
+        }
+    }
+
+    /// When `from` last sent `to` an AppendEntries or InstallSnapshot
+    /// ([`LEADER_METHODS`]), on [`control::clock`]; `None` if never.
+    pub fn last_leader_send(&self, from: u32, to: usize) -> Option<u64> {
+        self.leader_sends.lock().expect("stats lock").get(&(from, to)).copied()
     }
 
     pub(crate) fn reply(&self, reply_bytes: usize) {

@@ -1,5 +1,6 @@
 //! The node processes of one test: start, crash, restart, and talk to them.
 
+pub mod leaders;
 mod views;
 mod watch;
 
@@ -59,6 +60,8 @@ pub struct Nodes {
     live: Vec<Mutex<Option<Live>>>,
     /// Per node: whether its process is paused (SIGSTOP).
     paused: Vec<AtomicBool>,
+    /// The leadership each node claims, checked against what it sends.
+    leaders: leaders::Leaders,
     /// Per node: the incarnation whose events count (0: none).
     current: Arc<Vec<AtomicU64>>,
     incarnations: AtomicU64,
@@ -110,8 +113,10 @@ impl Nodes {
             seed,
             rt,
             dir,
+            leaders: leaders::Leaders::new(n, net.clone()),
             net,
             inv: Arc::new(Mutex::new(Invariants::new(n))),
+
             activity: Arc::new(Activity::new(timeline.zero())),
             timeline,
             binary,
@@ -191,6 +196,7 @@ impl Nodes {
             NodeProcess::spawn(&self.binary, &args, &log, self.node_sandboxes.get(i).map(|s| (s, &view)))
                 .map_err(|e| Failure::setup(format!("cannot start {}: {e}", self.binary.display())))?;
         self.inv.lock().expect("invariants lock").restarted(i);
+        self.leaders.reset(i);
         self.current[i].store(incarnation, Ordering::SeqCst);
         let observe = self.observer(i, incarnation);
         match self.rt.block_on(node_conn::accept(listener, i, READY_TIMEOUT, observe)) {
@@ -276,6 +282,7 @@ impl Nodes {
             && self.paused[i].swap(false, Ordering::SeqCst)
         {
             live.process.signal_all(nix::sys::signal::Signal::SIGCONT);
+            self.leaders.reset(i);
             self.timeline.record(format!("node {i} resumed"));
         }
     }
@@ -323,6 +330,21 @@ impl Nodes {
         self.inv.lock().expect("invariants lock").violation().map(str::to_string)
     }
 
+    /// Node `i` was seen at `term`, leading or not (`how`: how it said so):
+    /// one leader per term, and a leader acts as one ([`leaders`]).
+    pub fn saw_role(&self, i: usize, term: u64, leader: bool, how: &str) {
+        let wanting = self.leaders.observe(i, term, leader);
+        let mut inv = self.inv.lock().expect("invariants lock");
+        if leader {
+            inv.leader_seen(i, term, how);
+        }
+        if let Some(why) = wanting {
+            self.timeline
+                .record(format!("VIOLATION: node {i} leads term {term} without acting as its leader"));
+            inv.violate(why);
+        }
+    }
+
     /// Kills every node.
     pub fn kill_all(&self) {
         for i in 0..self.n {
@@ -330,13 +352,15 @@ impl Nodes {
         }
     }
 
-    /// The last lines of every node's log, for a diagnosis.
+    /// The last lines of every node's log, for a diagnosis. Each log is
+    /// named as it is in the artifacts folder the report names (the test
+    /// folder itself is gone by the time anyone reads it, or lies in a
+    /// private `/tmp`).
     pub fn log_tails(&self) -> String {
         (0..self.n)
             .map(|i| {
                 format!(
-                    "  node {i} ({}):\n{}",
-                    self.log_path(i).display(),
+                    "  node {i} (n{i}.log):\n{}",
                     indent(&process::tail(&self.log_path(i), LOG_TAIL_LINES))
                 )
             })

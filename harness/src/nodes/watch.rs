@@ -27,12 +27,13 @@ pub fn handler_limit(method: &str) -> Duration {
 
 impl Nodes {
     pub(super) fn observer(&self, i: usize, incarnation: u64) -> impl Fn(Event) + Send + 'static {
-        let (inv, current, log, timeline, activity) = (
+        let (inv, current, log, timeline, activity, leaders) = (
             self.inv.clone(),
             self.current.clone(),
             self.log_path(i),
             self.timeline.clone(),
             self.activity.clone(),
+            self.leaders.clone(),
         );
         move |event| {
             if current[i].load(Ordering::SeqCst) != incarnation {
@@ -63,6 +64,9 @@ impl Nodes {
                     timeline.record(format!("node {i} {role} in term {term}"));
                     if leader {
                         inv.leader_seen(i, term, "said so as it happened");
+                    }
+                    if let Some(why) = leaders.observe(i, term, leader) {
+                        inv.violate(why);
                     }
                 }
                 Event::Message(ToHarness::Problem { message }) => inv.violate(format!("node {i}: {message}")),
