@@ -43,6 +43,9 @@ pub enum ToHarness {
     Snapshot {
         /// Last index the snapshot covers.
         index: u64,
+        /// The term Raft's `ApplyMsg::Snapshot` gave for the entry at
+        /// `index` (its last included term); `None` when `restored`.
+        term: Option<u64>,
         /// The commands at indexes 1..=index, as the snapshot holds them.
         commands: Vec<Vec<u8>>,
         /// Read from disk at start rather than delivered by Raft.

@@ -38,6 +38,9 @@ pub struct Invariants {
     /// Per node: the index of the snapshot the current process restored at
     /// its start, until Raft delivers it (or a newer one) on the apply channel.
     undelivered: Vec<Option<u64>>,
+    /// index → the term of the entry applied there, and the node that
+    /// applied it first (as `ApplyMsg::Command` gave it).
+    terms: BTreeMap<u64, (u64, usize)>,
     /// Highest index applied anywhere.
     max_index: u64,
     violation: Option<String>,
@@ -52,6 +55,7 @@ impl Invariants {
             leaders: BTreeMap::new(),
             installed: vec![0; n],
             undelivered: vec![None; n],
+            terms: BTreeMap::new(),
             max_index: 0,
             violation: None,
         }
@@ -120,9 +124,39 @@ impl Invariants {
             ));
         }
         self.compare(node, index, command, "applied");
+        match self.terms.get(&index) {
+            Some(&(t, by)) if t != term => {
+                return self.violate(format!(
+                    "commit index={index}: node {node} applied it as an entry of term {term}, node {by} as one of \
+                     term {t}: a committed entry has one term everywhere (Log Matching)"
+                ));
+            }
+            Some(_) => {}
+            None => {
+                self.terms.insert(index, (term, node));
+            }
+        }
         self.logs[node].insert(index, command.to_vec());
         self.last_applied[node] = index;
         self.max_index = self.max_index.max(index);
+    }
+
+    /// Raft handed `node`'s service a snapshot through `index` labelled
+    /// `term` (`ApplyMsg::Snapshot`): the term must be that of the entry
+    /// committed at `index` (Figure 13's lastIncludedTerm), as applied
+    /// somewhere. A peer that records another term at `snapshot(index, …)`
+    /// — its current term, its last entry's, its previous snapshot's —
+    /// sends it on in InstallSnapshot and delivers it after a restart.
+    pub fn snapshot_term(&mut self, node: usize, index: u64, term: u64) {
+        if let Some(&(t, by)) = self.terms.get(&index)
+            && t != term
+        {
+            self.violate(format!(
+                "node {node} was handed a snapshot through index {index} labelled term {term}, but the entry \
+                 committed at index {index} is of term {t} (node {by} applied it): a snapshot's last included \
+                 term is the term of the entry at its index, not the current term or the last entry's"
+            ));
+        }
     }
 
     /// `node` installed a snapshot holding `commands` for indexes 1..=index.
@@ -204,6 +238,29 @@ impl Invariants {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snapshot_labelled_with_another_term_than_its_entry_is_a_violation() {
+        let mut inv = Invariants::new(2);
+        inv.applied(0, 1, 1, b"a");
+        inv.applied(0, 2, 3, b"b");
+        inv.snapshot_term(1, 2, 3);
+        assert_eq!(inv.violation(), None, "the entry's own term");
+        inv.snapshot_term(1, 7, 9);
+        assert_eq!(inv.violation(), None, "an index no one applied: nothing to compare with");
+        inv.snapshot_term(1, 2, 4);
+        let v = inv.violation().unwrap();
+        assert!(v.contains("through index 2 labelled term 4") && v.contains("is of term 3 (node 0"), "{v}");
+    }
+
+    #[test]
+    fn one_entry_applied_with_two_terms_is_a_violation() {
+        let mut inv = Invariants::new(2);
+        inv.applied(0, 1, 1, b"a");
+        inv.applied(1, 1, 2, b"a");
+        let v = inv.violation().unwrap();
+        assert!(v.contains("node 1 applied it as an entry of term 2, node 0 as one of term 1"), "{v}");
+    }
 
     #[test]
     fn two_leaders_in_one_term_is_a_violation() {

@@ -25,7 +25,7 @@ pub async fn run(args: RaftArgs) -> Result<(), String> {
         let (index, commands): SnapshotData = postcard::from_bytes(&saved).map_err(|e| {
             format!("cannot decode the tester snapshot saved in {}: {e}", args.data.display())
         })?;
-        out.send(&ToHarness::Snapshot { index, commands: commands.clone(), restored: true });
+        out.send(&ToHarness::Snapshot { index, term: None, commands: commands.clone(), restored: true });
         applied = commands;
     }
 
@@ -87,9 +87,15 @@ async fn apply_loop(
                     }
                 }
             }
-            ApplyMsg::Snapshot { index, data, .. } => match postcard::from_bytes::<SnapshotData>(&data) {
+            ApplyMsg::Snapshot { index, term, data } => match postcard::from_bytes::<SnapshotData>(&data) {
                 Ok((inner, commands)) if inner == index => {
-                    out.send(&ToHarness::Snapshot { index, commands: commands.clone(), restored: false });
+                    let msg = ToHarness::Snapshot {
+                        index,
+                        term: Some(term),
+                        commands: commands.clone(),
+                        restored: false,
+                    };
+                    out.send(&msg);
                     applied = commands;
                 }
                 Ok((inner, _)) => out.send(&ToHarness::Problem {

@@ -55,8 +55,11 @@ impl Nodes {
                     activity.applied(i, index > inv.max_index());
                     inv.applied(i, index, term, &command)
                 }
-                Event::Message(ToHarness::Snapshot { index, commands, restored }) => {
+                Event::Message(ToHarness::Snapshot { index, term, commands, restored }) => {
                     timeline.record(format!("node {i} installed a snapshot through index {index}"));
+                    if let Some(term) = term {
+                        inv.snapshot_term(i, index, term);
+                    }
                     inv.snapshot(i, index, &commands, restored)
                 }
                 Event::Message(ToHarness::Role { term, leader }) => {
