@@ -213,6 +213,13 @@ pub fn all() -> Vec<TestCase> {
             5,
             dx::old_snapshot
         ),
+        case!(
+            "SnapshotTerm2D",
+            "2D",
+            "Test (2D): a snapshot keeps the term of its last entry, not the current term",
+            5,
+            dx::boundary_term
+        ),
         case!("Basic3A", "3A", "Test: one client (3A)", 5, |t| { kv::generic(t, kv::Generic::DEFAULT) }),
         case!("Speed3A", "3A", "Test: ops complete fast enough (3A)", 5, |t| kv::speed(t, None)),
         case!("Concurrent3A", "3A", "Test: many clients (3A)", 5, |t| {

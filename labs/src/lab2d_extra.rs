@@ -262,3 +262,106 @@ fn play_old_snapshot(cluster: &Cluster, base: u64, leader: usize, a: usize) -> T
     cluster.check_invariants()?;
     Ok(delivered > 0)
 }
+
+/// Rounds of [`boundary_term`] tried at most (a round spoiled by a leader
+/// change before the story starts is tried again).
+const TERM_ROUNDS: u64 = 4;
+/// How long the followers are given to receive the leader's last entries,
+/// whose answers are held (ten heartbeat intervals and more).
+const RECEIVE_TIME: Duration = Duration::from_millis(1000);
+
+/// A snapshot's last included term is the term of the entry at its index,
+/// not the term the peer is in when it takes it (Figure 13:
+/// lastIncludedTerm). The 6.824 tests snapshot entries of the current term
+/// almost always, so a peer that labels its snapshot with its current term
+/// (or its last entry's) lives through them. With three servers and the
+/// tester snapshotting at every index `s` with `s + 1` a multiple of 10:
+/// 1. the leader appends the entries up to `s`, in its term `t`, and both
+///    followers receive them, but their answers are held: nothing past the
+///    last committed index commits;
+/// 2. the leader crashes; a follower wins a later term `T` and commits the
+///    entries up to `s` with one of its own term: both survivors apply `s`
+///    while in term `T`, and snapshot it;
+/// 3. the old leader restarts behind the new leader's snapshot and is sent
+///    it; then a survivor restarts from its own saved snapshot.
+///
+/// Each snapshot Raft hands a service (installed or restored) must carry
+/// term `t`, the term of entry `s` as every server applied it: the tester
+/// checks every `ApplyMsg::Snapshot` against the applied entries' terms.
+pub fn boundary_term(t: &TestCase) -> TestResult {
+    let servers = 3;
+    let cluster = Cluster::new(t.id, servers, Options { snapshot: true, ..Options::default() })?;
+    cluster.begin(t.title);
+    let mut played = false;
+    for round in 1..=TERM_ROUNDS {
+        let last = cluster.one(&cmd(round * 1000), servers, true)?;
+        let leader = cluster.check_one_leader()?;
+        let story = play_boundary_term(&cluster, round * 1000, leader, last);
+        for f in cluster.others(leader) {
+            cluster.hold_replies(leader, f, false);
+            cluster.clear_held(leader, f);
+        }
+        if !cluster.is_alive(leader) {
+            cluster.restart(leader)?;
+        }
+        for i in 0..servers {
+            cluster.connect(i);
+        }
+        played = story?;
+        cluster.one(&cmd(round * 1000 + 900), servers, true)?;
+        cluster.check_invariants()?;
+        if played {
+            break;
+        }
+    }
+    if !played {
+        fail!(
+            "in {TERM_ROUNDS} rounds the leader never kept its lead long enough to append the entries up to a snapshot index"
+        )
+    }
+    cluster.end()
+}
+
+/// Steps 1 to 3 of [`boundary_term`]; `false` when a leader change spoiled
+/// step 1.
+fn play_boundary_term(cluster: &Cluster, base: u64, leader: usize, last: u64) -> TestResult<bool> {
+    let servers = cluster.n();
+    let followers = cluster.others(leader);
+    // 1. Entries up to the next snapshot index s, uncommitted.
+    let s = (last + 1).div_ceil(10) * 10 - 1;
+    let s = if s <= last { s + 10 } else { s };
+    for f in &followers {
+        cluster.hold_replies(leader, *f, true);
+    }
+    let mut term = None;
+    for (k, index) in (last + 1..=s).enumerate() {
+        match cluster.start(leader, &cmd(base + 1 + k as u64))? {
+            Some((i, t)) if i == index && term.is_none_or(|x| x == t) => term = Some(t),
+            _ => return Ok(false),
+        }
+    }
+    sleep(RECEIVE_TIME);
+    let Some(term) = term else { return Ok(false) };
+    if !matches!(cluster.state(leader)?, Some((t, true)) if t == term) {
+        return Ok(false);
+    }
+    // 2. A survivor leads a later term and commits through s.
+    cluster.crash(leader);
+    cluster.one(&cmd(base + 100), servers - 1, true)?;
+    cluster.wait(s, servers - 1, None)?;
+    let new_leader = cluster.check_one_leader()?;
+    match cluster.state(new_leader)? {
+        Some((t, true)) if t > term => {}
+        other => {
+            fail!("node {new_leader} leads after node {leader} crashed in term {term}, yet answers {other:?}")
+        }
+    }
+    // 3. The old leader is sent the snapshot; a survivor restores its own.
+    cluster.reboot(leader)?;
+    cluster.one(&cmd(base + 200), servers, true)?;
+    let survivor = followers.iter().copied().find(|&f| f != new_leader).expect("three servers");
+    cluster.crash(survivor);
+    cluster.reboot(survivor)?;
+    cluster.one(&cmd(base + 300), servers, true)?;
+    Ok(true)
+}
