@@ -56,8 +56,8 @@ check "no mutants, skeleton folder, build output or history" \
 # What only course staff use, left out on purpose (the kit's README is
 # replaced by the student guide).
 staff_only="docs/trust-boundary.md docs/ci grader/README.md grader/tests/e2e.rs grader/tests/mutant.rs
-  grader/fixtures node/tests/contract_docs.rs scripts/check-fixture.sh scripts/make-handout.sh
-  scripts/test-handout.sh"
+  grader/fixtures node/tests/contract_docs.rs scripts/check-fixture.sh scripts/check-portable.sh
+  scripts/make-handout.sh scripts/test-handout.sh"
 left_out() { case " $(echo $staff_only) " in *" $1 "*) return 0 ;; esac; return 1; }
 present=$(for p in $staff_only; do [ -e "$dest/$p" ] && echo "$p"; done)
 check "the course staff's files are left out" '[ -z "$present" ]'
@@ -97,7 +97,7 @@ check "make help lists the students' targets" \
   '( for t in build test test-2A test-2B test-2C test-2D test-3A test-3B grade lint; do
        grep -qE "^  make $t " <<<"$help" || exit 1; done )'
 check "make help lists no target that needs what is left out" \
-  '! grep -qE "^  make (check|grader-e2e|handout|test-handout|selfcheck|selfcheck-ci|bench-checker) " <<<"$help"'
+  '! grep -qE "^  make (check|grader-e2e|handout|test-handout|selfcheck|selfcheck-ci|bench-checker|portable) " <<<"$help"'
 check "the Makefile still reads (make -n test-2A grade)" \
   'make -C "$dest" --no-print-directory -n test-2A grade >/dev/null 2>&1'
 

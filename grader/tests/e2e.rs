@@ -219,7 +219,16 @@ fn grade_planted(tmp: &Path, planted: &Planted, sub: &Path, what: &str, extra: &
     let mut args = vec!["--tests", "InitialElection2A", "--timeout", "60"];
     args.extend_from_slice(extra);
     let run = grade_within(&out_dir, Some(sub), &args, HOSTILE_BOUND);
-    assert!(!run.timed_out, "{what}: the grading hung: still running after {HOSTILE_BOUND:?}");
+    if run.timed_out {
+        // Where it stood: the build's log (the grading writes it as it goes).
+        let build = std::fs::read_to_string(out_dir.join("build.txt")).unwrap_or_default();
+        let tail: Vec<&str> = build.lines().rev().take(40).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        panic!(
+            "{what}: the grading hung: still running after {HOSTILE_BOUND:?}; the build log's end:\n{}",
+            tail.join("\n")
+        );
+    }
     let out = run.out;
     assert_eq!(out.status.code(), Some(1), "{what}: exit status");
     let results = json(&out_dir.join("results.json"));
