@@ -127,10 +127,19 @@ fn open_beneath(dir: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> nix::Result<Ow
             }
         }
     }
-    let (parent, name) = split(rel);
-    let held = parent.map(|p| folder_beneath(dir, p)).transpose()?;
+    let (held, name) = parent_beneath(dir, rel)?;
     let at = held.as_ref().map_or(dir, |f| f.as_fd());
     nix::fcntl::openat(at, name, flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
+}
+
+/// The portable path's split of `rel` beneath `dir`: its folder, opened
+/// ([`folder_beneath`]; `None` for `dir` itself), and its last component.
+fn parent_beneath<'a>(
+    dir: BorrowedFd<'_>,
+    rel: &'a Path,
+) -> nix::Result<(Option<OwnedFd>, &'a std::ffi::OsStr)> {
+    let (parent, name) = split(rel);
+    Ok((parent.map(|p| folder_beneath(dir, p)).transpose()?, name))
 }
 
 /// The portable path's resolution of the folder `rel` beneath `dir`: one
@@ -154,8 +163,7 @@ fn stat_beneath(dir: BorrowedFd<'_>, rel: &Path) -> nix::Result<FileStat> {
         // The last component may be a link: O_PATH|O_NOFOLLOW opens the link itself.
         return nix::sys::stat::fstat(&open_beneath(dir, rel, OFlag::O_PATH)?);
     }
-    let (parent, name) = split(rel);
-    let held = parent.map(|p| folder_beneath(dir, p)).transpose()?;
+    let (held, name) = parent_beneath(dir, rel)?;
     let at = held.as_ref().map_or(dir, |f| f.as_fd());
     nix::sys::stat::fstatat(at, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
 }
