@@ -365,3 +365,122 @@ fn play_boundary_term(cluster: &Cluster, base: u64, leader: usize, last: u64) ->
     cluster.one(&cmd(base + 300), servers, true)?;
     Ok(true)
 }
+
+/// Rounds of [`behind_commit`] tried at most (a round spoiled by a leader
+/// change is tried again).
+const BEHIND_ROUNDS: u64 = 4;
+
+/// A follower ignores an InstallSnapshot that is not newer than its commit
+/// index, even one newer than its own snapshot (Figure 13, step 6: the
+/// follower's log already holds that prefix, committed). A follower that
+/// compares the offered index with its own snapshot index instead survives
+/// [`old_snapshot`], where it has snapshotted past the old request by the
+/// time it arrives. Kills `install-old-snapshot-own-index` and
+/// `install-old-snapshot`. With three servers, the tester snapshotting at
+/// every index `s` with `s + 1` a multiple of 10 on all but follower `a`,
+/// which never snapshots:
+/// 1. `a` restarts as a peer that never snapshots; entries commit on all
+///    three up to `s - 1`;
+/// 2. `a`'s answers to the leader are held, and so are the leader's
+///    InstallSnapshot requests to `a`; the leader appends `s` and `s + 1`,
+///    sends them to both followers and commits them with `b`, snapshots at
+///    `s` and, not having heard from `a`, sends `a` an InstallSnapshot for
+///    `s`, which is held;
+/// 3. `a`'s answers arrive at once: the leader learns that `a` holds the
+///    entries and commits them on it by AppendEntries; `a` applies past `s`,
+///    its own snapshot still older than `s`;
+/// 4. the held InstallSnapshot reaches `a` — same leader, same term. A
+///    follower that installs it hands its service a snapshot older than
+///    what it applied, which the tester reports at once.
+///
+/// Step 2 keeps `a` without an AppendEntries for two heartbeat intervals at
+/// most, below the shortest election timeout; a round where a leader
+/// change spoils the story is played again.
+pub fn behind_commit(t: &TestCase) -> TestResult {
+    let servers = 3;
+    let cluster = Cluster::new(t.id, servers, Options { snapshot: true, ..Options::default() })?;
+    cluster.begin(t.title);
+    let mut played = false;
+    for round in 1..=BEHIND_ROUNDS {
+        let base = round * 1000;
+        cluster.one(&cmd(base), servers, true)?;
+        let leader = cluster.check_one_leader()?;
+        let a = cluster.others(leader)[0];
+        let story = play_behind_commit(&cluster, base, leader, a);
+        cluster.lift_one_way_faults();
+        if !cluster.is_alive(a) {
+            cluster.restart(a)?;
+        }
+        cluster.connect(a);
+        played = story?;
+        cluster.one(&cmd(base + 500), servers, true)?;
+        cluster.check_invariants()?;
+        if played {
+            break;
+        }
+    }
+    if !played {
+        fail!(
+            "in {BEHIND_ROUNDS} rounds the leader never kept its lead while a follower's answers were held; leaders changed without faults"
+        )
+    }
+    cluster.end()
+}
+
+/// Steps 1 to 4 of [`behind_commit`]; `false` when a leader change spoiled
+/// the story.
+fn play_behind_commit(cluster: &Cluster, base: u64, leader: usize, a: usize) -> TestResult<bool> {
+    let servers = cluster.n();
+    // 1. `a` never snapshots from now on; all three hold entries to s - 1.
+    cluster.set_snapshot_every(a, 0);
+    cluster.reboot(a)?;
+    let mut last = cluster.one(&cmd(base + 1), servers, true)?;
+    let s = (last + 1).div_ceil(10) * 10 - 1;
+    let s = if s <= last { s + 10 } else { s };
+    let mut k = 2;
+    while last + 1 < s {
+        last = cluster.one(&cmd(base + k), servers, true)?;
+        k += 1;
+    }
+    let Some((term, true)) = cluster.state(leader)? else { return Ok(false) };
+
+    // 2. `s` and `s + 1` commit with `b`, the leader snapshots at `s`, and
+    // its InstallSnapshot to `a`, which has not answered, is held.
+    cluster.hold_requests(leader, a, INSTALL_SNAPSHOT, true);
+    cluster.hold_replies(leader, a, true);
+    for index in [s, s + 1] {
+        if cluster.start(leader, &cmd(base + index))? != Some((index, term)) {
+            return Ok(false);
+        }
+    }
+    let t0 = Instant::now();
+    while cluster.held_count(leader, a, INSTALL_SNAPSHOT) == 0 {
+        if t0.elapsed() > SNAPSHOT_SEND_DEADLINE {
+            if !matches!(cluster.state(leader)?, Some((t, true)) if t == term) {
+                return Ok(false);
+            }
+            fail!(
+                "node {leader}, the leader, sent no InstallSnapshot within {SNAPSHOT_SEND_DEADLINE:?} to node {a}, which had not answered since before the leader's snapshot at {s}"
+            );
+        }
+        sleep(Duration::from_millis(1));
+    }
+
+    // 3. `a`'s answers arrive; the entries commit on it by AppendEntries
+    // (an InstallSnapshot sent meanwhile is held too).
+    cluster.hold_replies(leader, a, false);
+    last = cluster.one(&cmd(base + 900), servers, true)?;
+    cluster.wait(last, servers, None)?;
+
+    // 4. The held InstallSnapshot arrives, in the same term.
+    if !matches!(cluster.state(leader)?, Some((t, true)) if t == term)
+        || !matches!(cluster.state(a)?, Some((t, false)) if t == term)
+    {
+        return Ok(false);
+    }
+    let delivered = cluster.replay_held(leader, a, INSTALL_SNAPSHOT);
+    // Give the follower's service time to receive what Raft hands it.
+    sleep(Duration::from_millis(100));
+    cluster.check_invariants()?;
+    Ok(delivered > 0)
+}

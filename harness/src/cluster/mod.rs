@@ -33,9 +33,14 @@ pub use crate::session::TEST_TIME_LIMIT;
 pub struct Options {
     /// Start with an unreliable network.
     pub unreliable: bool,
-    /// Snapshot every 10 applied entries (lab 2D's tester service).
+    /// Snapshot every [`SNAPSHOT_EVERY`] applied entries (lab 2D's tester
+    /// service).
     pub snapshot: bool,
 }
+
+/// With [`Options::snapshot`]: the tester service snapshots at every index
+/// `s` with `s + 1` a multiple of this (6.824's `SnapShotInterval`).
+pub const SNAPSHOT_EVERY: u64 = 10;
 
 /// A cluster of Raft peers, each a `node raft` process, behind the proxy.
 ///
@@ -57,18 +62,27 @@ impl std::ops::Deref for Cluster {
 impl Cluster {
     /// Starts `n` peers of the test `name`, all connected, and prints the seed.
     pub fn new(name: &str, n: usize, opts: Options) -> TestResult<Cluster> {
-        let mut mode = vec!["raft".to_string()];
-        if opts.snapshot {
-            mode.extend(["--snapshot-every".into(), "10".into()]);
+        let cluster = Cluster {
+            session: Session::new(name, n, vec!["raft".to_string()])?,
+            connected: Mutex::new(vec![false; n]),
+        };
+        for i in 0..n {
+            cluster.set_snapshot_every(i, if opts.snapshot { SNAPSHOT_EVERY } else { 0 });
         }
-        let cluster =
-            Cluster { session: Session::new(name, n, mode)?, connected: Mutex::new(vec![false; n]) };
         cluster.set_unreliable(opts.unreliable);
         for i in 0..n {
             cluster.nodes.start(i).map_err(|f| cluster.failed(f))?;
             cluster.connect(i);
         }
         Ok(cluster)
+    }
+
+    /// Makes peer `i`'s tester service snapshot every `every` applied
+    /// entries (0: never) from its next start on: a story's peer whose own
+    /// snapshot lags the others'.
+    pub fn set_snapshot_every(&self, i: usize, every: u64) {
+        let args = if every > 0 { vec!["--snapshot-every".into(), every.to_string()] } else { Vec::new() };
+        self.nodes.set_node_args(i, args);
     }
 
     /// Number of peers.

@@ -56,6 +56,9 @@ pub struct Nodes {
     node_sandboxes: Vec<Sandbox>,
     /// The subcommand and its mode arguments, e.g. `["raft", "--snapshot-every", "10"]`.
     mode_args: Vec<String>,
+    /// Per node: arguments after the mode's, from its next start on
+    /// ([`Nodes::set_node_args`]).
+    node_args: Vec<Mutex<Vec<String>>>,
     n: usize,
     live: Vec<Mutex<Option<Live>>>,
     /// Per node: whether its process is paused (SIGSTOP).
@@ -123,6 +126,7 @@ impl Nodes {
             sandbox,
             node_sandboxes,
             mode_args,
+            node_args: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
             n,
             live: (0..n).map(|_| Mutex::new(None)).collect(),
             paused: (0..n).map(|_| AtomicBool::new(false)).collect(),
@@ -156,6 +160,12 @@ impl Nodes {
         self.live[i].lock().expect("live lock").is_some()
     }
 
+    /// Sets the arguments node `i` gets after the mode's (e.g. its own
+    /// `--snapshot-every`), from its next [`Nodes::start`] on.
+    pub fn set_node_args(&self, i: usize, args: Vec<String>) {
+        *self.node_args[i].lock().expect("node args lock") = args;
+    }
+
     /// Starts a new process for node `i` on its data directory and waits for
     /// Ready. Kills the old one first if it is still running.
     pub fn start(&self, i: usize) -> Result<(), Failure> {
@@ -171,6 +181,7 @@ impl Nodes {
         let log = self.log_path(i);
         let mut args = vec![self.mode_args[0].clone(), "--me".into(), i.to_string()];
         args.extend(self.mode_args[1..].iter().cloned());
+        args.extend(self.node_args[i].lock().expect("node args lock").iter().cloned());
         args.extend(["--listen".into(), rpc_socket(&self.dir, i).display().to_string()]);
         for j in 0..self.n {
             args.extend(["--peer".into(), sockets.join(format!("l{i}-{j}.sock")).display().to_string()]);
