@@ -143,6 +143,17 @@ impl Session {
         }
     }
 
+    /// Stale copies on or off (beyond labrpc): one in twenty delivered
+    /// requests is delivered again 0.1–1 s later, past newer traffic on its
+    /// link; half of those copies' answers are the ones their callers get,
+    /// late (the original's dropped), the others' are dropped. See
+    /// [`crate::net::rules::stale_copy`].
+    pub fn set_stale(&self, on: bool) {
+        let mode = self.nodes.net.mode();
+        self.nodes.net.set_mode(crate::net::rules::Mode { stale: on, ..mode });
+        self.nodes.timeline.record(format!("stale copies {on}"));
+    }
+
     /// The counters now.
     pub fn counters(&self) -> Counters {
         let stats = self.nodes.net.stats();

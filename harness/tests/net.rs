@@ -278,3 +278,76 @@ async fn held_replies_wait_for_their_release_and_then_all_arrive() {
     assert_eq!(net.held_replies(1, 0), 0);
     assert_eq!(client.call::<_, Vec<u8>>("Echo.Echo", &vec![7u8]).await.unwrap(), vec![7u8]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_copies_arrive_again_late_and_each_call_gets_one_answer() {
+    const CALLERS: u32 = 10;
+    const CALLS: u32 = 60;
+    let dir = tempfile::tempdir().unwrap();
+    let net = Network::new(12, None).unwrap();
+    let sock = dir.path().join("s0.sock");
+    net.add_server(0, &sock);
+    net.add_link(1, 0, &dir.path().join("l1-0.sock")).unwrap();
+    // Every argument the handler receives, in order of arrival.
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let server = Server::new();
+    let log = seen.clone();
+    server.register("Log.Put", move |x: u32| {
+        log.lock().unwrap().push(x);
+        async move { x }
+    });
+    tokio::spawn(server.serve(UnixListener::bind(&sock).unwrap()));
+    net.server_up(0);
+    net.set_link(1, 0, true);
+    net.set_mode(Mode { stale: true, ..Mode::default() });
+    let client = Client::new(dir.path().join("l1-0.sock"));
+
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|c| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let mut slow = 0;
+                for k in 0..CALLS {
+                    let x = c * 1000 + k;
+                    let t = Instant::now();
+                    assert_eq!(client.call::<_, u32>("Log.Put", &x).await.unwrap(), x, "its own answer");
+                    slow += (t.elapsed() >= Duration::from_millis(100)) as u32;
+                }
+                slow
+            })
+        })
+        .collect();
+    let mut slow = 0;
+    for c in callers {
+        slow += c.await.unwrap();
+    }
+    // Every copy has arrived 1.1 s after its original at the latest.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let seen = seen.lock().unwrap().clone();
+    let mut twice = 0;
+    let mut past_newer = 0;
+    let mut last_copied = 0;
+    for c in 0..CALLERS {
+        for k in 0..CALLS {
+            let x = c * 1000 + k;
+            let at: Vec<usize> = seen.iter().enumerate().filter(|(_, y)| **y == x).map(|(i, _)| i).collect();
+            assert!(matches!(at.len(), 1 | 2), "{x} arrived {} times", at.len());
+            if let [_, again] = at[..] {
+                twice += 1;
+                last_copied += (k + 1 == CALLS) as u32;
+                // The caller's next request reached the server before the copy.
+                past_newer += seen[..again].contains(&(x + 1)) as u32;
+            }
+        }
+    }
+    // 5% of 600 calls is 30, with a standard deviation near 5.
+    assert!((12..=50).contains(&twice), "{twice} of {} requests delivered twice", CALLERS * CALLS);
+    // Half of the copies carry their caller's answer, 100 ms late or more;
+    // the caller of any other went on, and its next request came first.
+    assert!(slow > 0 && slow < twice, "{slow} calls answered late, of {twice} copied");
+    assert!(
+        past_newer + slow + last_copied >= twice,
+        "{past_newer} of {twice} copies came after newer requests, {slow} answered late"
+    );
+    assert_eq!(net.stats().delivered_to(0), u64::from(CALLERS * CALLS) + twice as u64);
+}

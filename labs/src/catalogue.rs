@@ -149,6 +149,13 @@ pub fn all() -> Vec<TestCase> {
             5,
             bx::paused_leader
         ),
+        case!(
+            "StaleChurn2B",
+            "2B",
+            "Test (2B): agreement while servers are cut off and requests arrive again late",
+            5,
+            |t| c::churn(t, c::Churn { rounds: 12, crash: false, stale: true, ..c::Churn::DEFAULT })
+        ),
         case!("Persist12C", "2C", "Test (2C): basic persistence", 5, c::persist1),
         case!("Persist22C", "2C", "Test (2C): more persistence", 5, c::persist2),
         case!(
@@ -180,6 +187,9 @@ pub fn all() -> Vec<TestCase> {
         case!("Figure8Unreliable2C", "2C", "Test (2C): Figure 8 (unreliable)", 5, c::figure8_unreliable),
         case!("ReliableChurn2C", "2C", "Test (2C): churn", 5, c::reliable_churn),
         case!("UnreliableChurn2C", "2C", "Test (2C): unreliable churn", 5, c::unreliable_churn),
+        case!("StaleChurn2C", "2C", "Test (2C): unreliable churn, requests arriving again late", 5, |t| {
+            c::churn(t, c::Churn { rounds: 12, unreliable: true, stale: true, ..c::Churn::DEFAULT })
+        }),
         case!("SnapshotBasic2D", "2D", "Test (2D): snapshots basic", 5, d::basic),
         case!("SnapshotInstall2D", "2D", "Test (2D): install snapshots (disconnect)", 5, d::install),
         case!(
@@ -219,6 +229,23 @@ pub fn all() -> Vec<TestCase> {
             "Test (2D): a snapshot keeps the term of its last entry, not the current term",
             5,
             dx::boundary_term
+        ),
+        case!(
+            "SnapshotBehindCommit2D",
+            "2D",
+            "Test (2D): a follower ignores an InstallSnapshot between its own snapshot and its commit index",
+            5,
+            dx::behind_commit
+        ),
+        case!(
+            "SnapshotStale2D",
+            "2D",
+            "Test (2D): install snapshots (disconnect), requests arriving again late",
+            5,
+            |t| d::snapshot_common(
+                t,
+                d::Faults { disconnect: true, stale: true, rounds: 10, ..d::Faults::NONE }
+            )
         ),
         case!("Basic3A", "3A", "Test: one client (3A)", 5, |t| { kv::generic(t, kv::Generic::DEFAULT) }),
         case!("Speed3A", "3A", "Test: ops complete fast enough (3A)", 5, |t| kv::speed(t, None)),
@@ -322,6 +349,24 @@ pub fn all() -> Vec<TestCase> {
             5,
             kvx::overwritten_request
         ),
+        case!(
+            "StalePartitionUnreliable3A",
+            "3A",
+            "Test: unreliable net, partitions, requests arriving again late, many clients (3A)",
+            5,
+            |t| {
+                kv::generic(
+                    t,
+                    kv::Generic {
+                        clients: 5,
+                        unreliable: true,
+                        partitions: true,
+                        stale: true,
+                        ..kv::Generic::DEFAULT
+                    },
+                )
+            }
+        ),
         case!("SnapshotRPC3B", "3B", "Test: InstallSnapshot RPC (3B)", 5, kv::snapshot_rpc),
         case!("SnapshotSize3B", "3B", "Test: snapshot size is reasonable (3B)", 5, kv::snapshot_size),
         case!("Speed3B", "3B", "Test: ops complete fast enough (3B)", 5, |t| kv::speed(t, Some(1000))),
@@ -405,6 +450,27 @@ pub fn all() -> Vec<TestCase> {
                         partitions: true,
                         maxraftstate: Some(1000),
                         random_keys: true,
+                        stale: false,
+                    },
+                )
+            }
+        ),
+        case!(
+            "SnapshotStaleRecoverPartition3B",
+            "3B",
+            "Test: unreliable net, restarts, partitions, snapshots, requests arriving again late (3B)",
+            5,
+            |t| {
+                kv::generic(
+                    t,
+                    kv::Generic {
+                        clients: 5,
+                        unreliable: true,
+                        crash: true,
+                        partitions: true,
+                        maxraftstate: Some(1000),
+                        stale: true,
+                        ..kv::Generic::DEFAULT
                     },
                 )
             }

@@ -233,13 +233,30 @@ pub fn figure8_unreliable(t: &TestCase) -> TestResult {
     cluster.end()
 }
 
+/// What a churn test does to the servers.
+#[derive(Clone, Copy)]
+pub struct Churn {
+    /// Rounds of faults, each 0.7 election timeouts.
+    pub rounds: usize,
+    pub unreliable: bool,
+    /// Crash servers (and restart them) as well as cut them off.
+    pub crash: bool,
+    /// Deliver some requests again, late ([`harness::Session::set_stale`]).
+    pub stale: bool,
+}
+
+impl Churn {
+    /// 6.824's churn: 20 rounds, crashes, no stale copies.
+    pub const DEFAULT: Churn = Churn { rounds: 20, unreliable: false, crash: true, stale: false };
+}
+
 /// Three clients propose while servers are cut off, crashed and restarted;
 /// every value a client saw committed must be in the final log.
-fn churn(t: &TestCase, unreliable: bool) -> TestResult {
-    const ROUNDS: usize = 20;
+pub fn churn(t: &TestCase, c: Churn) -> TestResult {
     const CLIENTS: u64 = 3;
     let servers = 5;
-    let cluster = Cluster::new(t.id, servers, Options { unreliable, ..Options::default() })?;
+    let cluster = Cluster::new(t.id, servers, Options { unreliable: c.unreliable, ..Options::default() })?;
+    cluster.set_stale(c.stale);
     cluster.begin(t.title);
     let client = |me: u64, stop: &Stop| -> TestResult<Vec<Vec<u8>>> {
         let mut values = Vec::new();
@@ -277,7 +294,7 @@ fn churn(t: &TestCase, unreliable: bool) -> TestResult {
         for me in 0..CLIENTS {
             threads.spawn(move |stop| client(me, stop));
         }
-        for _ in 0..ROUNDS {
+        for _ in 0..c.rounds {
             if cluster.chance(200) {
                 cluster.disconnect(cluster.random_peer());
             }
@@ -288,9 +305,11 @@ fn churn(t: &TestCase, unreliable: bool) -> TestResult {
                 }
                 cluster.connect(i);
             }
+            // The draws are made either way, so a seed picks the same
+            // faults with and without crashes.
             if cluster.chance(200) {
                 let i = cluster.random_peer();
-                if cluster.is_alive(i) {
+                if c.crash && cluster.is_alive(i) {
                     cluster.crash(i);
                 }
             }
@@ -300,6 +319,7 @@ fn churn(t: &TestCase, unreliable: bool) -> TestResult {
         }
         sleep(ELECTION_TIMEOUT);
         cluster.set_unreliable(false);
+        cluster.set_stale(false);
         for i in cluster.all() {
             if !cluster.is_alive(i) {
                 cluster.restart(i)?;
@@ -337,10 +357,10 @@ fn churn(t: &TestCase, unreliable: bool) -> TestResult {
 
 /// Churn on a reliable network.
 pub fn reliable_churn(t: &TestCase) -> TestResult {
-    churn(t, false)
+    churn(t, Churn::DEFAULT)
 }
 
 /// Churn on an unreliable network.
 pub fn unreliable_churn(t: &TestCase) -> TestResult {
-    churn(t, true)
+    churn(t, Churn { unreliable: true, ..Churn::DEFAULT })
 }

@@ -11,24 +11,34 @@ const MAX_LOG_SIZE: u64 = 2000;
 
 /// How a snapshot test treats its victim.
 #[derive(Clone, Copy)]
-struct Faults {
-    disconnect: bool,
-    reliable: bool,
-    crash: bool,
+pub struct Faults {
+    pub disconnect: bool,
+    pub reliable: bool,
+    pub crash: bool,
+    /// Deliver some requests again, late ([`harness::Session::set_stale`]).
+    pub stale: bool,
+    pub rounds: usize,
 }
 
-/// 30 rounds: a victim (a follower, every third round the leader) is cut off
-/// or crashed while 5–14 commands go in; the log on disk stays small; the
-/// victim returns and catches up, through InstallSnapshot when it is behind.
-fn snapshot_common(t: &TestCase, f: Faults) -> TestResult {
-    const ROUNDS: usize = 30;
+impl Faults {
+    /// 6.824's: 30 rounds, no fault, no stale copies.
+    pub const NONE: Faults =
+        Faults { disconnect: false, reliable: true, crash: false, stale: false, rounds: 30 };
+}
+
+/// 30 rounds (or as many as `f` says): a victim (a follower, every third
+/// round the leader) is cut off or crashed while 5–14 commands go in; the
+/// log on disk stays small; the victim returns and catches up, through
+/// InstallSnapshot when it is behind.
+pub fn snapshot_common(t: &TestCase, f: Faults) -> TestResult {
     let servers = 3;
     let cluster = Cluster::new(t.id, servers, Options { unreliable: !f.reliable, snapshot: true })?;
+    cluster.set_stale(f.stale);
     cluster.begin(t.title);
     cluster.one(&cluster.random_cmd(), servers, true)?;
     let mut leader1 = cluster.check_one_leader()?;
 
-    for round in 0..ROUNDS {
+    for round in 0..f.rounds {
         let follower = cluster.others(leader1)[0];
         let (sender, victim) = if round % 3 == 1 { (follower, leader1) } else { (leader1, follower) };
 
@@ -79,27 +89,27 @@ fn snapshot_common(t: &TestCase, f: Faults) -> TestResult {
 
 /// Snapshots with no faults.
 pub fn basic(t: &TestCase) -> TestResult {
-    snapshot_common(t, Faults { disconnect: false, reliable: true, crash: false })
+    snapshot_common(t, Faults { disconnect: false, reliable: true, crash: false, ..Faults::NONE })
 }
 
 /// A disconnected victim catches up by InstallSnapshot.
 pub fn install(t: &TestCase) -> TestResult {
-    snapshot_common(t, Faults { disconnect: true, reliable: true, crash: false })
+    snapshot_common(t, Faults { disconnect: true, reliable: true, crash: false, ..Faults::NONE })
 }
 
 /// As [`install`], on an unreliable network.
 pub fn install_unreliable(t: &TestCase) -> TestResult {
-    snapshot_common(t, Faults { disconnect: true, reliable: false, crash: false })
+    snapshot_common(t, Faults { disconnect: true, reliable: false, crash: false, ..Faults::NONE })
 }
 
 /// A crashed victim restarts from its snapshot and catches up.
 pub fn install_crash(t: &TestCase) -> TestResult {
-    snapshot_common(t, Faults { disconnect: false, reliable: true, crash: true })
+    snapshot_common(t, Faults { disconnect: false, reliable: true, crash: true, ..Faults::NONE })
 }
 
 /// As [`install_crash`], on an unreliable network.
 pub fn install_uncrash(t: &TestCase) -> TestResult {
-    snapshot_common(t, Faults { disconnect: false, reliable: false, crash: true })
+    snapshot_common(t, Faults { disconnect: false, reliable: false, crash: true, ..Faults::NONE })
 }
 
 /// Five rounds of commands, then crash and restart everyone: nothing is lost.

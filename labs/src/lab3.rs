@@ -18,6 +18,8 @@ pub struct Generic {
     pub partitions: bool,
     pub maxraftstate: Option<usize>,
     pub random_keys: bool,
+    /// Deliver some requests again, late ([`harness::Session::set_stale`]).
+    pub stale: bool,
 }
 
 impl Generic {
@@ -32,6 +34,7 @@ impl Generic {
         partitions: false,
         maxraftstate: None,
         random_keys: false,
+        stale: false,
     };
 }
 
@@ -116,6 +119,7 @@ pub fn generic(t: &TestCase, g: Generic) -> TestResult {
         g.servers,
         KvOptions { unreliable: g.unreliable, maxraftstate: g.maxraftstate },
     )?;
+    kv.set_stale(g.stale);
     kv.begin(t.title);
     let ck = kv.make_client(&kv.all())?;
     let clerks: Vec<Clerk> = (0..g.clients).map(|_| kv.make_client(&kv.all())).collect::<TestResult<_>>()?;

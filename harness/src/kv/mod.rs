@@ -115,7 +115,12 @@ impl KvCluster {
         let session = Session::new(name, n, vec!["kv-server".into(), "--maxraftstate".into(), limit])?;
         let nodes = &session.nodes;
         // KV tests fail lost calls fast (6.824's short delays).
-        nodes.net.set_mode(Mode { reliable: !opts.unreliable, long_reordering: false, long_delays: false });
+        nodes.net.set_mode(Mode {
+            reliable: !opts.unreliable,
+            long_reordering: false,
+            long_delays: false,
+            stale: false,
+        });
         let host_exit: Arc<Mutex<Option<String>>> = Arc::default();
         let record = host_exit.clone();
         let view = nodes.clerk_host_view(&nodes.dir.join(CLERK_SOCKETS)).map_err(|f| session.failed(f))?;

@@ -21,6 +21,10 @@
 //! method on a link (the caller sees each lost) and
 //! [`Network::replay_held`] delivers copies of them later, stale; and
 //! [`Network::set_replies_held`] keeps a link's answers until released.
+//! The same late delivery as a random fault is a mode ([`rules::Mode`]'s
+//! `stale`): some delivered requests are delivered a second time, 0.1–1 s
+//! later, past newer traffic on their link, and the caller hears either
+//! the first answer or, late, the copy's ([`rules::stale_copy`]).
 //!
 //! The proxy reaches a server only through [`socket::NodeSocket`], which
 //! follows no link a node could have planted in its own folder.

@@ -2,11 +2,11 @@
 //! forwarded (or lost, or held), and the server's replies judged and relayed
 //! back, with the faults the [`Network`] handle has set.
 
-use super::rules::{self, ReplyVerdict, RequestVerdict};
+use super::rules::{self, ReplyVerdict, RequestVerdict, StaleCopy};
 use super::{Link, Network};
 use labrpc::sink::FrameSink;
 use labrpc::wire::{Frame, FrameReader, Kind};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -14,12 +14,16 @@ use tokio::net::UnixStream;
 
 /// Frames gathered from one read and written with one write, at most.
 const MAX_BATCH: usize = 256;
+/// How long a stale copy's answer is awaited once the copy is delivered.
+const STALE_ANSWER_WAIT: Duration = Duration::from_secs(2);
 
 /// One connection from a caller on a link.
 pub(super) struct Caller {
     to_caller: FrameSink,
     /// Calls forwarded and not yet answered: call id → server incarnation.
     pending: Mutex<HashMap<u64, u64>>,
+    /// Calls whose answer a stale copy carries: the original's is dropped.
+    answered_late: Mutex<HashSet<u64>>,
     upstream: tokio::sync::Mutex<Option<(u64, FrameSink)>>,
 }
 
@@ -34,6 +38,7 @@ impl Network {
         let caller = Arc::new(Caller {
             to_caller: FrameSink::new(write),
             pending: Mutex::default(),
+            answered_late: Mutex::default(),
             upstream: tokio::sync::Mutex::new(None),
         });
         {
@@ -100,7 +105,15 @@ impl Network {
             ));
             return caller.lose_now(frame.call_id());
         }
-        let verdict = rules::request_verdict(mode, reachable, &mut *self.inner.rng.lock().expect("rng lock"));
+        let (verdict, copy) = {
+            let mut rng = self.inner.rng.lock().expect("rng lock");
+            let verdict = rules::request_verdict(mode, reachable, &mut *rng);
+            let copy = match verdict {
+                RequestVerdict::Deliver(_) => rules::stale_copy(mode, &mut *rng),
+                RequestVerdict::Lose(_) => None,
+            };
+            (verdict, copy)
+        };
         self.trace(format_args!(
             "{}->{} {} #{}: {verdict:?}",
             link.from,
@@ -108,6 +121,9 @@ impl Network {
             frame.method(),
             frame.call_id()
         ));
+        if let (Some(copy), RequestVerdict::Deliver(d)) = (copy, verdict) {
+            self.send_stale_copy(link, caller, &frame, d + copy.after, copy);
+        }
         match verdict {
             RequestVerdict::Deliver(d) if d.is_zero() => self.forward(link, caller, frame, out).await,
             RequestVerdict::Deliver(d) => {
@@ -120,6 +136,105 @@ impl Network {
                 });
             }
             RequestVerdict::Lose(d) => caller.lose_later(frame.call_id(), d),
+        }
+    }
+
+    /// Delivers a copy of `frame` to the server `after` from now, on a
+    /// connection of its own, if the server is still reachable then. When
+    /// the copy answers for the caller, the original's answer is dropped
+    /// and the caller gets the copy's, judged as any reply (or a loss).
+    fn send_stale_copy(
+        &self,
+        link: &Arc<Link>,
+        caller: &Arc<Caller>,
+        frame: &Frame,
+        after: Duration,
+        copy: StaleCopy,
+    ) {
+        let id = frame.call_id();
+        self.trace(format_args!(
+            "{}->{} {} #{id}: stale copy in {after:?}{}",
+            link.from,
+            link.to.index,
+            frame.method(),
+            if copy.answers { ", answering" } else { "" }
+        ));
+        if copy.answers {
+            caller.answered_late.lock().expect("answered late lock").insert(id);
+        }
+        let (net, link, caller, frame) = (self.clone(), link.clone(), Arc::downgrade(caller), frame.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let answer = net.deliver_copy(&link, &frame).await;
+            let Some(caller) = caller.upgrade() else { return };
+            if !copy.answers {
+                return;
+            }
+            caller.answered_late.lock().expect("answered late lock").remove(&id);
+            let verdict = match answer {
+                Some((reply, inc)) => {
+                    let reachable = link.enabled.load(Ordering::SeqCst)
+                        && link.to.alive.load(Ordering::SeqCst)
+                        && link.to.incarnation.load(Ordering::SeqCst) == inc;
+                    match rules::reply_verdict(
+                        net.mode(),
+                        reachable,
+                        &mut *net.inner.rng.lock().expect("rng lock"),
+                    ) {
+                        ReplyVerdict::Deliver(_) => Some(reply),
+                        ReplyVerdict::Lose => None,
+                    }
+                }
+                None => None,
+            };
+            net.trace(format_args!(
+                "{}->{} reply #{id} from its stale copy: {}",
+                link.from,
+                link.to.index,
+                if verdict.is_some() { "delivered" } else { "lost" }
+            ));
+            match verdict {
+                Some(reply) => {
+                    net.inner.stats.reply(reply.payload().len());
+                    let _ = caller.to_caller.send(reply.bytes());
+                }
+                None => caller.lose_now(id),
+            }
+        });
+    }
+
+    /// Delivers `frame` to the server's current incarnation on a connection
+    /// of its own, if the link and the server are up, and returns the
+    /// answer with the incarnation that gave it.
+    async fn deliver_copy(&self, link: &Link, frame: &Frame) -> Option<(Frame, u64)> {
+        let reachable = link.enabled.load(Ordering::SeqCst)
+            && link.to.alive.load(Ordering::SeqCst)
+            && !link.requests_blocked.load(Ordering::SeqCst);
+        if !reachable {
+            self.trace(format_args!(
+                "{}->{} stale copy #{}: unreachable",
+                link.from,
+                link.to.index,
+                frame.call_id()
+            ));
+            return None;
+        }
+        let incarnation = link.to.incarnation.load(Ordering::SeqCst);
+        let stream = link.to.socket.connect().await.ok()?;
+        let (read, mut write) = stream.into_split();
+        self.inner.stats.delivered(link.to.index, frame.method());
+        self.trace(format_args!(
+            "{}->{} {} #{}: stale copy delivered",
+            link.from,
+            link.to.index,
+            frame.method(),
+            frame.call_id()
+        ));
+        tokio::io::AsyncWriteExt::write_all(&mut write, frame.as_bytes()).await.ok()?;
+        let mut replies = FrameReader::new(read);
+        match tokio::time::timeout(STALE_ANSWER_WAIT, replies.next()).await {
+            Ok(Ok(Some(reply))) => Some((reply, incarnation)),
+            _ => None,
         }
     }
 
@@ -212,6 +327,15 @@ impl Network {
         let Some(inc) = caller.pending.lock().expect("pending lock").remove(&frame.call_id()) else {
             return;
         };
+        if caller.answered_late.lock().expect("answered late lock").contains(&frame.call_id()) {
+            self.trace(format_args!(
+                "{}->{} reply #{}: dropped (its stale copy answers)",
+                link.from,
+                link.to.index,
+                frame.call_id()
+            ));
+            return;
+        }
         let reachable = link.enabled.load(Ordering::SeqCst)
             && link.to.alive.load(Ordering::SeqCst)
             && link.to.incarnation.load(Ordering::SeqCst) == inc

@@ -25,6 +25,20 @@ pub const LONG_LOSS_DELAY_MS: u64 = 7000;
 /// The same in the KV tests (short delays: `rand.Int() % 100` ms).
 pub const SHORT_LOSS_DELAY_MS: u64 = 100;
 
+/// Stale copies (beyond labrpc, whose network never delivers a request
+/// twice): this many per mille of the requests delivered are delivered
+/// again later, as a real network that retransmits or reorders may.
+pub const STALE_COPY_PER_MILLE: u32 = 50;
+/// A stale copy reaches the server at least this long after its original …
+pub const STALE_MIN_MS: u64 = 100;
+/// … plus up to this long: past newer traffic on the same link (a leader
+/// sends to each peer at least every 100 ms).
+pub const STALE_SPREAD_MS: u64 = 900;
+/// Of the stale copies, this many per mille carry the caller's answer: the
+/// original's answer is dropped, and the caller hears the copy's, late. The
+/// other copies' answers are dropped (the caller had the original's).
+pub const STALE_ANSWERED_PER_MILLE: u32 = 500;
+
 /// The network's mode, set by the test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mode {
@@ -34,12 +48,24 @@ pub struct Mode {
     pub long_reordering: bool,
     /// Calls to unreachable peers fail after up to 7 s (else up to 100 ms).
     pub long_delays: bool,
+    /// Deliver some requests a second time, late ([`stale_copy`]).
+    pub stale: bool,
 }
 
 impl Default for Mode {
     fn default() -> Mode {
-        Mode { reliable: true, long_reordering: false, long_delays: true }
+        Mode { reliable: true, long_reordering: false, long_delays: true, stale: false }
     }
+}
+
+/// A second delivery of a request, decided when the request is delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StaleCopy {
+    /// How long after the original the copy reaches the server.
+    pub after: Duration,
+    /// Whether the copy's answer is the one the caller gets (the
+    /// original's is dropped); otherwise the copy's answer is dropped.
+    pub answers: bool,
 }
 
 /// What happens to a request.
@@ -97,6 +123,17 @@ pub fn reply_verdict(mode: Mode, reachable: bool, rng: &mut impl Rng) -> ReplyVe
     ReplyVerdict::Deliver(Duration::ZERO)
 }
 
+/// Decides whether a request being delivered is delivered again later, and
+/// how. Draws nothing unless the mode has stale copies, so the other modes'
+/// seeded choices stay as they were.
+pub fn stale_copy(mode: Mode, rng: &mut impl Rng) -> Option<StaleCopy> {
+    if !mode.stale || rng.random_range(0..1000) >= STALE_COPY_PER_MILLE {
+        return None;
+    }
+    let after = ms(STALE_MIN_MS + rng.random_range(0..=STALE_SPREAD_MS));
+    Some(StaleCopy { after, answers: rng.random_range(0..1000) < STALE_ANSWERED_PER_MILLE })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +166,28 @@ mod tests {
         let lost =
             (0..N).filter(|_| reply_verdict(unreliable(), true, &mut rng) == ReplyVerdict::Lose).count();
         assert!((9_525..=10_475).contains(&lost), "{lost} replies lost of {N}");
+    }
+
+    #[test]
+    fn stale_copies_come_one_in_twenty_late_half_of_them_answering() {
+        let mut rng = ChaCha8Rng::seed_from_u64(10);
+        let mode = Mode { stale: true, ..Mode::default() };
+        let copies: Vec<StaleCopy> = (0..N).filter_map(|_| stale_copy(mode, &mut rng)).collect();
+        // 5% of 100,000 has a standard deviation near 69; allow 5 of them.
+        assert!((4_655..=5_345).contains(&copies.len()), "{} copies of {N}", copies.len());
+        for c in &copies {
+            assert!(c.after >= ms(STALE_MIN_MS) && c.after <= ms(STALE_MIN_MS + STALE_SPREAD_MS), "{c:?}");
+        }
+        let answering = copies.iter().filter(|c| c.answers).count();
+        assert!((2_300..=2_700).contains(&answering), "{answering} answering copies of {}", copies.len());
+    }
+
+    #[test]
+    fn no_stale_copy_and_no_draw_unless_the_mode_has_them() {
+        let mut a = ChaCha8Rng::seed_from_u64(11);
+        let b = a.clone();
+        assert!((0..1000).all(|_| stale_copy(Mode::default(), &mut a).is_none()));
+        assert_eq!(a, b, "a mode without stale copies must not draw");
     }
 
     #[test]
