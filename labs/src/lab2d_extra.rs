@@ -215,6 +215,25 @@ pub fn old_snapshot(t: &TestCase) -> TestResult {
     cluster.end()
 }
 
+/// Waits until an InstallSnapshot from `leader` to `a` is held: `false`
+/// if `leader` stopped leading `term` meanwhile, a failure if it leads and
+/// sent none within [`SNAPSHOT_SEND_DEADLINE`] (`a` is described by `why`).
+fn held_snapshot(cluster: &Cluster, leader: usize, a: usize, term: u64, why: &str) -> TestResult<bool> {
+    let t0 = Instant::now();
+    while cluster.held_count(leader, a, INSTALL_SNAPSHOT) == 0 {
+        if t0.elapsed() > SNAPSHOT_SEND_DEADLINE {
+            if !matches!(cluster.state(leader)?, Some((t, true)) if t == term) {
+                return Ok(false);
+            }
+            fail!(
+                "node {leader}, the leader, sent no InstallSnapshot within {SNAPSHOT_SEND_DEADLINE:?} to node {a}, {why}"
+            );
+        }
+        sleep(Duration::from_millis(1));
+    }
+    Ok(true)
+}
+
 /// Steps 1 to 4 of [`old_snapshot`]; `false` when a leader change spoiled
 /// the story.
 fn play_old_snapshot(cluster: &Cluster, base: u64, leader: usize, a: usize) -> TestResult<bool> {
@@ -229,17 +248,8 @@ fn play_old_snapshot(cluster: &Cluster, base: u64, leader: usize, a: usize) -> T
     // 2. `a` is back; one InstallSnapshot is held, then they pass.
     cluster.hold_requests(leader, a, INSTALL_SNAPSHOT, true);
     cluster.reboot(a)?;
-    let t0 = Instant::now();
-    while cluster.held_count(leader, a, INSTALL_SNAPSHOT) == 0 {
-        if t0.elapsed() > SNAPSHOT_SEND_DEADLINE {
-            if !matches!(cluster.state(leader)?, Some((t, true)) if t == term) {
-                return Ok(false);
-            }
-            fail!(
-                "node {leader}, the leader, sent no InstallSnapshot within {SNAPSHOT_SEND_DEADLINE:?} to node {a}, restarted behind its snapshot"
-            );
-        }
-        sleep(Duration::from_millis(1));
+    if !held_snapshot(cluster, leader, a, term, "restarted behind its snapshot")? {
+        return Ok(false);
     }
     cluster.hold_requests(leader, a, INSTALL_SNAPSHOT, false);
 
@@ -453,17 +463,14 @@ fn play_behind_commit(cluster: &Cluster, base: u64, leader: usize, a: usize) -> 
             return Ok(false);
         }
     }
-    let t0 = Instant::now();
-    while cluster.held_count(leader, a, INSTALL_SNAPSHOT) == 0 {
-        if t0.elapsed() > SNAPSHOT_SEND_DEADLINE {
-            if !matches!(cluster.state(leader)?, Some((t, true)) if t == term) {
-                return Ok(false);
-            }
-            fail!(
-                "node {leader}, the leader, sent no InstallSnapshot within {SNAPSHOT_SEND_DEADLINE:?} to node {a}, which had not answered since before the leader's snapshot at {s}"
-            );
-        }
-        sleep(Duration::from_millis(1));
+    if !held_snapshot(
+        cluster,
+        leader,
+        a,
+        term,
+        &format!("which had not answered since before the leader's snapshot at {s}"),
+    )? {
+        return Ok(false);
     }
 
     // 3. `a`'s answers arrive; the entries commit on it by AppendEntries
