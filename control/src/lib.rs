@@ -114,6 +114,12 @@ pub enum Request {
         /// The operation.
         op: KvOp,
     },
+    /// A slow disk: from now on each save of the node's Persister waits this
+    /// long before it writes (0 ends it). Answered with [`Reply::Done`].
+    SlowDisk {
+        /// The wait before each save, in milliseconds.
+        millis: u64,
+    },
 }
 
 /// A key/value operation.
@@ -170,6 +176,8 @@ pub enum Reply {
     },
     /// A clerk was created.
     ClerkMade,
+    /// The request was carried out; it has no answer of its own.
+    Done,
     /// A clerk operation finished; `value` is the read value for a Get.
     OpDone {
         /// What Get returned; empty for Put and Append.

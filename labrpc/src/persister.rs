@@ -17,6 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// Name of the state file inside a data directory.
 pub const STATE_FILE: &str = "state.bin";
@@ -96,6 +97,11 @@ pub struct Persister {
     contents: Mutex<Contents>,
     fsyncs: AtomicU64,
     saves: AtomicU64,
+    /// The tester's slow disk: milliseconds each save waits before it writes.
+    save_delay_ms: AtomicU64,
+    /// Saves one at a time, the wait included, so a slow save never lets a
+    /// later one overtake it; reads go on meanwhile.
+    writer: Mutex<()>,
 }
 
 impl Persister {
@@ -126,6 +132,8 @@ impl Persister {
             contents: Mutex::new(contents),
             fsyncs: AtomicU64::new(0),
             saves: AtomicU64::new(0),
+            save_delay_ms: AtomicU64::new(0),
+            writer: Mutex::new(()),
         })
     }
 
@@ -136,6 +144,11 @@ impl Persister {
     /// Never returns on a failed write: the process prints the error and exits
     /// with status 3, since a peer that cannot persist must not go on.
     pub fn save(&self, raft_state: &[u8], snapshot: Option<&[u8]>) {
+        let _one_at_a_time = self.writer.lock().expect("persister writer lock");
+        let delay = self.save_delay_ms.load(Ordering::Relaxed);
+        if delay > 0 {
+            std::thread::sleep(Duration::from_millis(delay));
+        }
         let mut contents = self.contents.lock().expect("persister lock");
         let snap = snapshot.unwrap_or(&contents.snapshot);
         if let Err(e) = self.write_durably(raft_state, snap) {
@@ -167,6 +180,15 @@ impl Persister {
     /// Bytes of the last saved snapshot.
     pub fn snapshot_size(&self) -> usize {
         self.contents.lock().expect("persister lock").snapshot.len()
+    }
+
+    /// A fault the tester injects, not for lab code: from now on each save
+    /// waits `delay` before it writes anything (a slow disk), so a crash in
+    /// that window loses what the save would have made durable. Zero ends it.
+    #[doc(hidden)]
+    pub fn set_save_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.save_delay_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Number of completed saves since this process opened the directory.
@@ -319,6 +341,30 @@ mod tests {
         fs::write(&path, &bytes[..10]).unwrap();
         let msg = Persister::open(dir.path()).err().unwrap().to_string();
         assert!(msg.contains("shorter than"), "{msg}");
+    }
+
+    #[test]
+    fn a_slow_save_writes_nothing_before_its_delay_and_blocks_no_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = std::sync::Arc::new(Persister::open(dir.path()).unwrap());
+        p.save(b"old", None);
+        p.set_save_delay(Duration::from_millis(1500));
+        let saver = {
+            let p = p.clone();
+            std::thread::spawn(move || p.save(b"new", None))
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        // Mid-save: a read answers at once with the old state, and the disk
+        // still holds it (a crash now would lose the new one).
+        assert_eq!(p.raft_state(), b"old");
+        let path = dir.path().join(STATE_FILE);
+        let on_disk = fs::read(&path).unwrap();
+        assert_eq!(decode(&path, &on_disk).unwrap().0, b"old");
+        saver.join().unwrap();
+        assert_eq!(p.raft_state(), b"new");
+        p.set_save_delay(Duration::ZERO);
+        p.save(b"fast", None);
+        assert_eq!(p.raft_state(), b"fast");
     }
 
     #[test]

@@ -60,6 +60,10 @@ pub async fn run(args: RaftArgs) -> Result<(), String> {
                 }
             }
             Request::Handlers => link::handlers(&server),
+            Request::SlowDisk { millis } => {
+                persister.set_save_delay(std::time::Duration::from_millis(millis));
+                Reply::Done
+            }
             other => Reply::Error { message: format!("a raft node does not serve {other:?}") },
         };
         out.send(&ToHarness::Reply { req: msg.req, body });

@@ -281,6 +281,12 @@ impl KvCluster {
         self.nodes.resume(i);
     }
 
+    /// Gives server `i` a slow disk ([`crate::nodes::Nodes::slow_disk`]):
+    /// each later save waits `delay` before it writes, until it restarts.
+    pub fn slow_disk(&self, i: usize, delay: Duration) -> TestResult {
+        self.nodes.slow_disk(i, delay).map_err(|f| self.failed(f))
+    }
+
     /// The RPC handlers server `i` has started and not answered: each one's
     /// method and how long it has run.
     pub fn handlers_in_flight(&self, i: usize) -> TestResult<Vec<(String, Duration)>> {

@@ -298,6 +298,24 @@ impl Nodes {
         }
     }
 
+    /// Gives node `i` a slow disk: each later save of its Persister waits
+    /// `delay` before it writes anything, so a crash in that window loses
+    /// the save. Lasts until the node restarts or a zero `delay` ends it.
+    ///
+    /// # Errors
+    /// If the node is not running or answers anything but done.
+    pub fn slow_disk(&self, i: usize, delay: Duration) -> Result<(), Failure> {
+        let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        match self.request(i, Request::SlowDisk { millis })? {
+            Some(Reply::Done) => {
+                self.timeline.record(format!("node {i} disk slow: each save waits {millis} ms"));
+                Ok(())
+            }
+            Some(other) => Err(Failure::new(format!("node {i} answered SlowDisk with {other:?}"))),
+            None => Err(Failure::new(format!("node {i} is not running: it cannot be given a slow disk"))),
+        }
+    }
+
     /// Whether node `i` is paused.
     pub fn is_paused(&self, i: usize) -> bool {
         self.paused[i].load(Ordering::SeqCst)
