@@ -209,22 +209,62 @@ pub fn paused_leader(t: &TestCase) -> TestResult {
 /// Beyond 6.824: the leader repairs a long conflicting follower log in a few
 /// AppendEntries, not one per entry.
 ///
-/// The victim holds 50 uncommitted entries of one stale term after the
-/// common prefix; the leader's log holds 40 committed entries of two later
-/// terms there. With XTerm/XIndex/XLen the leader needs one rejection per
-/// conflicting term (here one: XTerm is absent from its log, so next_index
-/// jumps to XIndex), then one AppendEntries carrying the entries, then the
-/// commit index arrives with the next. The bound, `MAX_REPAIR_APPENDS` = 15,
-/// leaves room for about ten heartbeats while the victim catches up; a leader
-/// that backs up one entry per rejection needs more than 50.
+/// Each round, a victim holds 50 uncommitted entries of one stale term after
+/// the common prefix; the leader's log holds 40 committed entries of two
+/// later terms there. With XTerm/XIndex/XLen the leader needs one rejection
+/// per conflicting term, then one AppendEntries carrying the entries, then
+/// the commit index arrives with the next. The two rounds reach the two ways
+/// a leader jumps back:
+/// 1. the stale term's leader first committed an entry on every server, so
+///    the repairing leader holds that term and resumes after its own last
+///    entry of it;
+/// 2. the stale term is new (its leader took no entry before the victim
+///    was cut off with it), so the repairing leader holds none of it and
+///    jumps to XIndex, the first entry of the victim's run: this kills a
+///    leader that backs up one entry there (`backup-one-by-one-no-xterm`)
+///    and a follower that reports the conflicting index itself as XIndex
+///    (`backup-one-by-one-xindex`), which round 1 cannot tell apart.
+///
+/// The bound, `MAX_REPAIR_APPENDS` = 15, leaves room for about ten
+/// heartbeats while the victim catches up; a leader that backs up one entry
+/// per rejection needs more than 40.
 pub fn fast_backup(t: &TestCase) -> TestResult {
-    const STALE: usize = 50;
-    const FRESH: usize = 20;
-    const MAX_REPAIR_APPENDS: u64 = 15;
     let servers = 5;
     let cluster = Cluster::new(t.id, servers, Options::default())?;
     cluster.begin(t.title);
     cluster.one(&cluster.random_cmd(), servers, true)?;
+    repair_conflict(&cluster, StaleTerm::HeldByLeader)?;
+
+    // A term with no entry yet: its leader takes over from a cut-off one.
+    let old = cluster.check_one_leader()?;
+    cluster.disconnect(old);
+    let new = cluster.check_one_leader()?;
+    cluster.connect(old);
+    if new == old {
+        fail!("node {old} was cut off, yet the tester found it leading");
+    }
+    repair_conflict(&cluster, StaleTerm::New)?;
+    cluster.end()
+}
+
+/// Whether the repairing leader of [`repair_conflict`] holds entries of the
+/// term the victim's conflicting run has.
+#[derive(Clone, Copy, Debug)]
+enum StaleTerm {
+    /// The stale leader committed an entry of its term on every server.
+    HeldByLeader,
+    /// The stale leader's term has no entry outside the victim's run.
+    New,
+}
+
+/// One round of [`fast_backup`]: the current leader and a victim alone take
+/// 50 entries; the others commit 40 in two later terms; the victim returns
+/// and must be repaired in at most `MAX_REPAIR_APPENDS` AppendEntries.
+fn repair_conflict(cluster: &Cluster, stale_term: StaleTerm) -> TestResult {
+    const STALE: usize = 50;
+    const FRESH: usize = 20;
+    const MAX_REPAIR_APPENDS: u64 = 15;
+    let servers = cluster.all().len();
 
     // The leader and a victim alone: 50 entries of this term reach the
     // victim but never commit.
@@ -271,16 +311,26 @@ pub fn fast_backup(t: &TestCase) -> TestResult {
         fail!("node {victim} did not catch up to index {last} within 10 s of reconnecting");
     }
     let appends = cluster.rpc_count_method(victim, "Raft.AppendEntries") - before;
+    let (held, jump) = match stale_term {
+        StaleTerm::HeldByLeader => ("holds", "resumes after its own last entry of that term"),
+        StaleTerm::New => {
+            ("holds no entry of", "jumps to XIndex, the first entry of the follower's run of that term")
+        }
+    };
     if appends > MAX_REPAIR_APPENDS {
         fail!(
             "the leader needed {appends} AppendEntries to repair node {victim}'s log ({STALE} conflicting entries \
-             of one term); fast backup (XTerm, XIndex, XLen) needs about 3 (limit {MAX_REPAIR_APPENDS})"
+             of one term, a term the leader {held}); fast backup (XTerm, XIndex, XLen) needs about 3 \
+             (limit {MAX_REPAIR_APPENDS}): on a rejection the leader {jump}"
         );
     }
-    println!("  repaired a {STALE}-entry conflict with {appends} AppendEntries in {:?}", t0.elapsed());
+    println!(
+        "  repaired a {STALE}-entry conflict ({stale_term:?}) with {appends} AppendEntries in {:?}",
+        t0.elapsed()
+    );
     for i in cluster.all() {
         cluster.connect(i);
     }
     cluster.one(&cluster.random_cmd(), servers, true)?;
-    cluster.end()
+    Ok(())
 }
