@@ -174,6 +174,13 @@ pub fn all() -> Vec<TestCase> {
             5,
             cx::persist_before_reply
         ),
+        case!(
+            "CrashMidSave2C",
+            "2C",
+            "Test (2C): a committed entry survives a crash inside a peer's save",
+            5,
+            cx::crash_mid_save
+        ),
         case!("Figure8Scripted2C", "2C", "Test (2C): Figure 8, scripted", 5, cx::figure8_scripted),
         case!(
             "StaleReply2C",
@@ -348,6 +355,13 @@ pub fn all() -> Vec<TestCase> {
             "Test: a request whose entry was replaced does not succeed (3A)",
             5,
             kvx::overwritten_request
+        ),
+        case!(
+            "CrashMidSave3A",
+            "3A",
+            "Test: a completed request survives a crash inside a server's save (3A)",
+            5,
+            kvx::crash_mid_save
         ),
         case!(
             "StalePartitionUnreliable3A",

@@ -385,3 +385,76 @@ fn leader_among(cluster: &Cluster, nodes: &[usize]) -> TestResult<usize> {
         _ => fail!("none of nodes {nodes:?} led within {STORY_DEADLINE:?}"),
     }
 }
+
+/// How long each save takes on the peer given a slow disk in
+/// [`crash_mid_save`]: far longer than the wait before the crash.
+const SLOW_SAVE: Duration = Duration::from_secs(4);
+/// How long [`crash_mid_save`] watches for the entry to commit before the
+/// crash: ample for a commit by a majority that holds it on disk, well
+/// inside [`SLOW_SAVE`].
+const SAVE_WINDOW: Duration = Duration::from_secs(1);
+
+/// An entry commits only once a majority holds it on disk, the leader's own
+/// copy included: a committed entry survives any crash that leaves a
+/// majority. The random crash tests almost never crash a peer inside its
+/// save, so each round gives one peer a slow disk (each save waits four
+/// seconds before it writes) and crashes it there. Kills a leader that
+/// counts its own, not yet saved, entries toward commit
+/// (`persist-after-reply-leader-own`) and a follower that acknowledges
+/// entries before saving them (`persist-after-reply`). Two rounds, with
+/// three peers: the slow peer `s` is the leader `l` in the first and its
+/// follower `f` in the second, and `o` is the third peer:
+/// 1. `o` is cut off, and `s`'s disk is made slow;
+/// 2. `l` takes a command at index k: `l` and `f` hold it, but `s` cannot
+///    save it for four seconds, so a correct `l` cannot commit it;
+/// 3. a second later `s` crashes, before its save could finish, and
+///    restarts; the one of `l` and `f` that is not `s` is cut off, and `s`
+///    and `o` form the new majority and commit a command: if k was applied
+///    in step 2, this one must not take its place (the apply check reports
+///    two commands at one index);
+/// 4. the network heals, and all three agree on a last command.
+pub fn crash_mid_save(t: &TestCase) -> TestResult {
+    let servers = 3;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
+    cluster.begin(t.title);
+    cluster.one(&cmd(0), servers, true)?;
+    for (round, slow_leader) in [(1, true), (2, false)] {
+        let l = cluster.check_one_leader()?;
+        let [f, o] = <[usize; 2]>::try_from(cluster.others(l)).expect("three servers");
+        let (s, survivor) = if slow_leader { (l, f) } else { (f, l) };
+        let who = if slow_leader { "the leader" } else { "its follower" };
+
+        // 1 and 2. The entry reaches `l` and `f`; `s` cannot save it in time.
+        cluster.disconnect(o);
+        cluster.slow_disk(s, SLOW_SAVE)?;
+        let Some((index, _)) = cluster.start(l, &cmd(round * 100))? else {
+            fail!("node {l} stopped leading with one follower still connected");
+        };
+        let committed = wait_until(SAVE_WINDOW, || Ok(cluster.n_committed(index)?.0 > 0))?;
+
+        // 3. `s` crashes inside its save; `s` and `o` are the majority now.
+        cluster.crash(s);
+        cluster.disconnect(survivor);
+        cluster.reboot(s)?;
+        cluster.connect(o);
+        let story = || {
+            format!(
+                "index {index} was applied while only nodes {l} and {f} were connected and node {s} ({who}) could not \
+                 save anything for {SLOW_SAVE:?}; node {s} was crashed inside that save, node {survivor} cut off, and \
+                 the new majority of nodes {s} and {o} does not hold the entry: it was committed before a majority held \
+                 it on disk. A leader counts its own copy of an entry toward commit only once it is saved, and a \
+                 follower answers AppendEntries only after saving what it accepted"
+            )
+        };
+        let next = cluster.one(&cmd(round * 100 + 1), 2, true);
+        let next = if committed { next.map_err(|e| e.with_context(&story()))? } else { next? };
+        if committed && next <= index {
+            fail!("{}", story());
+        }
+
+        // 4. Healed: all three agree.
+        cluster.connect(survivor);
+        cluster.one(&cmd(round * 100 + 2), servers, true)?;
+    }
+    cluster.end()
+}

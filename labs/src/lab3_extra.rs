@@ -233,3 +233,80 @@ pub fn overwritten_request(t: &TestCase) -> TestResult {
     }
     kv.end()
 }
+
+/// How long each save takes on the server given a slow disk in
+/// [`crash_mid_save`]: far longer than the wait before the crash.
+const SLOW_SAVE: Duration = Duration::from_secs(4);
+/// How long [`crash_mid_save`] waits for the Put before the crash: ample
+/// for an entry to commit if a majority held it durably, well inside
+/// [`SLOW_SAVE`].
+const SAVE_WINDOW: Duration = Duration::from_secs(1);
+
+/// An entry is committed only once a majority holds it on disk: a request
+/// that completed survives any crash that leaves a majority running. The
+/// random crash tests almost never crash a server inside its save, so each
+/// round gives one server a slow disk (each save waits four seconds before
+/// it writes) and crashes it there. Kills a leader that counts its own,
+/// not yet saved, entries toward commit (`persist-after-reply-leader-own`)
+/// and a follower that acknowledges entries before saving them
+/// (`persist-after-reply`). Two rounds, with three servers: the slow server
+/// `s` is the leader `l` in the first and a follower in the second, and
+/// `o` is the third server:
+/// 1. `o` is cut off from both, and `s`'s disk is made slow;
+/// 2. a clerk that reaches only `l` puts "k" = this round's value: `l` and
+///    its one connected peer hold the entry, but `s` cannot save it for
+///    four seconds, so a correct server lets the Put wait;
+/// 3. a second later `s` crashes, before its save could finish, and
+///    restarts; the one of `l` and the connected follower that is not `s`
+///    is cut off, and `s` and `o` form the new majority;
+/// 4. a clerk of `s` and `o` reads "k": if the Put completed in step 2,
+///    the read must see it (otherwise the entry was acknowledged while only
+///    one server held it on disk, and the crash lost it);
+/// 5. the network heals; the Put completes and "k" holds its value.
+pub fn crash_mid_save(t: &TestCase) -> TestResult {
+    let kv = KvCluster::new(t.id, SERVERS, KvOptions::default())?;
+    let ck = kv.make_client(&kv.all())?;
+    kv.begin(t.title);
+    kv.put(ck, "k", "0")?;
+    for (round, slow_leader) in [(1, true), (2, false)] {
+        let Some(l) = kv.leader()? else { fail!("no server leads after a Put completed") };
+        let followers: Vec<usize> = kv.all().into_iter().filter(|&i| i != l).collect();
+        let (f, o) = (followers[0], followers[1]);
+        let (s, survivor) = if slow_leader { (l, f) } else { (f, l) };
+        let who = if slow_leader { "the leader" } else { "a follower" };
+
+        // 1 and 2. The entry reaches `l` and `f`; `s` cannot save it in time.
+        kv.disconnect(o, &kv.all());
+        kv.slow_disk(s, SLOW_SAVE)?;
+        let ck1 = kv.make_client(&[l])?;
+        let value = round.to_string();
+        let put = kv.start_op(ck1, Op::Put, "k", &value);
+        let completed = put.wait(SAVE_WINDOW)?.is_some();
+
+        // 3. `s` crashes inside its save; `s` and `o` are the majority now.
+        kv.shutdown_server(s);
+        kv.disconnect(survivor, &kv.all());
+        kv.start_server(s)?;
+        kv.connect(s, &[o]);
+
+        // 4. The new majority must know of a Put that completed.
+        let ck2 = kv.make_client(&[s, o])?;
+        let seen = kv.get(ck2, "k")?;
+        if completed && seen != value {
+            fail!(
+                "Put(\"k\", {value:?}) completed while only nodes {l} and {f} were connected and node {s} ({who}) could not save anything for {SLOW_SAVE:?}; node {s} was crashed {SAVE_WINDOW:?} later, node {survivor} cut off, and the new majority of nodes {s} and {o} read \"k\" = {seen:?}: the Put was acknowledged before a majority held it on disk. A leader counts its own copy of an entry toward commit only once it is saved, and a follower answers AppendEntries only after saving what it accepted"
+            );
+        }
+
+        // 5. Healed: the Put completes, and "k" holds it.
+        kv.connect_all();
+        kv.connect_client(ck1, &kv.all());
+        if !completed && put.wait(OP_LIMIT)?.is_none() {
+            fail!(
+                "clerk 1's Put(\"k\", {value:?}) did not complete within {OP_LIMIT:?} after the network healed"
+            );
+        }
+        kv.check(ck, "k", &value)?;
+    }
+    kv.end()
+}

@@ -80,7 +80,8 @@
 //!   accepted AppendEntries, a new term, a candidacy. A crash right after the
 //!   reply must not forget what the reply promised.
 //! * A leader counts itself towards a majority only for entries it has
-//!   persisted.
+//!   persisted (CrashMidSave2C makes one peer's saves slow and crashes it
+//!   inside one: an entry applied meanwhile must survive).
 //! * [`labrpc::Persister::save`] is durable when it returns and costs an
 //!   fsync: save once per batch of changes, not once per entry.
 //! * Restore everything in [`Raft::new`]. Never start empty over state you
