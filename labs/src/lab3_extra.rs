@@ -198,7 +198,12 @@ const MAJORITY_OPS: usize = 6;
 ///    indices. Its put must complete only once it is really applied, so a
 ///    Get of "k" sees this round's value. A handler that took the other
 ///    operation at its index for its own reports a put that never happened,
-///    and the history is not linearizable.
+///    and the history is not linearizable. Until the put completes, `l`'s
+///    own calls to the others are lost: it learns of the new term only from
+///    the AppendEntries that also replaces its entry, not from the answers
+///    to its heartbeats first, so a handler that also watches for a lost
+///    lead (`kv-any-op-at-index-leader-check`) has no time to give up
+///    before the other operation is applied at its index.
 pub fn overwritten_request(t: &TestCase) -> TestResult {
     let kv = KvCluster::new(t.id, SERVERS, KvOptions::default())?;
     let ck = kv.make_client(&kv.all())?;
@@ -221,10 +226,16 @@ pub fn overwritten_request(t: &TestCase) -> TestResult {
             kv.put(ck2, &format!("r{round}-{j}"), "x")?;
         }
 
-        // 3. Healed: the put completes for real, and "k" holds it.
+        // 3. Healed, but `old` cannot call the others: it learns of the new
+        // term only from the new leader's AppendEntries, the one that
+        // replaces its entry and commits the other operation there, so its
+        // handler has no time to see the lead lost first.
+        kv.block_calls(old, &others, true);
         kv.connect_all();
         kv.connect_client(ck1, &kv.all());
-        if put.wait(OP_LIMIT)?.is_none() {
+        let completed = put.wait(OP_LIMIT);
+        kv.block_calls(old, &others, false);
+        if completed?.is_none() {
             fail!(
                 "the cut-off clerk's Put(\"k\") did not complete within {OP_LIMIT:?} after the partition healed"
             );

@@ -193,6 +193,17 @@ impl KvCluster {
         }
     }
 
+    /// Blocks (or unblocks) new calls from server `caller` to each server in
+    /// `servers`, one way: while blocked each is lost, but calls `caller`
+    /// receives from them are still answered. Independent of
+    /// [`KvCluster::connect`] / [`KvCluster::disconnect`].
+    pub fn block_calls(&self, caller: usize, servers: &[usize], blocked: bool) {
+        for &j in servers {
+            self.nodes.net.set_requests_blocked(caller as EndId, j, blocked);
+        }
+        self.nodes.timeline.record(format!("calls {caller}->{servers:?} blocked {blocked}"));
+    }
+
     /// Connects every server to every other.
     pub fn connect_all(&self) {
         for i in self.all() {
