@@ -163,6 +163,8 @@ fn play(cluster: &Cluster, base: u64, leader: usize, a: usize, b: usize) -> Test
 
 /// The method whose requests [`old_snapshot`] holds back and replays.
 const INSTALL_SNAPSHOT: &str = "Raft.InstallSnapshot";
+/// The method whose requests [`boundary_term`] holds while the leader takes its entries.
+const APPEND_ENTRIES: &str = "Raft.AppendEntries";
 /// How long the tester waits for the leader to send a restarted follower
 /// a snapshot.
 const SNAPSHOT_SEND_DEADLINE: Duration = Duration::from_secs(3);
@@ -276,6 +278,10 @@ fn play_old_snapshot(cluster: &Cluster, base: u64, leader: usize, a: usize) -> T
 /// Rounds of [`boundary_term`] tried at most (a round spoiled by a leader
 /// change before the story starts is tried again).
 const TERM_ROUNDS: u64 = 4;
+/// How long the leader is given to make the calls a Start asks for, and
+/// the followers to answer those already delivered: milliseconds, with
+/// room to spare, and short enough that no election timer fires.
+const CALLS_SETTLED: Duration = Duration::from_millis(30);
 /// How long the followers are given to receive the leader's last entries,
 /// whose answers are held (ten heartbeat intervals and more).
 const RECEIVE_TIME: Duration = Duration::from_millis(1000);
@@ -286,9 +292,10 @@ const RECEIVE_TIME: Duration = Duration::from_millis(1000);
 /// almost always, so a peer that labels its snapshot with its current term
 /// (or its last entry's) lives through them. With three servers and the
 /// tester snapshotting at every index `s` with `s + 1` a multiple of 10:
-/// 1. the leader appends the entries up to `s`, in its term `t`, and both
-///    followers receive them, but their answers are held: nothing past the
-///    last committed index commits;
+/// 1. the leader appends the entries up to `s`, in its term `t`, while its
+///    AppendEntries are lost, so that it sends them together; both followers
+///    receive them, but their answers are held: nothing past the last
+///    committed index commits;
 /// 2. the leader crashes; a follower wins a later term `T` and commits the
 ///    entries up to `s` with one of its own term: both survivors apply `s`
 ///    while in term `T`, and snapshot it;
@@ -308,6 +315,7 @@ pub fn boundary_term(t: &TestCase) -> TestResult {
         let leader = cluster.check_one_leader()?;
         let story = play_boundary_term(&cluster, round * 1000, leader, last);
         for f in cluster.others(leader) {
+            cluster.hold_requests(leader, f, APPEND_ENTRIES, false);
             cluster.hold_replies(leader, f, false);
             cluster.clear_held(leader, f);
         }
@@ -340,15 +348,27 @@ fn play_boundary_term(cluster: &Cluster, base: u64, leader: usize, last: u64) ->
     // 1. Entries up to the next snapshot index s, uncommitted.
     let s = (last + 1).div_ceil(10) * 10 - 1;
     let s = if s <= last { s + 10 } else { s };
+    // The leader's AppendEntries are lost at once while it takes the
+    // entries (held and then forgotten), so they go out together once let
+    // through: a leader that keeps one AppendEntries in flight per follower
+    // sends them all in that one, whose answer is held. Answers to calls
+    // delivered before are back by then, so no call stays in flight.
     for f in &followers {
-        cluster.hold_replies(leader, *f, true);
+        cluster.hold_requests(leader, *f, APPEND_ENTRIES, true);
     }
+    sleep(CALLS_SETTLED);
     let mut term = None;
     for (k, index) in (last + 1..=s).enumerate() {
         match cluster.start(leader, &cmd(base + 1 + k as u64))? {
             Some((i, t)) if i == index && term.is_none_or(|x| x == t) => term = Some(t),
             _ => return Ok(false),
         }
+    }
+    sleep(CALLS_SETTLED);
+    for f in &followers {
+        cluster.hold_replies(leader, *f, true);
+        cluster.clear_held(leader, *f);
+        cluster.hold_requests(leader, *f, APPEND_ENTRIES, false);
     }
     sleep(RECEIVE_TIME);
     let Some(term) = term else { return Ok(false) };
