@@ -80,6 +80,13 @@ pub fn all() -> Vec<TestCase> {
             ax::stale_vote
         ),
         case!(
+            "StaleTally2A",
+            "2A",
+            "Test (2A): a candidate counts only the votes of its current election",
+            5,
+            ax::stale_tally
+        ),
+        case!(
             "StepDown2A",
             "2A",
             "Test (2A): a leader steps down when an answer carries a newer term",

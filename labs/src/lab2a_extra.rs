@@ -122,6 +122,67 @@ pub fn stale_vote(t: &TestCase) -> TestResult {
     cluster.end()
 }
 
+/// How long [`stale_tally`] watches the candidate once it may reach a
+/// second voter: several of its election timeouts, each a new term in which
+/// that voter may grant it a vote.
+const TALLY_WATCH: Duration = Duration::from_secs(4);
+
+/// A candidate starts each election with only its own vote: votes counted
+/// in an earlier election are not votes for this one (Figure 2: a vote is
+/// for a term). Kills `vote-from-earlier-election-votes-kept` (a tally kept
+/// from term to term), which [`stale_vote`] cannot see: with three servers
+/// any one grant is a majority. With five servers, `c` a follower and `a`
+/// and `b` two others:
+/// 1. nothing reaches `c`, and its calls reach only `a`: it times out and
+///    asks `a`, which grants its vote (two of five);
+/// 2. as soon as `a` has the request, `c`'s calls reach only `b`, so each
+///    later election of `c` can win at most `b`'s vote (two of five again);
+/// 3. for four seconds `c` must never lead: in no term did a majority vote
+///    for it. A candidate that kept `a`'s vote leads as soon as `b` grants
+///    it one in a later term.
+pub fn stale_tally(t: &TestCase) -> TestResult {
+    let servers = 5;
+    let cluster = Cluster::new(t.id, servers, Options::default())?;
+    cluster.begin(t.title);
+    cluster.one(&harness::cmd(1), servers, true)?;
+    let leader = cluster.check_one_leader()?;
+    let others = cluster.others(leader);
+    let (c, a, b) = (others[0], others[1], others[2]);
+    let led_before = cluster.terms_led(c).len();
+
+    // 1. `c` campaigns; only `a` hears it.
+    for j in cluster.others(c) {
+        cluster.block_calls(j, c, true);
+        if j != a {
+            cluster.block_calls(c, j, true);
+        }
+    }
+    let asked = cluster.rpc_count_method(a, REQUEST_VOTE);
+    if !wait_until(CAMPAIGN_DEADLINE, || Ok(cluster.rpc_count_method(a, REQUEST_VOTE) != asked))? {
+        fail!("node {c}, cut off from its leader, sent no RequestVote within {CAMPAIGN_DEADLINE:?}");
+    }
+    // 2. From now on only `b` hears `c`.
+    cluster.block_calls(c, a, true);
+    cluster.block_calls(c, b, false);
+    let Some((asked_in, _)) = cluster.state(c)? else { fail!("node {c} is not running") };
+
+    // 3. `c` never has a majority of one later term's votes. (A candidate
+    // that asks again within the term `a` granted may win that term with
+    // `b`'s vote: that is a real majority.)
+    let later = || cluster.terms_led(c).into_iter().skip(led_before).find(|&term| term > asked_in);
+    if wait_until(TALLY_WATCH, || Ok(later().is_some()))?
+        && let Some(term) = later()
+    {
+        fail!(
+            "node {c} led term {term}, though in each of its elections after term {asked_in} its RequestVotes could reach one server only (node {b}): two votes of five. It counted a vote granted in an earlier election (node {a}'s, in term {asked_in} or before); each election starts with the candidate's own vote alone"
+        );
+    }
+
+    cluster.lift_one_way_faults();
+    cluster.one(&harness::cmd(2), servers, true)?;
+    cluster.end()
+}
+
 /// A leader that learns of a newer term from an answer steps down at once
 /// (Figure 2: "if RPC request or response contains term T > currentTerm:
 /// set currentTerm = T, convert to follower"). Kills
