@@ -119,7 +119,11 @@ pub fn figure8_scripted(t: &TestCase) -> TestResult {
 /// without any new entry, then every peer crashes and restarts, and each
 /// must come back with at least the term it had reported (Figure 2:
 /// currentTerm is persistent state; a peer that forgets it may vote twice
-/// in one term).
+/// in one term). Each deposed leader rejoins unable to call anyone until it
+/// follows the new one, so the last leader handles no request after its
+/// election: a candidate that does not save its term before asking for
+/// votes (`no-persist-term-candidate`) cannot have it saved by the next
+/// request it handles, and comes back in an older term.
 pub fn persist_term(t: &TestCase) -> TestResult {
     let servers = 3;
     let cluster = Cluster::new(t.id, servers, Options::default())?;
@@ -128,10 +132,22 @@ pub fn persist_term(t: &TestCase) -> TestResult {
 
     // New leaders, and no new entries: only the term moves on.
     for _ in 0..TERM_ROUNDS {
-        let leader = cluster.check_one_leader()?;
-        cluster.disconnect(leader);
-        cluster.check_one_leader()?;
-        cluster.connect(leader);
+        let old = cluster.check_one_leader()?;
+        cluster.disconnect(old);
+        let new = cluster.check_one_leader()?;
+        // `old` rejoins and hears before it speaks: its calls are lost until
+        // it follows `new`, so that `new` handles no request after its
+        // election (a peer that saves on every request it handles would
+        // then save the term its candidacy did not).
+        let Some((term, _)) = cluster.state(new)? else { fail!("node {new} stopped") };
+        for j in cluster.others(old) {
+            cluster.block_calls(old, j, true);
+        }
+        cluster.connect(old);
+        wait_until(ELECTION_TIMEOUT, || Ok(matches!(cluster.state(old)?, Some((t, false)) if t >= term)))?;
+        for j in cluster.others(old) {
+            cluster.block_calls(old, j, false);
+        }
     }
     cluster.check_one_leader()?;
     let term = cluster.check_terms()?;
