@@ -417,12 +417,13 @@ fn leader_among(cluster: &Cluster, nodes: &[usize]) -> TestResult<usize> {
 }
 
 /// How long each save takes on the peer given a slow disk in
-/// [`crash_mid_save`]: far longer than the wait before the crash.
-const SLOW_SAVE: Duration = Duration::from_secs(4);
+/// [`crash_mid_save`] (and in lab 3's, `lab3_extra::crash_mid_save`): far
+/// longer than the wait before the crash.
+pub(crate) const SLOW_SAVE: Duration = Duration::from_secs(4);
 /// How long [`crash_mid_save`] watches for the entry to commit before the
 /// crash: ample for a commit by a majority that holds it on disk, well
-/// inside [`SLOW_SAVE`].
-const SAVE_WINDOW: Duration = Duration::from_secs(1);
+/// inside [`SLOW_SAVE`]. Lab 3's story waits as long for its Put.
+pub(crate) const SAVE_WINDOW: Duration = Duration::from_secs(1);
 
 /// An entry commits only once a majority holds it on disk, the leader's own
 /// copy included: a committed entry survives any crash that leaves a

@@ -4,6 +4,7 @@
 //! of their group).
 
 use crate::catalogue::TestCase;
+use crate::lab2c_extra::{SAVE_WINDOW, SLOW_SAVE};
 use harness::kv::OP_LIMIT;
 use harness::kv::Op;
 use harness::{ELECTION_TIMEOUT, KvCluster, KvOptions, TestResult, fail};
@@ -244,14 +245,6 @@ pub fn overwritten_request(t: &TestCase) -> TestResult {
     }
     kv.end()
 }
-
-/// How long each save takes on the server given a slow disk in
-/// [`crash_mid_save`]: far longer than the wait before the crash.
-const SLOW_SAVE: Duration = Duration::from_secs(4);
-/// How long [`crash_mid_save`] waits for the Put before the crash: ample
-/// for an entry to commit if a majority held it durably, well inside
-/// [`SLOW_SAVE`].
-const SAVE_WINDOW: Duration = Duration::from_secs(1);
 
 /// An entry is committed only once a majority holds it on disk: a request
 /// that completed survives any crash that leaves a majority running. The
