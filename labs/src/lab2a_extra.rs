@@ -135,8 +135,9 @@ const TALLY_WATCH: Duration = Duration::from_secs(4);
 /// and `b` two others:
 /// 1. nothing reaches `c`, and its calls reach only `a`: it times out and
 ///    asks `a`, which grants its vote (two of five);
-/// 2. as soon as `a` has the request, `c`'s calls reach only `b`, so each
-///    later election of `c` can win at most `b`'s vote (two of five again);
+/// 2. as soon as `a` has the request, `a` is muted; once `c` is in a later
+///    term its calls reach only `b`, so each of its elections from then on
+///    can win at most `b`'s vote (two of five again);
 /// 3. for four seconds `c` must never lead: in no term did a majority vote
 ///    for it. A candidate that kept `a`'s vote leads as soon as `b` grants
 ///    it one in a later term.
@@ -150,7 +151,10 @@ pub fn stale_tally(t: &TestCase) -> TestResult {
     let (c, a, b) = (others[0], others[1], others[2]);
     let led_before = cluster.terms_led(c).len();
 
-    // 1. `c` campaigns; only `a` hears it.
+    // 1. `c` campaigns; only `a` hears it. `a`'s answers to the leader are
+    // held, so the term `a` adopts from `c` never unseats the leader: the
+    // others stay in their term, below each later term of `c`.
+    cluster.hold_replies(leader, a, true);
     for j in cluster.others(c) {
         cluster.block_calls(j, c, true);
         if j != a {
@@ -161,14 +165,24 @@ pub fn stale_tally(t: &TestCase) -> TestResult {
     if !wait_until(CAMPAIGN_DEADLINE, || Ok(cluster.rpc_count_method(a, REQUEST_VOTE) != asked))? {
         fail!("node {c}, cut off from its leader, sent no RequestVote within {CAMPAIGN_DEADLINE:?}");
     }
-    // 2. From now on only `b` hears `c`.
-    cluster.block_calls(c, a, true);
-    cluster.block_calls(c, b, false);
+    // 2. From now on only `b` hears `c`, and `a` (whose answer to `c` is
+    // still delivered) hears and reaches no one: its own elections cannot
+    // move `b` to a later term than `c`'s, whose answers would turn `c`
+    // into a follower and reset any tally. `b` hears `c` only once `c` has
+    // moved past the term it is in now (which `a` may have granted, so that
+    // `b`'s vote would make a real majority): each later term began with
+    // `a` muted.
+    cluster.mute(a, true);
     let Some((asked_in, _)) = cluster.state(c)? else { fail!("node {c} is not running") };
+    let moved_on = || Ok(cluster.state(c)?.is_some_and(|(term, _)| term > asked_in));
+    if !wait_until(CAMPAIGN_DEADLINE, moved_on)? {
+        fail!(
+            "node {c}, cut off from every server, stayed in term {asked_in} for {CAMPAIGN_DEADLINE:?}: it must start a new election when one times out"
+        );
+    }
+    cluster.block_calls(c, b, false);
 
-    // 3. `c` never has a majority of one later term's votes. (A candidate
-    // that asks again within the term `a` granted may win that term with
-    // `b`'s vote: that is a real majority.)
+    // 3. `c` never has a majority of one later term's votes.
     let later = || cluster.terms_led(c).into_iter().skip(led_before).find(|&term| term > asked_in);
     if wait_until(TALLY_WATCH, || Ok(later().is_some()))?
         && let Some(term) = later()
