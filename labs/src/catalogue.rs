@@ -252,6 +252,13 @@ pub fn all() -> Vec<TestCase> {
             dx::behind_commit
         ),
         case!(
+            "SnapshotAppendInto2D",
+            "2D",
+            "Test (2D): a late AppendEntries that starts inside the follower's snapshot",
+            5,
+            dx::append_into_snapshot
+        ),
+        case!(
             "SnapshotStale2D",
             "2D",
             "Test (2D): install snapshots (disconnect), requests arriving again late",
