@@ -75,6 +75,7 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
                 Duration::from_secs(args.build_timeout),
                 &out.join("build.txt"),
                 plan.bwrap(),
+                &submission::Warm::Skeleton,
             );
             progress.note(&match build.status {
                 BuildStatus::Built => format!("Built in {:.0} s.", build.secs),

@@ -56,13 +56,34 @@ pub fn check(dir: &Path) -> Result<Submission, GraderError> {
     Ok(Submission { dir, has_kvraft })
 }
 
+/// What a build's warm build folder is made from, once per swap root.
+pub enum Warm<'a> {
+    /// The kit's skeleton crates, and every build from scratch
+    /// (`CARGO_INCREMENTAL=0`): what a submission gets. Its crates share
+    /// nothing with the skeleton's, so incremental state would only cost.
+    Skeleton,
+    /// These trusted crates (the reference), and every build incremental:
+    /// for the self-check's mutants, which differ from them in a line or
+    /// two, so rustc recompiles only what the edit touched (about 1 s
+    /// instead of 16). Never for untrusted code: its builds would share
+    /// rustc's incremental state.
+    Incremental(&'a Submission),
+}
+
+impl Warm<'_> {
+    fn incremental(&self) -> bool {
+        matches!(self, Warm::Incremental(_))
+    }
+}
+
 /// Builds the submission's `node` — and nothing else: the tester is never
 /// compiled with student code. In `swap_root`, a fresh copy of the kit's
 /// node workspace gets the submission's crates (the skeleton kvraft if it
-/// has none) and a fresh copy of the kit's warm build folder; cargo builds
-/// it `--locked --offline` from the kit's vendored sources, inside
-/// `sandbox` when there is one. Returns the outcome and, if it built, the
-/// `node` binary, copied out of reach of the build (`swap_root/bin/node`).
+/// has none) and a fresh copy of the warm build folder (made as `warm`
+/// says); cargo builds it `--offline` from the kit's vendored sources,
+/// inside `sandbox` when there is one. Returns the outcome and, if it
+/// built, the `node` binary, copied out of reach of the build
+/// (`swap_root/bin/node`).
 pub fn build(
     sub: &Submission,
     kit: &Path,
@@ -70,6 +91,7 @@ pub fn build(
     timeout: Duration,
     log: &Path,
     bwrap: Option<&Path>,
+    warm: &Warm,
 ) -> (Build, Option<PathBuf>) {
     // What a build message quotes (paths, compiler output) is the
     // submission's: shown escaped.
@@ -77,7 +99,7 @@ pub fn build(
         (Build { status, secs, message: harness::text::escape_controls(&message).into_owned() }, None)
     };
     let started = std::time::Instant::now();
-    let prepared = prepare(sub, kit, swap_root, bwrap, timeout, log);
+    let prepared = prepare(sub, kit, swap_root, bwrap, timeout, log, warm);
     let (cmd, layout) = match prepared {
         Ok(p) => p,
         Err(e) if e.starts_with(REFUSED) => return failed(BuildStatus::Failed, 0.0, e),
@@ -143,7 +165,8 @@ pub fn build_only(args: &crate::cli::BuildArgs) -> Result<bool, GraderError> {
     std::fs::create_dir_all(&swap_root)
         .map_err(|e| GraderError::Io(format!("cannot create {}", swap_root.display()), e))?;
     let log = swap_root.join("build.txt");
-    let (built, node) = build(&sub, &kit, &swap_root, Duration::from_secs(args.build_timeout), &log, None);
+    let timeout = Duration::from_secs(args.build_timeout);
+    let (built, node) = build(&sub, &kit, &swap_root, timeout, &log, None, &Warm::Skeleton);
     match node {
         Some(node) if built.status == BuildStatus::Built => {
             println!("{}", node.display());
@@ -183,10 +206,12 @@ struct Layout {
 }
 
 /// Lays out a fresh build and returns the command that runs it. The first
-/// build in a swap root (or the first after the kit changed) first builds
-/// the kit's skeleton crates there, trusted and unsandboxed, into
-/// `warm-target`: every later build starts from a copy of it at the same
-/// paths, so cargo recompiles only the workspace's crates.
+/// build in a swap root (or the first after the kit or the `warm` choice
+/// changed) first builds the crates `warm` names there, trusted and
+/// unsandboxed, into `warm-target`: every later build starts from a copy
+/// of it at the same paths, so cargo recompiles only the workspace's
+/// crates. An incremental build warms, and then reuses, its own build
+/// folder instead.
 fn prepare(
     sub: &Submission,
     kit: &Path,
@@ -194,6 +219,7 @@ fn prepare(
     bwrap: Option<&Path>,
     timeout: Duration,
     log: &Path,
+    warm_from: &Warm,
 ) -> Result<(Command, Layout), String> {
     let layout = Layout {
         src: swap_root.join("node-src"),
@@ -201,19 +227,27 @@ fn prepare(
         home: swap_root.join("cargo-home"),
         bin: swap_root.join("bin"),
     };
-    let warm = swap_root.join("warm-target");
-    let stamp = kit_stamp(kit)?;
+    let incremental = warm_from.incremental();
+    // rustc's incremental state holds for the folder it was made in, not
+    // for a copy: an incremental build reuses the build folder itself.
+    let warm = if incremental { layout.target.clone() } else { swap_root.join("warm-target") };
+    let stamp = format!("{}\nincremental: {incremental}", kit_stamp(kit)?);
     if std::fs::read_to_string(warm.join(STAMP)).ok().as_deref() != Some(stamp.as_str()) {
         let skeleton = Submission { dir: kit.join("skeleton"), has_kvraft: true };
-        lay_out(&skeleton, kit, &layout)?;
+        let base = match warm_from {
+            Warm::Skeleton => &skeleton,
+            Warm::Incremental(base) => base,
+        };
+        lay_out(base, kit, &layout, true)?;
         remove(&warm).map_err(|e| format!("cannot clear {}: {e}", warm.display()))?;
         let warm_layout = Layout { target: warm.clone(), ..layout.clone() };
-        let cmd = cargo_command(&warm_layout, None)?;
+        let cmd = cargo_command(&warm_layout, None, incremental)?;
         let done = process::run(Spawned::new(cmd, "warm-build"), timeout, Some(log))
             .map_err(|e| format!("cannot run the kit's warm-up build: {e}"))?;
         if done.exit != Exit::Code(0) {
             return Err(format!(
-                "the kit's own skeleton crates do not build in {} ({:?}); is the grading kit complete?\n{}",
+                "the crates the warm build starts from ({}) do not build in {} ({:?}); is the grading kit complete?\n{}",
+                base.dir.display(),
                 layout.src.display(),
                 done.exit,
                 done.capture.tail_lines(30)
@@ -221,16 +255,20 @@ fn prepare(
         }
         std::fs::write(warm.join(STAMP), &stamp).map_err(|e| format!("cannot write the stamp: {e}"))?;
     }
-    lay_out(sub, kit, &layout)?;
-    // A copy of the warm build folder, so no build sees another's leftovers.
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(&warm)
-        .arg(&layout.target)
-        .status()
-        .map_err(|e| format!("cannot run cp: {e}"))?;
-    if !status.success() {
-        return Err(format!("cannot copy {} ({status})", warm.display()));
+    lay_out(sub, kit, &layout, !incremental)?;
+    // A copy of the warm build folder, so no build sees another's leftovers
+    // (the trusted incremental builds share theirs: cargo and rustc rebuild
+    // what changed).
+    if !incremental {
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(&warm)
+            .arg(&layout.target)
+            .status()
+            .map_err(|e| format!("cannot run cp: {e}"))?;
+        if !status.success() {
+            return Err(format!("cannot copy {} ({status})", warm.display()));
+        }
     }
     let sandbox = match bwrap {
         Some(bwrap) => {
@@ -245,11 +283,11 @@ fn prepare(
         }
         None => None,
     };
-    let cmd = cargo_command(&layout, sandbox.as_ref().map(|s| (s, kit)))?;
+    let cmd = cargo_command(&layout, sandbox.as_ref().map(|s| (s, kit)), incremental)?;
     Ok((cmd, layout))
 }
 
-/// The file in `warm-target` naming the kit it was built from.
+/// The file in the warm build folder naming the kit it was built from, and how.
 const STAMP: &str = "raftlab-kit-stamp";
 
 /// What identifies a grading kit: its lock file and the stamp its script wrote.
@@ -258,15 +296,18 @@ fn kit_stamp(kit: &Path) -> Result<String, String> {
     Ok(format!("{}\n{}", read(&kit.join("stamp"))?, read(&kit.join("node-src/Cargo.lock"))?))
 }
 
-/// Clears the build folders and lays out the node workspace with `sub`'s
-/// crates, copied by [`submission_rules`]; then sets the raft crate's name.
-fn lay_out(sub: &Submission, kit: &Path, layout: &Layout) -> Result<(), String> {
+/// Clears the build folders (the build's target folder too if
+/// `clear_target`) and lays out the node workspace with `sub`'s crates,
+/// copied by [`submission_rules`]; then sets the raft crate's name.
+fn lay_out(sub: &Submission, kit: &Path, layout: &Layout, clear_target: bool) -> Result<(), String> {
     let io = |what: &str, p: &Path| {
         let (what, p) = (what.to_string(), p.display().to_string());
         move |e: std::io::Error| format!("{what} {p}: {e}")
     };
     for dir in [&layout.src, &layout.target, &layout.home, &layout.bin] {
-        remove(dir).map_err(io("cannot clear", dir))?;
+        if clear_target || dir != &layout.target {
+            remove(dir).map_err(io("cannot clear", dir))?;
+        }
     }
     std::fs::create_dir_all(&layout.home).map_err(io("cannot create", &layout.home))?;
     std::fs::create_dir_all(&layout.bin).map_err(io("cannot create", &layout.bin))?;
@@ -310,8 +351,13 @@ fn submission_rules() -> Rules {
 const REFUSED: &str = "the submission was refused";
 
 /// `cargo build` of the node workspace in `layout`, inside the sandbox (with
-/// the kit, whose vendored sources it reads) when one is given.
-fn cargo_command(layout: &Layout, sandbox: Option<(&Sandbox, &Path)>) -> Result<Command, String> {
+/// the kit, whose vendored sources it reads) when one is given; rustc keeps
+/// and reuses incremental state only if `incremental` (see [`Warm`]).
+fn cargo_command(
+    layout: &Layout,
+    sandbox: Option<(&Sandbox, &Path)>,
+    incremental: bool,
+) -> Result<Command, String> {
     // Not --locked: a submission may change its own crates' dependency lists
     // (a dev-dependency the kit has), which rewrites their lock entries. It
     // cannot add a crate: --offline with the kit's vendored sources offers
@@ -325,7 +371,7 @@ fn cargo_command(layout: &Layout, sandbox: Option<(&Sandbox, &Path)>) -> Result<
     let env: Vec<(String, std::ffi::OsString)> = vec![
         ("CARGO_TARGET_DIR".into(), layout.target.clone().into()),
         ("CARGO_HOME".into(), layout.home.clone().into()),
-        ("CARGO_INCREMENTAL".into(), "0".into()),
+        ("CARGO_INCREMENTAL".into(), if incremental { "1" } else { "0" }.into()),
         ("CARGO_TERM_COLOR".into(), "never".into()),
         ("RUSTC".into(), sysroot.join("bin/rustc").into()),
         ("PATH".into(), format!("{}:/usr/bin:/bin", sysroot.join("bin").display()).into()),
@@ -521,7 +567,7 @@ mod tests {
         crate_at(&sub.join("raft"), "my-raft");
         std::os::unix::fs::symlink("lib.rs", sub.join("raft/src/alias.rs")).unwrap();
         std::fs::create_dir_all(sub.join("raft/target/release")).unwrap();
-        lay_out(&check(&sub).unwrap(), &kit, &layout).unwrap();
+        lay_out(&check(&sub).unwrap(), &kit, &layout, true).unwrap();
         let manifest = std::fs::read_to_string(layout.src.join("raft/Cargo.toml")).unwrap();
         assert!(manifest.contains("name = \"raft\""), "{manifest}");
         assert_eq!(std::fs::read_link(layout.src.join("raft/src/alias.rs")).unwrap(), Path::new("lib.rs"));
@@ -600,7 +646,7 @@ mod tests {
             let sub = tmp.path().join(format!("sub-{}", name.replace(' ', "-")));
             std::fs::create_dir_all(&sub).unwrap();
             make(&sub);
-            let e = lay_out(&check(&sub).unwrap(), &kit, &layout).unwrap_err();
+            let e = lay_out(&check(&sub).unwrap(), &kit, &layout, true).unwrap_err();
             assert!(e.starts_with(REFUSED), "{name}: {e}");
             assert!(!e.contains("CANARY"), "{name}: {e}");
         }

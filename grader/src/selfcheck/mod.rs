@@ -3,9 +3,13 @@
 //! Each mutant of the catalogue ([`crate::mutant`]) reintroduces one classic
 //! bug into a copy of the reference `raft/` and `kvraft/`. The self-check
 //! builds the `node` of each mutant as the grader builds a submission's (in
-//! the grading kit's node workspace, one build folder kept in `OUT/swap` so
-//! that only the kit's own crates recompile), and runs the reference `labs`
-//! against it as the grader runs a test: one `labs <test> --exact` process
+//! the grading kit's node workspace, from its vendored sources), but
+//! incrementally: one build folder, kept in `OUT/swap`, first builds the
+//! reference crates, and each mutant's build reuses it, so rustc recompiles
+//! only what the mutant's edit touched (about 5 s, where a build from the
+//! skeleton's warm folder takes 16; [`crate::submission::Warm`]). It runs
+//! the reference `labs` against it as the grader runs a test: one
+//! `labs <test> --exact` process
 //! per test, with its own process group, seed, time limit, captured output
 //! in `OUT/logs/` and `LAB_ARTIFACTS` in `OUT/artifacts/`. Builds and runs
 //! go side by side by measured load ([`pipeline`]). A test that fails kills

@@ -220,9 +220,12 @@ fn build(ctx: &Context, m: &Mutant) -> Result<(Build, Option<PathBuf>), GraderEr
     m.apply(ctx.workspace, &crates)?;
     let sub = Submission { dir: crates.clone(), has_kvraft: true };
     let build_log = ctx.out.join("logs").join(format!("{}.build.log", m.name));
-    // The mutants are the kit's own code: built and run without the sandbox.
+    // The mutants are the kit's own code: built and run without the sandbox,
+    // incrementally from a warm build of the reference they edit.
+    let reference = Submission { dir: ctx.workspace.to_path_buf(), has_kvraft: true };
+    let warm = submission::Warm::Incremental(&reference);
     let (build, node) =
-        submission::build(&sub, ctx.kit, &ctx.out.join("swap"), BUILD_TIMEOUT, &build_log, None);
+        submission::build(&sub, ctx.kit, &ctx.out.join("swap"), BUILD_TIMEOUT, &build_log, None, &warm);
     // The next build installs its node at the same place: keep this one's.
     let node = match node.filter(|_| build.status == BuildStatus::Built) {
         Some(node) => {
