@@ -62,9 +62,9 @@ pub enum Warm<'a> {
     /// (`CARGO_INCREMENTAL=0`): what a submission gets. Its crates share
     /// nothing with the skeleton's, so incremental state would only cost.
     Skeleton,
-    /// These trusted crates (the reference), and every build incremental:
+    /// These trusted crates (the workspace's own), and every build incremental:
     /// for the self-check's mutants, which differ from them in a line or
-    /// two, so rustc recompiles only what the edit touched (about 1 s
+    /// two, so rustc recompiles only what the edit touched (about 5 s
     /// instead of 16). Never for untrusted code: its builds would share
     /// rustc's incremental state.
     Incremental(&'a Submission),

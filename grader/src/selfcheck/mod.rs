@@ -5,16 +5,16 @@
 //! builds the `node` of each mutant as the grader builds a submission's (in
 //! the grading kit's node workspace, from its vendored sources), but
 //! incrementally: one build folder, kept in `OUT/swap`, first builds the
-//! reference crates, and each mutant's build reuses it, so rustc recompiles
-//! only what the mutant's edit touched (about 5 s, where a build from the
-//! skeleton's warm folder takes 16; [`crate::submission::Warm`]). It runs
-//! the reference `labs` against it as the grader runs a test: one
-//! `labs <test> --exact` process
-//! per test, with its own process group, seed, time limit, captured output
-//! in `OUT/logs/` and `LAB_ARTIFACTS` in `OUT/artifacts/`. Builds and runs
-//! go side by side by measured load ([`pipeline`]). A test that fails kills
-//! the mutant; a mutant every test passes against survives; a test the kit
-//! could not set up is an error, never a kill.
+//! workspace's own crates, and each mutant's build reuses it, so rustc
+//! recompiles only what the mutant's edit touched (about 5 s, where a build
+//! from the skeleton's warm folder takes 16; [`crate::submission::Warm`]).
+//! It runs the reference `labs` against it as the grader runs a test: one
+//! `labs <test> --exact` process per test, with its own process group,
+//! seed, time limit, captured output in `OUT/logs/` and `LAB_ARTIFACTS` in
+//! `OUT/artifacts/`. Builds and runs go side by side by measured load
+//! ([`pipeline`]). A test that fails kills the mutant; a mutant every test
+//! passes against survives; a test the kit could not set up is an error,
+//! never a kill.
 
 pub mod matrix;
 mod pipeline;

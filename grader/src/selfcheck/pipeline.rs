@@ -221,7 +221,7 @@ fn build(ctx: &Context, m: &Mutant) -> Result<(Build, Option<PathBuf>), GraderEr
     let sub = Submission { dir: crates.clone(), has_kvraft: true };
     let build_log = ctx.out.join("logs").join(format!("{}.build.log", m.name));
     // The mutants are the kit's own code: built and run without the sandbox,
-    // incrementally from a warm build of the reference they edit.
+    // incrementally from a warm build of the workspace's crates they edit.
     let reference = Submission { dir: ctx.workspace.to_path_buf(), has_kvraft: true };
     let warm = submission::Warm::Incremental(&reference);
     let (build, node) =
