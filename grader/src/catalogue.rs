@@ -2,7 +2,6 @@
 //! no test by name: whatever the catalogue lists can be graded.
 
 use crate::process::{self, Exit, Spawned};
-use serde::Deserialize;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -10,20 +9,8 @@ use std::time::Duration;
 /// How long `labs --catalogue` may take.
 const CATALOGUE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// One row of the catalogue.
-#[derive(Deserialize, Clone, Debug, PartialEq)]
-pub struct Entry {
-    /// "InitialElection2A".
-    pub id: String,
-    /// "2A".
-    pub group: String,
-    /// "Test (2A): initial election".
-    pub title: String,
-    /// Default points.
-    pub points: f64,
-    /// The runner's own time limit for the test.
-    pub timeout_secs: u64,
-}
+/// One row of the catalogue: the type `labs` writes it with.
+pub type Entry = protocol::CatalogueRow;
 
 /// Why the catalogue could not be read.
 #[derive(Debug, thiserror::Error)]

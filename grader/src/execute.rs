@@ -3,9 +3,10 @@
 //! its own seed, artifact folder, captured output and time limit.
 //!
 //! Only the exit status, the tester's proof and the time limit decide a
-//! run: `labs` exits 0 when its test passed, [`SETUP_EXIT`] when the kit
+//! run: `labs` exits 0 when its test passed, [`exit::SETUP`] when the kit
 //! could not set the test up (an error, not a verdict on the code under
-//! test), anything else when it failed.
+//! test, with the reason in a [`SetupFailure`] record), anything else when
+//! it failed.
 
 use crate::plan::{self, Unit};
 use crate::process::{self, Exit, Spawned};
@@ -13,14 +14,11 @@ use crate::progress::Progress;
 use crate::result::{Concurrency, Outcome, Run, RunLoad};
 use harness::load::schedule::{Job, Met};
 use harness::load::{self, Budget, Profile};
+use protocol::{SetupFailure, env, exit};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
-
-/// The exit status of a `labs` run whose test the kit could not set up
-/// (labs/src/main.rs documents it).
-pub const SETUP_EXIT: i32 = 3;
 
 /// Seconds past a test's own time limit (the runner's watchdog) before the
 /// grader kills the run: time for the runner to report and exit by itself.
@@ -185,12 +183,12 @@ pub fn run_test(setup: &Setup, test: &TestSpec, iteration: u32, files: &RunFiles
     let mut cmd = Command::new(setup.labs);
     cmd.arg(&test.id)
         .arg("--exact")
-        .env("LAB_SEED", seed.to_string())
-        .env("LAB_ARTIFACTS", &artifacts)
-        .env("LAB_NODE", setup.node)
-        .env_remove(harness::sandbox::SANDBOX_VAR);
+        .env(env::SEED, seed.to_string())
+        .env(env::ARTIFACTS, &artifacts)
+        .env(env::NODE, setup.node)
+        .env_remove(env::SANDBOX);
     if let Some(bwrap) = setup.bwrap {
-        cmd.env(harness::sandbox::SANDBOX_VAR, bwrap);
+        cmd.env(env::SANDBOX, bwrap);
     }
     // The tester and the node are bound back in read-only, wherever they are.
     let needed: Vec<&Path> = [setup.labs, setup.node].iter().filter_map(|p| p.parent()).collect();
@@ -218,7 +216,7 @@ pub fn run_test(setup: &Setup, test: &TestSpec, iteration: u32, files: &RunFiles
     let outcome = match done.exit {
         Exit::Code(0) if vouched => Outcome::Passed,
         Exit::Code(0) => Outcome::Unproven,
-        Exit::Code(SETUP_EXIT) => Outcome::Error { reason: setup_reason(&done.capture.text()) },
+        Exit::Code(exit::SETUP) => Outcome::Error { reason: setup_reason(&done.capture.text()) },
         Exit::Code(c) => Outcome::Failed { code: Some(c), signal: None },
         Exit::Signal(s) => Outcome::Failed { code: None, signal: Some(s) },
         Exit::TimedOut => Outcome::TimedOut { limit_secs: limit.as_secs() },
@@ -256,12 +254,11 @@ fn disagreement(millis: u64, wall_secs: f64) -> Option<String> {
     })
 }
 
-/// Why the kit could not set a run's test up: the harness's line that says
-/// so, if the run printed one.
+/// Why the kit could not set a run's test up: the run's [`SetupFailure`]
+/// record, if it printed one.
 fn setup_reason(output: &str) -> String {
-    const SAID: &str = "the kit could not set the test up: ";
-    let line = output.lines().rev().find_map(|l| l.split_once(SAID).map(|(_, why)| why.trim().to_string()));
-    format!("the kit could not set the test up (exit status {SETUP_EXIT}): {}", line.unwrap_or_default())
+    let why = SetupFailure::find(output).map_or_else(|| "it printed no reason".into(), |r| r.reason);
+    format!("the kit could not set the test up (exit status {}): {why}", exit::SETUP)
 }
 
 /// 32 bytes from the kernel's generator: one run's secret.
@@ -288,8 +285,8 @@ mod tests {
     /// A runner that fails to set its test up, as `labs` does without a node binary.
     fn setup_failing_labs(dir: &Path) -> PathBuf {
         let labs = dir.join("labs");
-        let script =
-            "#!/bin/sh\necho 'the kit could not set the test up: LAB_NODE=/nope is not a file'\nexit 3\n";
+        let record = protocol::SetupFailure::new("LAB_NODE=/nope is not a file").line();
+        let script = format!("#!/bin/sh\necho '{record}'\nexit 3\n");
         std::fs::write(&labs, script).unwrap();
         std::fs::set_permissions(&labs, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         labs

@@ -32,7 +32,7 @@ pub struct Spawned {
     /// with these tmpfs options (see [`crate::isolation::private_tmp`]).
     pub private_tmp: Option<crate::isolation::PrivateTmp>,
     /// A secret to hand it on a pipe, at the descriptor
-    /// `harness::proof::PROOF_FD_VAR` names.
+    /// `protocol::env::PROOF_FD` names.
     pub secret: Option<Vec<u8>>,
     /// Folders whose disk use is watched, and the most it may reach: past
     /// it the process group is killed ([`Done::over_disk`]).
@@ -109,7 +109,7 @@ pub fn run(spawned: Spawned, timeout: Duration, output: Option<&Path>) -> std::i
             let (r, mut w) = std::io::pipe()?;
             std::io::Write::write_all(&mut w, bytes)?;
             drop(w);
-            cmd.env(harness::proof::PROOF_FD_VAR, SECRET_FD.to_string());
+            cmd.env(protocol::env::PROOF_FD, SECRET_FD.to_string());
             Some(r)
         }
         None => None,

@@ -333,7 +333,8 @@ impl Run {
 
     /// The command that replays this run with the same seed.
     pub fn replay(&self, grade: &Grade, test: &str) -> String {
-        format!("LAB_SEED={} LAB_NODE={} {} {test} --exact", self.seed, grade.node, grade.labs)
+        let (seed, node) = (protocol::env::SEED, protocol::env::NODE);
+        format!("{seed}={} {node}={} {} {test} --exact", self.seed, grade.node, grade.labs)
     }
 
     /// The most telling line of the output: the harness's failure diagnosis

@@ -12,7 +12,7 @@ pub struct TestDir {
 }
 
 /// If set, a failing test's files are copied into a folder of this one.
-pub const ARTIFACTS_VAR: &str = "LAB_ARTIFACTS";
+pub const ARTIFACTS_VAR: &str = protocol::env::ARTIFACTS;
 
 impl TestDir {
     /// Creates a fresh directory `/tmp/rl-XXXXXX`.

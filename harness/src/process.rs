@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use std::sync::mpsc;
 
 /// The environment variable naming the `node` binary.
-pub const NODE_VAR: &str = "LAB_NODE";
+pub const NODE_VAR: &str = protocol::env::NODE;
 
 type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
 

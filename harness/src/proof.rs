@@ -16,7 +16,7 @@ use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 
 /// Names the file descriptor on which `labs` reads the secret.
-pub const PROOF_FD_VAR: &str = "LAB_PROOF_FD";
+pub const PROOF_FD_VAR: &str = protocol::env::PROOF_FD;
 /// The line `labs` prints when its one test passed.
 pub const PROOF_PREFIX: &str = "raftlab-proof: ";
 /// The longest secret read.

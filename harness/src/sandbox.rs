@@ -68,7 +68,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 /// The environment variable that turns the sandbox on: the path of `bwrap`.
-pub const SANDBOX_VAR: &str = "LAB_SANDBOX";
+pub const SANDBOX_VAR: &str = protocol::env::SANDBOX;
 /// Sandbox uids and gids start here: far above any real account's.
 pub const UID_BASE: u32 = 0x4000_0000;
 /// How many sandbox uids each starting process owns (see the module's

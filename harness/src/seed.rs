@@ -5,7 +5,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// The environment variable that fixes the seed.
-pub const SEED_VAR: &str = "LAB_SEED";
+pub const SEED_VAR: &str = protocol::env::SEED;
 
 /// The seed for this test: `LAB_SEED` if set, else fresh entropy.
 ///

@@ -3,10 +3,10 @@
 //! parsed out of its function's name.
 
 use harness::TestResult;
-use serde::Serialize;
+use protocol::{CatalogueRow, Points};
 
 /// One graded test.
-#[derive(Serialize, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct TestCase {
     /// The name filters match ("InitialElection2A"): 6.824's, with the group suffix.
     pub id: &'static str,
@@ -15,12 +15,24 @@ pub struct TestCase {
     /// What the test prints at its start ("Test (2A): initial election").
     pub title: &'static str,
     /// Default points in the grader's rubric.
-    pub points: u32,
+    pub points: Points,
     /// Seconds after which a run is stopped and failed.
     pub timeout_secs: u64,
     /// The test body.
-    #[serde(skip)]
     pub run: fn(&TestCase) -> TestResult,
+}
+
+impl TestCase {
+    /// The test's row of `labs --catalogue`, as the grader reads it.
+    pub fn row(&self) -> CatalogueRow {
+        CatalogueRow {
+            id: self.id.into(),
+            group: self.group.into(),
+            title: self.title.into(),
+            points: self.points,
+            timeout_secs: self.timeout_secs,
+        }
+    }
 }
 
 /// Seconds any test may run before the runner stops it (6.824 fails a test
@@ -33,7 +45,7 @@ macro_rules! case {
             id: $id,
             group: $group,
             title: $title,
-            points: $points,
+            points: $points as Points,
             timeout_secs: HARD_TIMEOUT_SECS,
             run: $run,
         }

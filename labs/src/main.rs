@@ -31,8 +31,11 @@
 //! * 3: the kit could not set a test up (no node binary, no test
 //!   directory, an artifacts folder that cannot be written, …): not a
 //!   verdict on the Raft under test, and the grader and the self-check
-//!   count it as an error, never as a failed test or a kill;
+//!   count it as an error, never as a failed test or a kill; the run
+//!   prints a `protocol::SetupFailure` record of why;
 //! * 2: a bad command line.
+//!
+//! The grader reads these from `protocol::exit`, where each is defined.
 
 mod catalogue;
 mod lab2a;
@@ -51,18 +54,21 @@ mod repeat;
 mod tools;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use std::sync::atomic::{AtomicBool, Ordering};
+use protocol::{SetupFailure, exit};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The exit status when a test failed, in processes of their own.
-pub const FAILED_EXIT: i32 = 1;
-/// The exit status when the kit could not set a test up (see the crate doc).
-pub const SETUP_EXIT: i32 = 3;
-/// The exit status of the watchdog: a test still running at its time limit.
-const TIMEOUT_EXIT: i32 = 101;
+/// Why the first test that could not be set up could not: the run then
+/// exits [`exit::SETUP`].
+static SETUP_FAILED: OnceLock<String> = OnceLock::new();
 
-/// Set when a test could not be set up: the run then exits [`SETUP_EXIT`].
-static SETUP_FAILED: AtomicBool = AtomicBool::new(false);
+/// Ends the run with [`exit::SETUP`]: says why, for people, and prints the
+/// [`SetupFailure`] record the grader and repeat mode read.
+fn setup_failed(reason: &str) -> ! {
+    eprintln!("labs: the kit could not set the test up: {reason}");
+    println!("{}", SetupFailure::new(reason).line());
+    std::process::exit(exit::SETUP);
+}
 
 fn main() {
     // First of all: a run that repeat mode started, on the portable path,
@@ -75,36 +81,34 @@ fn main() {
         _ => {}
     }
     if args.first().map(String::as_str) == Some("--catalogue") {
-        let json = serde_json::to_string_pretty(&catalogue::all()).expect("the catalogue serializes");
+        let rows: Vec<protocol::CatalogueRow> =
+            catalogue::all().iter().map(catalogue::TestCase::row).collect();
+        let json = serde_json::to_string_pretty(&rows).expect("the catalogue serializes");
         println!("{json}");
         return;
     }
     // First, before any process starts: no node may inherit the pipe.
     let secret = match harness::proof::take_secret() {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("labs: the kit could not set the test up: {e}");
-            std::process::exit(SETUP_EXIT);
-        }
+        Err(e) => setup_failed(&e),
     };
     match repeat::plan(&args) {
         Ok(Some(_)) if secret.is_some() => {
             eprintln!("labs: --repeat and --jobs are for students; the grader runs one test per process");
-            std::process::exit(2);
+            std::process::exit(exit::USAGE);
         }
         Ok(Some(plan)) => std::process::exit(repeat::run(plan)),
         Ok(None) => {}
         Err(e) => {
             eprintln!("labs: {e}");
-            std::process::exit(2);
+            std::process::exit(exit::USAGE);
         }
     }
     if let Some(root) = std::env::var_os(harness::dir::ARTIFACTS_VAR)
         && let Err(e) = std::fs::create_dir_all(&root)
     {
         let root = std::path::Path::new(&root).display().to_string();
-        eprintln!("labs: the kit could not set the test up: cannot create {root} (LAB_ARTIFACTS): {e}");
-        std::process::exit(SETUP_EXIT);
+        setup_failed(&format!("cannot create {root} ({}): {e}", protocol::env::ARTIFACTS));
     }
     let mut args = Arguments::from_args();
     if args.test_threads.is_none() {
@@ -133,11 +137,12 @@ fn main() {
             );
         }
     }
-    if SETUP_FAILED.load(Ordering::SeqCst) {
+    if let Some(reason) = SETUP_FAILED.get() {
         eprintln!(
             "labs: the kit could not set a test up (above): that is not a verdict on the Raft under test"
         );
-        std::process::exit(SETUP_EXIT);
+        println!("{}", SetupFailure::new(reason.as_str()).line());
+        std::process::exit(exit::SETUP);
     }
     conclusion.exit();
 }
@@ -152,14 +157,14 @@ fn run_case(case: &catalogue::TestCase) -> Result<(), Failed> {
     std::thread::spawn(move || {
         if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(limit) {
             println!("test {id} FAILED: still running after {} s; stopping", limit.as_secs());
-            std::process::exit(TIMEOUT_EXIT);
+            std::process::exit(exit::FAILED);
         }
     });
     let result = (case.run)(case);
     let _ = done_tx.send(());
     result.map_err(|f| {
         if f.is_setup() {
-            SETUP_FAILED.store(true, Ordering::SeqCst);
+            let _ = SETUP_FAILED.set(f.message().to_string());
         }
         Failed::from(f.message())
     })

@@ -22,9 +22,9 @@
 //! passed (see the exit statuses in main.rs).
 
 use crate::catalogue::{self, TestCase};
-use crate::{FAILED_EXIT, SETUP_EXIT};
 use harness::load::schedule::{self, Job, Met};
 use harness::load::{Budget, Profile};
+use protocol::{SetupFailure, exit};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -138,13 +138,13 @@ pub fn run(plan: Plan) -> i32 {
     let root = artifacts_root();
     if let Err(e) = std::fs::create_dir_all(&root) {
         eprintln!("labs: cannot create the runs' folder {}: {e}", root.display());
-        return SETUP_EXIT;
+        return exit::SETUP;
     }
     let exe = match std::env::current_exe() {
         Ok(e) => e,
         Err(e) => {
             eprintln!("labs: cannot find this program: {e}");
-            return SETUP_EXIT;
+            return exit::SETUP;
         }
     };
     let units = units(&plan);
@@ -215,7 +215,7 @@ fn one_run(exe: &Path, rest: &[String], root: &Path, u: &Unit) -> (Ended, f64) {
     let status = spawn(exe, rest, root, u).and_then(|mut child| child.wait());
     let ended = match status.map(|s| s.code()) {
         Ok(Some(0)) => Ended::Passed,
-        Ok(Some(SETUP_EXIT)) => Ended::Error(setup_reason(&out_path(root, u.k))),
+        Ok(Some(exit::SETUP)) => Ended::Error(setup_reason(&out_path(root, u.k))),
         Ok(_) => Ended::Failed,
         Err(e) => Ended::Error(format!("cannot start the run: {e}")),
     };
@@ -246,8 +246,8 @@ fn line(u: &Unit, ended: &Ended, secs: f64, met: Met, repeated: bool) -> String 
 }
 
 /// The end: counts, then each run that did not pass, with what it takes
-/// to look into it. The exit status: [`SETUP_EXIT`] if any run could not
-/// be set up, else [`FAILED_EXIT`] if any failed, else 0.
+/// to look into it. The exit status: [`exit::SETUP`] if any run could not
+/// be set up, else [`exit::RUNS_FAILED`] if any failed, else 0.
 fn summary(done: &[Done], root: &Path, took: f64) -> i32 {
     let count = |f: fn(&Ended) -> bool| done.iter().filter(|d| f(&d.ended)).count();
     let failed = count(|e| matches!(e, Ended::Failed));
@@ -281,9 +281,9 @@ fn summary(done: &[Done], root: &Path, took: f64) -> i32 {
         println!("    output:    {}", out.display());
     }
     match (errors, failed) {
-        (0, 0) => 0,
-        (0, _) => FAILED_EXIT,
-        _ => SETUP_EXIT,
+        (0, 0) => exit::PASSED,
+        (0, _) => exit::RUNS_FAILED,
+        _ => exit::SETUP,
     }
 }
 
@@ -306,12 +306,11 @@ fn diagnosis<'a>(output: &'a str, id: &str) -> Vec<&'a str> {
     }
 }
 
-/// Why the kit could not set a run's test up, from its output file.
+/// Why the kit could not set a run's test up: the [`SetupFailure`] record
+/// in its output file.
 fn setup_reason(out: &Path) -> String {
-    const SAID: &str = "the kit could not set the test up: ";
-    let output = read_output(out);
-    let why = output.lines().rev().find_map(|l| l.split_once(SAID).map(|(_, w)| w.trim().to_string()));
-    format!("the kit could not set the test up: {}", why.unwrap_or_else(|| "see its output".into()))
+    let why = SetupFailure::find(&read_output(out)).map_or_else(|| "see its output".into(), |r| r.reason);
+    format!("the kit could not set the test up: {why}")
 }
 
 /// A run's output file as safe text: it quotes what nodes wrote (the

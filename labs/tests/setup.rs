@@ -1,8 +1,9 @@
 //! A run the kit cannot set up exits with a status of its own (3), not a
-//! test failure's: the grader and the self-check count it as an error,
-//! never as a failed test or a kill.
+//! test failure's, and prints a record of why: the grader and the
+//! self-check count it as an error, never as a failed test or a kill.
 
 use assert_cmd::Command;
+use protocol::{SetupFailure, exit};
 
 fn labs() -> Command {
     Command::cargo_bin("labs").unwrap()
@@ -18,11 +19,13 @@ fn a_missing_node_binary_is_a_setup_error() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert_eq!(out.status.code(), Some(exit::SETUP), "{text}");
     assert!(
         text.contains("the kit could not set the test up: LAB_NODE=/nonexistent/node is not a file"),
         "{text}"
     );
+    let record = SetupFailure::find(&String::from_utf8_lossy(&out.stdout)).expect("a setup-failure record");
+    assert!(record.reason.contains("LAB_NODE=/nonexistent/node is not a file"), "{record:?}");
 }
 
 #[test]
@@ -35,7 +38,9 @@ fn an_artifacts_folder_that_cannot_be_made_is_a_setup_error() {
         .env("LAB_ARTIFACTS", file.join("under"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(exit::SETUP), "{}", String::from_utf8_lossy(&out.stderr));
+    let record = SetupFailure::find(&String::from_utf8_lossy(&out.stdout)).expect("a setup-failure record");
+    assert!(record.reason.contains("(LAB_ARTIFACTS)"), "{record:?}");
 }
 
 #[test]

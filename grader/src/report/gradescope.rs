@@ -127,7 +127,7 @@ fn entry(grade: &Grade, t: &TestReport, number: String) -> GsTest {
 /// The command a student runs to replay a run in their checkout: the
 /// Makefile's one-test form (`TEST=` runs `labs <id> --exact`).
 fn replay(seed: u64, group: &str, id: &str) -> String {
-    format!("LAB_SEED={seed} make test-{group} TEST={id}")
+    format!("{}={seed} make test-{group} TEST={id}", protocol::env::SEED)
 }
 
 fn round2(x: f64) -> f64 {

@@ -84,7 +84,7 @@ impl Nodes {
             .map_err(|e| Failure::new(format!("cannot start the harness runtime: {e}")))?;
         // The timeline's zero is the test's: the network and every node count from it.
         let timeline = Arc::new(Timeline::new(&dir.join("timeline.log")));
-        let trace = std::env::var_os("LAB_TRACE_NET").map(|_| dir.join("network.log"));
+        let trace = std::env::var_os(protocol::env::TRACE_NET).map(|_| dir.join("network.log"));
         let net = Network::new_at(seed ^ NETWORK_SEED_SALT, trace.as_deref(), timeline.zero())
             .map_err(|e| Failure::new(format!("cannot create the network trace: {e}")))?;
         let sandbox = sandbox().map_err(Failure::new)?;

@@ -9,7 +9,7 @@ use crate::artifacts::{self, manifest};
 use std::path::{Path, PathBuf};
 
 /// Set to keep a passing test's folder too (with its `timeline.html`).
-pub const KEEP_VAR: &str = "LAB_KEEP";
+pub const KEEP_VAR: &str = protocol::env::KEEP;
 
 /// Whether a passing test keeps its folder ([`KEEP_VAR`] is set and not `0`).
 pub(super) fn keep_passing() -> bool {
