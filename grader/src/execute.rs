@@ -257,7 +257,10 @@ fn disagreement(millis: u64, wall_secs: f64) -> Option<String> {
 /// Why the kit could not set a run's test up: the run's [`SetupFailure`]
 /// record, if it printed one.
 fn setup_reason(output: &str) -> String {
-    let why = SetupFailure::find(output).map_or_else(|| "it printed no reason".into(), |r| r.reason);
+    let why = SetupFailure::find(output).map_or_else(
+        || "it printed no reason".into(),
+        |r| harness::text::escape_controls(&r.reason).into_owned(),
+    );
     format!("the kit could not set the test up (exit status {}): {why}", exit::SETUP)
 }
 

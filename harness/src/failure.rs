@@ -3,6 +3,9 @@
 use crate::text::escape_controls;
 use std::fmt;
 
+/// How a [`Failure::setup`]'s message begins.
+const SETUP_SAID: &str = "the kit could not set the test up: ";
+
 /// Why a test failed: which check, what was seen versus expected, and
 /// (added by the cluster) the seed, the artifact folder and the recent
 /// timeline. Test bodies propagate it with `?`.
@@ -32,10 +35,7 @@ impl Failure {
 
     /// The kit could not set the test up: not a verdict on the code under test.
     pub fn setup(message: impl Into<String>) -> Failure {
-        Failure {
-            message: format!("the kit could not set the test up: {}", shown(message.into())),
-            setup: true,
-        }
+        Failure { message: format!("{SETUP_SAID}{}", shown(message.into())), setup: true }
     }
 
     /// This failure, as the kit's own (see [`Failure::setup`]).
@@ -46,6 +46,13 @@ impl Failure {
     /// Whether the kit could not set the test up (see [`Failure::setup`]).
     pub fn is_setup(&self) -> bool {
         self.setup
+    }
+
+    /// Why the kit could not set the test up, if it could not: the
+    /// message's first line, without the words that say so.
+    pub fn setup_reason(&self) -> Option<&str> {
+        let first = self.message.lines().next().unwrap_or_default();
+        self.setup.then(|| first.strip_prefix(SETUP_SAID).unwrap_or(first))
     }
 
     /// The full diagnosis.
@@ -96,8 +103,10 @@ mod tests {
     fn a_setup_failure_keeps_its_kind_through_context() {
         let f = Failure::setup("LAB_NODE=/nope is not a file").with_context("seed 7");
         assert!(f.is_setup());
+        assert_eq!(f.setup_reason(), Some("LAB_NODE=/nope is not a file"));
         assert_eq!(f.message(), "the kit could not set the test up: LAB_NODE=/nope is not a file\nseed 7");
         assert!(!Failure::new("node 1 applied 4 at index 2").is_setup());
+        assert_eq!(Failure::new("node 1 applied 4 at index 2").setup_reason(), None);
         assert!(Failure::new("x").into_setup().into_setup().is_setup());
         assert_eq!(Failure::new("x").into_setup().message(), "the kit could not set the test up: x");
     }

@@ -163,8 +163,8 @@ fn run_case(case: &catalogue::TestCase) -> Result<(), Failed> {
     let result = (case.run)(case);
     let _ = done_tx.send(());
     result.map_err(|f| {
-        if f.is_setup() {
-            let _ = SETUP_FAILED.set(f.message().to_string());
+        if let Some(reason) = f.setup_reason() {
+            let _ = SETUP_FAILED.set(reason.to_string());
         }
         Failed::from(f.message())
     })

@@ -307,9 +307,11 @@ fn diagnosis<'a>(output: &'a str, id: &str) -> Vec<&'a str> {
 }
 
 /// Why the kit could not set a run's test up: the [`SetupFailure`] record
-/// in its output file.
+/// in its output file, with the reason escaped again (its JSON, ASCII,
+/// can name any character).
 fn setup_reason(out: &Path) -> String {
-    let why = SetupFailure::find(&read_output(out)).map_or_else(|| "see its output".into(), |r| r.reason);
+    let why = SetupFailure::find(&read_output(out))
+        .map_or_else(|| "see its output".into(), |r| harness::text::escape_controls(&r.reason).into_owned());
     format!("the kit could not set the test up: {why}")
 }
 
@@ -420,8 +422,11 @@ mod tests {
         std::fs::write(&out, written).unwrap();
         let output = read_output(&out);
         assert_eq!(diagnosis(&output, "X"), [r"node 0: \x1b[2J\x1b[32mok\r\xff \u{202e}", "  seed 1"]);
-        std::fs::write(&out, b"labs: the kit could not set the test up: \x1b]0;pwned\x07\n").unwrap();
-        assert_eq!(setup_reason(&out), r"the kit could not set the test up: \x1b]0;pwned\x07");
+        let record = SetupFailure::new("\x1b]0;pwned\x07 and \u{202e}").line();
+        std::fs::write(&out, format!("labs: the kit could not set the test up\n{record}\n")).unwrap();
+        assert_eq!(setup_reason(&out), r"the kit could not set the test up: \x1b]0;pwned\x07 and \u{202e}");
+        std::fs::write(&out, "labs: the kit could not set the test up: no record\n").unwrap();
+        assert_eq!(setup_reason(&out), "the kit could not set the test up: see its output");
         std::fs::write(&out, "honest ★\ttabs\n").unwrap();
         assert_eq!(read_output(&out), "honest ★\ttabs\n");
     }

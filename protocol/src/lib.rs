@@ -83,10 +83,26 @@ impl SetupFailure {
         SetupFailure { reason: reason.into() }
     }
 
-    /// The record's line (without a newline): [`SETUP_PREFIX`] and JSON,
-    /// which escapes any line break in the reason.
+    /// The record's line (without a newline): [`SETUP_PREFIX`] and JSON in
+    /// ASCII alone (every other character as a `\u` escape), so that a line
+    /// break in the reason stays inside the line and the escaping readers
+    /// apply to captured output (of hidden and control characters) leaves
+    /// the record as it was.
     pub fn line(&self) -> String {
-        format!("{SETUP_PREFIX}{}", serde_json::to_string(self).expect("a setup record serializes"))
+        let json = serde_json::to_string(self).expect("a setup record serializes");
+        let mut line = String::with_capacity(SETUP_PREFIX.len() + json.len());
+        line.push_str(SETUP_PREFIX);
+        for c in json.chars() {
+            if c.is_ascii() {
+                line.push(c);
+            } else {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    line.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+        line
     }
 
     /// The last record in a run's output; `None` if it printed none or
@@ -107,6 +123,15 @@ mod tests {
         let output = format!("noise\n{}\nmore noise\n", record.line());
         assert_eq!(record.line().lines().count(), 1);
         assert_eq!(SetupFailure::find(&output), Some(record));
+    }
+
+    #[test]
+    fn a_line_is_ascii_whatever_the_reason_holds() {
+        let record = SetupFailure::new("\u{1b}]0;title\u{7} \u{202e} ★ 𝄞 tab\tend");
+        let line = record.line();
+        assert!(line.is_ascii(), "{line}");
+        assert!(line.contains("\\ud834\\udd1e"), "a character beyond the BMP is a surrogate pair: {line}");
+        assert_eq!(SetupFailure::find(&line), Some(record));
     }
 
     #[test]
