@@ -4,6 +4,7 @@
 //! test's comment survive).
 
 use crate::catalogue::TestCase;
+use crate::story::{Step, await_step};
 use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, cmd, fail, wait_until};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -17,8 +18,6 @@ const MAX_ROUNDS: u64 = 5;
 /// The longest the tester holds a follower's AppendEntries: well below any
 /// election timeout, so that the follower does not campaign meanwhile.
 const HOLD_LIMIT: Duration = Duration::from_millis(120);
-/// How often the tester looks at the leader's progress, to act at once.
-const POLL: Duration = Duration::from_millis(1);
 /// The longest an entry may take to commit with a live majority.
 const COMMIT_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -119,18 +118,13 @@ fn play_stale_append(
             None => return Ok(None),
         }
     }
-    let t0 = Instant::now();
-    while !cluster.has_applied(leader, k + 2) {
-        if t0.elapsed() > COMMIT_DEADLINE {
-            if !matches!(cluster.state(leader)?, Some((t, true)) if t == term) {
-                return Ok(None);
-            }
-            fail!(
-                "index {} did not commit within {COMMIT_DEADLINE:?} on node {leader}, its leader, with node {a} connected",
-                k + 2
-            );
-        }
-        sleep(POLL);
+    match await_step(cluster, leader, term, COMMIT_DEADLINE, || cluster.has_applied(leader, k + 2))? {
+        Step::Done => {}
+        Step::LeaderChanged => return Ok(None),
+        Step::TimedOut => fail!(
+            "index {} did not commit within {COMMIT_DEADLINE:?} on node {leader}, its leader, with node {a} connected",
+            k + 2
+        ),
     }
 
     // 3. The stale requests reach `a`, which `l` can no longer repair.

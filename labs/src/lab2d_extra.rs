@@ -4,6 +4,7 @@
 //! survives the 2D group).
 
 use crate::catalogue::TestCase;
+use crate::story::{Step, await_step};
 use harness::{Cluster, Options, TestResult, cmd, fail};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -221,19 +222,14 @@ pub fn old_snapshot(t: &TestCase) -> TestResult {
 /// if `leader` stopped leading `term` meanwhile, a failure if it leads and
 /// sent none within [`SNAPSHOT_SEND_DEADLINE`] (`a` is described by `why`).
 fn held_snapshot(cluster: &Cluster, leader: usize, a: usize, term: u64, why: &str) -> TestResult<bool> {
-    let t0 = Instant::now();
-    while cluster.held_count(leader, a, INSTALL_SNAPSHOT) == 0 {
-        if t0.elapsed() > SNAPSHOT_SEND_DEADLINE {
-            if !matches!(cluster.state(leader)?, Some((t, true)) if t == term) {
-                return Ok(false);
-            }
-            fail!(
-                "node {leader}, the leader, sent no InstallSnapshot within {SNAPSHOT_SEND_DEADLINE:?} to node {a}, {why}"
-            );
-        }
-        sleep(Duration::from_millis(1));
+    let held = || cluster.held_count(leader, a, INSTALL_SNAPSHOT) > 0;
+    match await_step(cluster, leader, term, SNAPSHOT_SEND_DEADLINE, held)? {
+        Step::Done => Ok(true),
+        Step::LeaderChanged => Ok(false),
+        Step::TimedOut => fail!(
+            "node {leader}, the leader, sent no InstallSnapshot within {SNAPSHOT_SEND_DEADLINE:?} to node {a}, {why}"
+        ),
     }
-    Ok(true)
 }
 
 /// Steps 1 to 4 of [`old_snapshot`]; `false` when a leader change spoiled
@@ -612,33 +608,25 @@ fn play_append_into_snapshot(
     }
     // Any AppendEntries the leader sends `a` from now on carries them all.
     let held = cluster.held_count(leader, a, APPEND_ENTRIES);
-    let t0 = Instant::now();
-    while cluster.held_count(leader, a, APPEND_ENTRIES) == held {
-        if t0.elapsed() > HELD_SEND_DEADLINE {
-            if !matches!(cluster.state(leader)?, Some((t, true)) if t == term) {
-                return Ok(false);
-            }
-            fail!(
-                "node {leader}, the leader, sent node {a} no AppendEntries within {HELD_SEND_DEADLINE:?} of taking entry {}, though {a} had not acknowledged it",
-                s + 3
-            );
-        }
-        sleep(Duration::from_millis(1));
+    let sent = || cluster.held_count(leader, a, APPEND_ENTRIES) > held;
+    match await_step(cluster, leader, term, HELD_SEND_DEADLINE, sent)? {
+        Step::Done => {}
+        Step::LeaderChanged => return Ok(false),
+        Step::TimedOut => fail!(
+            "node {leader}, the leader, sent node {a} no AppendEntries within {HELD_SEND_DEADLINE:?} of taking entry {}, though {a} had not acknowledged it",
+            s + 3
+        ),
     }
 
     // 2. The entries commit with `b`; `a` is sent the leader's snapshot.
     cluster.hold_replies(leader, b, false);
-    let t0 = Instant::now();
-    while cluster.snapshots_installed(a) == installed {
-        if t0.elapsed() > SNAPSHOT_SEND_DEADLINE {
-            if !matches!(cluster.state(leader)?, Some((t, true)) if t == term) {
-                return Ok(false);
-            }
-            fail!(
-                "node {a} installed no snapshot within {SNAPSHOT_SEND_DEADLINE:?} of the leader's snapshot at {s}, though its log ended at {last} and the leader's AppendEntries to it were lost"
-            );
-        }
-        sleep(Duration::from_millis(1));
+    let snapshot_in = || cluster.snapshots_installed(a) > installed;
+    match await_step(cluster, leader, term, SNAPSHOT_SEND_DEADLINE, snapshot_in)? {
+        Step::Done => {}
+        Step::LeaderChanged => return Ok(false),
+        Step::TimedOut => fail!(
+            "node {a} installed no snapshot within {SNAPSHOT_SEND_DEADLINE:?} of the leader's snapshot at {s}, though its log ended at {last} and the leader's AppendEntries to it were lost"
+        ),
     }
 
     // 3. The old AppendEntries arrive, in the same term.

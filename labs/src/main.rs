@@ -51,6 +51,7 @@ mod lab2d_extra;
 mod lab3;
 mod lab3_extra;
 mod repeat;
+mod story;
 mod tools;
 
 use libtest_mimic::{Arguments, Failed, Trial};
