@@ -1,5 +1,5 @@
 //! Running the units side by side, as many at once as the measured load
-//! allows (see `harness::load`), each one `labs <id> --exact` process with
+//! allows (see `runner::load`), each one `labs <id> --exact` process with
 //! its own seed, artifact folder, captured output and time limit.
 //!
 //! Only the exit status, the tester's proof and the time limit decide a
@@ -9,20 +9,17 @@
 //! it failed.
 
 use crate::plan::{self, Unit};
-use crate::process::{self, Exit, Spawned};
 use crate::progress::Progress;
 use crate::result::{Concurrency, Outcome, Run, RunLoad};
-use harness::load::schedule::{Job, Met};
-use harness::load::{self, Budget, Profile};
-use protocol::{SetupFailure, env, exit};
+use protocol::exit;
+use runner::load::schedule::{Job, Met};
+use runner::load::{self, Budget, Profile};
+use runner::process::Exit;
+use runner::test_run::{self, Sandboxing, TestRun};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Seconds past a test's own time limit (the runner's watchdog) before the
-/// grader kills the run: time for the runner to report and exit by itself.
-pub const GRACE_SECS: u64 = 10;
 /// The largest file a run's processes may write (node logs included): a
 /// flood ends the flooding process (SIGXFSZ) instead of filling the disk.
 pub const RUN_FILE_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
@@ -37,7 +34,8 @@ pub struct Setup<'a> {
     pub node: &'a Path,
     /// The report folder; runs go in its `runs/`.
     pub out: &'a Path,
-    /// A time limit for every run, instead of each test's own plus [`GRACE_SECS`].
+    /// A time limit for every run, instead of each test's own plus
+    /// [`test_run::GRACE_SECS`].
     pub timeout: Option<Duration>,
     /// The seed runs' seeds derive from.
     pub base_seed: u64,
@@ -103,7 +101,7 @@ impl Schedule {
 }
 
 /// Runs every unit and returns its run, in the order of `units`, and how
-/// they were scheduled: by `harness::load::schedule`, longest first.
+/// they were scheduled: by `runner::load::schedule`, longest first.
 pub fn execute(
     setup: &Setup,
     schedule: &Schedule,
@@ -137,11 +135,7 @@ pub fn execute(
 
 /// The folder of one run, relative to the report folder.
 pub fn run_dir(test: &str, iteration: u32) -> PathBuf {
-    let safe: String = test
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
-        .collect();
-    Path::new("runs").join(safe).join(iteration.to_string())
+    Path::new("runs").join(test_run::safe_name(test)).join(iteration.to_string())
 }
 
 /// Where one run's files go, relative to the report folder.
@@ -168,55 +162,32 @@ impl RunFiles {
 pub fn run_test(setup: &Setup, test: &TestSpec, iteration: u32, files: &RunFiles) -> Run {
     let seed = plan::seed(setup.base_seed, &test.id, iteration);
     let artifacts = setup.out.join(&files.artifacts);
-    let not_run = |reason: String| Run::not_run(iteration, seed, reason);
-    let output_dir = setup.out.join(&files.output).parent().map(Path::to_path_buf);
-    for dir in [Some(artifacts.clone()), output_dir].into_iter().flatten() {
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            return not_run(format!("cannot create {}: {e}", dir.display()));
-        }
-    }
-    let limit = setup.timeout.unwrap_or(Duration::from_secs(test.timeout_secs + GRACE_SECS));
-    let secret = match fresh_secret() {
-        Ok(s) => s,
-        Err(e) => return not_run(format!("cannot read /dev/urandom for the run's secret: {e}")),
-    };
-    let mut cmd = Command::new(setup.labs);
-    cmd.arg(&test.id)
-        .arg("--exact")
-        .env(env::SEED, seed.to_string())
-        .env(env::ARTIFACTS, &artifacts)
-        .env(env::NODE, setup.node)
-        .env_remove(env::SANDBOX);
-    if let Some(bwrap) = setup.bwrap {
-        cmd.env(env::SANDBOX, bwrap);
-    }
-    // The tester and the node are bound back in read-only, wherever they are.
-    let needed: Vec<&Path> = [setup.labs, setup.node].iter().filter_map(|p| p.parent()).collect();
-    let private_tmp =
-        match setup.private_tmp.then(|| crate::isolation::PrivateTmp::new(&artifacts, &needed)).transpose() {
-            Ok(t) => t,
-            Err(e) => return not_run(format!("cannot prepare the run's private /tmp: {e}")),
-        };
-    let spawned = Spawned {
-        cmd,
-        label: format!("{}-{iteration}", test.id),
+    let limit = setup.timeout.unwrap_or_else(|| test_run::limit(test.timeout_secs));
+    let run = TestRun {
+        tester: setup.labs,
+        id: &test.id,
+        seed,
+        artifacts: &artifacts,
+        output: &setup.out.join(&files.output),
+        limit,
+        node: Some(setup.node),
+        args: &[],
+        sandbox: setup.bwrap.map_or(Sandboxing::Off, Sandboxing::Bwrap),
+        private_tmp: setup.private_tmp,
         file_size_limit: Some(RUN_FILE_SIZE_LIMIT),
-        private_tmp,
-        secret: Some(secret.clone()),
-        disk_limit: None,
+        prove: true,
+        label: format!("{}-{iteration}", test.id),
     };
-    let done = match process::run(spawned, limit, Some(&setup.out.join(&files.output))) {
+    let done = match test_run::run(&run) {
         Ok(d) => d,
-        Err(e) => return not_run(format!("cannot run {}: {e}", setup.labs.display())),
+        Err(reason) => return Run::not_run(iteration, seed, reason),
     };
-    let record = harness::proof::verify(&done.capture.text(), &secret, &test.id, seed);
-    let vouched = record.is_some();
     // The scheduler fills in the rest of the load.
     let load = Some(RunLoad { cpu_secs: done.cpu_secs, running: 1, delay_p99_ms: 0.0, delay_max_ms: 0.0 });
     let outcome = match done.exit {
-        Exit::Code(0) if vouched => Outcome::Passed,
+        Exit::Code(0) if done.proof.is_some() => Outcome::Passed,
         Exit::Code(0) => Outcome::Unproven,
-        Exit::Code(exit::SETUP) => Outcome::Error { reason: setup_reason(&done.capture.text()) },
+        Exit::Code(exit::SETUP) => Outcome::Error { reason: setup_reason(done.setup_reason()) },
         Exit::Code(c) => Outcome::Failed { code: Some(c), signal: None },
         Exit::Signal(s) => Outcome::Failed { code: None, signal: Some(s) },
         Exit::TimedOut => Outcome::TimedOut { limit_secs: limit.as_secs() },
@@ -230,7 +201,10 @@ pub fn run_test(setup: &Setup, test: &TestSpec, iteration: u32, files: &RunFiles
         tail: done.capture.tail_lines(TAIL_LINES),
         artifacts: kept.then(|| files.artifacts.to_string_lossy().into_owned()),
         load,
-        suspicious: record.filter(|_| outcome.passed()).and_then(|millis| disagreement(millis, done.secs)),
+        suspicious: done
+            .proof
+            .filter(|_| outcome.passed())
+            .and_then(|millis| disagreement(millis, done.secs)),
         outcome,
     }
 }
@@ -254,21 +228,11 @@ fn disagreement(millis: u64, wall_secs: f64) -> Option<String> {
     })
 }
 
-/// Why the kit could not set a run's test up: the run's [`SetupFailure`]
-/// record, if it printed one.
-fn setup_reason(output: &str) -> String {
-    let why = SetupFailure::find(output).map_or_else(
-        || "it printed no reason".into(),
-        |r| harness::text::escape_controls(&r.reason).into_owned(),
-    );
+/// Why the kit could not set a run's test up, from the reason its
+/// `SetupFailure` record gave, if it printed one.
+fn setup_reason(why: Option<String>) -> String {
+    let why = why.unwrap_or_else(|| "it printed no reason".into());
     format!("the kit could not set the test up (exit status {}): {why}", exit::SETUP)
-}
-
-/// 32 bytes from the kernel's generator: one run's secret.
-fn fresh_secret() -> std::io::Result<Vec<u8>> {
-    let mut secret = vec![0u8; 32];
-    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut secret)?;
-    Ok(secret)
 }
 
 #[cfg(test)]

@@ -7,11 +7,12 @@ use crate::execute::{self, Schedule, Setup, TestSpec};
 use crate::isolation;
 use crate::plan;
 use crate::progress::Progress;
+use crate::report;
 use crate::result::{Build, BuildStatus, GRADE_FORMAT, Grade, Run, TestReport};
 use crate::rubric;
 use crate::{locate, submission};
-use crate::{reaper, report};
-use harness::load::Profile;
+use runner::load::Profile;
+use runner::reaper;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -32,11 +33,11 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
         None => None,
     };
     let want = match (args.require_isolation, args.no_isolation) {
-        (true, _) => isolation::Want::Required,
-        (_, true) => isolation::Want::Off,
-        _ => isolation::Want::Auto,
+        (true, _) => runner::isolation::Want::Required,
+        (_, true) => runner::isolation::Want::Off,
+        _ => runner::isolation::Want::Auto,
     };
-    let plan = isolation::plan(want).map_err(|reason| {
+    let plan = runner::isolation::plan(want).map_err(|reason| {
         GraderError::Usage(format!("--require-isolation: cannot sandbox untrusted code here: {reason}"))
     })?;
     let kit = match &sub {
@@ -48,7 +49,7 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
     let profile = load_profile(args.profile.as_deref())?;
     let base_seed = args.seed.unwrap_or_else(random_seed);
     reaper::init();
-    let isolation = plan.report();
+    let isolation = isolation::report(&plan);
     if !isolation.sandboxed() {
         eprintln!("grader: WARNING: {}", isolation.describe());
     }
@@ -215,7 +216,7 @@ fn load_profile(path: Option<&Path>) -> Result<Profile, GraderError> {
                 .map_err(|e| GraderError::Io(format!("cannot read the profile {}", p.display()), e))?,
             p.display().to_string(),
         ),
-        None => (harness::load::BUILT_IN_PROFILE.to_string(), "the built-in profile".to_string()),
+        None => (runner::load::BUILT_IN_PROFILE.to_string(), "the built-in profile".to_string()),
     };
     Profile::parse(&text).map_err(|e| GraderError::Usage(format!("--profile: {from}: {e}")))
 }

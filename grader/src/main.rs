@@ -10,7 +10,6 @@
 //! grader mutant list|check|apply NAME DIR
 //! ```
 
-mod capture;
 mod catalogue;
 mod cli;
 mod error;
@@ -22,16 +21,13 @@ mod merge;
 mod mutant;
 mod package;
 mod plan;
-mod process;
 mod progress;
-mod reaper;
 mod report;
 mod result;
 mod rubric;
 mod score;
 mod selfcheck;
 mod submission;
-mod text;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -65,7 +61,7 @@ fn main() -> ExitCode {
         cli::Cmd::Mutant(args) => selfcheck::mutant_command(&args),
         cli::Cmd::Selfcheck(args) => selfcheck::run(&args),
     };
-    reaper::sweep(None);
+    runner::reaper::sweep(None);
     match outcome {
         Ok(true) => ExitCode::from(EXIT_PASSED),
         Ok(false) => ExitCode::from(EXIT_FAILED),

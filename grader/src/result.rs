@@ -3,7 +3,7 @@
 //! `grade.json` so that `grader merge` can combine shards.
 
 use crate::rubric::{Policy, Visibility};
-use crate::text::truncate_chars;
+use runner::text::truncate_chars;
 use serde::{Deserialize, Serialize};
 
 /// The version of the `grade.json` layout; `merge` refuses other versions.
@@ -171,7 +171,7 @@ pub struct RunLoad {
 impl RunLoad {
     /// Whether the machine was busy enough to slow the run's timers.
     pub fn high(&self) -> bool {
-        self.delay_p99_ms > harness::load::LOADED_P99_MS
+        self.delay_p99_ms > runner::load::LOADED_P99_MS
     }
 }
 
@@ -198,8 +198,8 @@ pub struct Concurrency {
     pub delay_p99_ms: f64,
 }
 
-impl From<&harness::load::schedule::Stats> for Concurrency {
-    fn from(s: &harness::load::schedule::Stats) -> Concurrency {
+impl From<&runner::load::schedule::Stats> for Concurrency {
+    fn from(s: &runner::load::schedule::Stats) -> Concurrency {
         Concurrency {
             mode: if s.budget.measured { "measured" } else { "fixed" }.into(),
             max_jobs: s.budget.max_jobs as u32,
@@ -217,18 +217,18 @@ impl From<&harness::load::schedule::Stats> for Concurrency {
 impl Concurrency {
     /// One line for people (as `labs --jobs auto` prints it).
     pub fn describe(&self) -> String {
-        let budget = harness::load::Budget {
+        let budget = runner::load::Budget {
             cores: self.budget_cores.unwrap_or(f64::INFINITY),
             max_jobs: self.max_jobs as usize,
             measured: self.budget_cores.is_some() && self.idle_cores.is_some(),
         };
-        let stats = harness::load::schedule::Stats {
+        let stats = runner::load::schedule::Stats {
             budget,
             idle_cores: self.idle_cores,
             peak_running: self.peak_running,
             mean_running: self.mean_running,
             backoffs: self.backoffs,
-            delays: harness::load::Delays {
+            delays: runner::load::Delays {
                 p50_ms: self.delay_p50_ms,
                 p99_ms: self.delay_p99_ms,
                 ..Default::default()
@@ -239,7 +239,7 @@ impl Concurrency {
 }
 
 /// How a run ended. The process's exit status, the time limit and the
-/// tester's proof decide (see `harness::proof`): nothing else the run prints
+/// tester's proof decide (see `runner::proof`): nothing else the run prints
 /// does.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -3,11 +3,11 @@
 //! [`crate::locate`]'s.)
 
 use crate::error::GraderError;
-use crate::process::{self, Exit, Spawned};
 use crate::result::{Build, BuildStatus};
-use crate::text::truncate_chars;
-use harness::sandbox::{Limits, Sandbox, View};
-use harness::untrusted::{Links, Refused, Rules, Tree};
+use runner::process::{self, Exit, Spawned};
+use runner::sandbox::{Limits, Sandbox, View};
+use runner::text::truncate_chars;
+use runner::untrusted::{Links, Refused, Rules, Tree};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -16,7 +16,7 @@ use std::time::Duration;
 const BUILD_MESSAGE_CHARS: usize = 16 * 1024;
 
 /// A submission folder: `raft/` and maybe `kvraft/`. Everything in it is
-/// hostile data ([`harness::untrusted`]): it is read only through a handle,
+/// hostile data ([`runner::untrusted`]): it is read only through a handle,
 /// no link in it is followed, and what is not a plain folder, file or
 /// inside link refuses the build (score 0, with the reason).
 #[derive(Debug, Clone)]
@@ -96,7 +96,7 @@ pub fn build(
     // What a build message quotes (paths, compiler output) is the
     // submission's: shown escaped.
     let failed = |status, secs, message: String| {
-        (Build { status, secs, message: harness::text::escape_controls(&message).into_owned() }, None)
+        (Build { status, secs, message: runner::text::escape_controls(&message).into_owned() }, None)
     };
     let started = std::time::Instant::now();
     let prepared = prepare(sub, kit, swap_root, bwrap, timeout, log, warm);
@@ -272,8 +272,8 @@ fn prepare(
     }
     let sandbox = match bwrap {
         Some(bwrap) => {
-            let sandbox = Sandbox::new(bwrap, harness::sandbox::uid_for(std::process::id()), Limits::BUILD)?
-                .with_profile(harness::sandbox::Profile::Build)?;
+            let sandbox = Sandbox::new(bwrap, runner::sandbox::uid_for(std::process::id()), Limits::BUILD)?
+                .with_profile(runner::sandbox::Profile::Build)?;
             for dir in [&layout.src, &layout.target, &layout.home] {
                 sandbox
                     .give_tree(dir)

@@ -34,9 +34,9 @@ fn main() {
 fn run_way(way: &str, bwrap: Option<&str>) {
     let exe = std::env::current_exe().expect("own path");
     let mut cmd = std::process::Command::new(exe);
-    cmd.env(WAY_VAR, way).env_remove(harness::sandbox::SANDBOX_VAR);
+    cmd.env(WAY_VAR, way).env_remove(protocol::env::SANDBOX);
     if let Some(bwrap) = bwrap {
-        cmd.env(harness::sandbox::SANDBOX_VAR, bwrap);
+        cmd.env(protocol::env::SANDBOX, bwrap);
     }
     let status = cmd.status().expect("run the measuring child");
     assert!(status.success(), "{way}: the measuring child failed ({status})");

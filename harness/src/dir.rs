@@ -1,6 +1,6 @@
 //! The per-test directory: sockets, data directories, logs.
 
-use crate::untrusted::{Links, Otherwise, Rules, Tree};
+use runner::untrusted::{Links, Otherwise, Rules, Tree};
 use std::path::{Path, PathBuf};
 
 /// Where a test keeps everything. Short (socket paths hold at most 107
@@ -37,7 +37,7 @@ impl TestDir {
         self.keep = true;
         match std::env::var_os(ARTIFACTS_VAR) {
             Some(root) => {
-                let dest = Path::new(&root).join(sanitize(test_name));
+                let dest = runner::test_run::test_folder(Path::new(&root), test_name);
                 match copy_tree(&self.path, &dest) {
                     Ok(()) => {
                         self.keep = false;
@@ -64,10 +64,6 @@ impl Drop for TestDir {
             let _ = std::fs::remove_dir_all(&self.path);
         }
     }
-}
-
-fn sanitize(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
 }
 
 /// At most this many bytes of a test's files are copied to `LAB_ARTIFACTS`:
@@ -99,7 +95,7 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 const SOCKET_SKIPPED: &str = "a socket: only folders and regular files are copied";
 
 /// How a test folder is copied: the folders nodes write (their data and
-/// socket folders) are hostile ([`crate::untrusted`]): no links, no special
+/// socket folders) are hostile ([`runner::untrusted`]): no links, no special
 /// files, bounded, and every file in a subfolder gets `.txt` added to its
 /// name, so that no browser opens what a node wrote as a page. The files at
 /// the top are the harness's own (a node writes its log through a

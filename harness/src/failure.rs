@@ -1,6 +1,6 @@
 //! A failed test, as a diagnosis.
 
-use crate::text::escape_controls;
+use runner::text::escape_controls;
 use std::fmt;
 
 /// How a [`Failure::setup`]'s message begins.
@@ -18,11 +18,11 @@ const SETUP_SAID: &str = "the kit could not set the test up: ";
 ///
 /// A diagnosis quotes what nodes said (their log tails, the messages they
 /// sent over the control socket), so it is hostile text: every way into a
-/// failure escapes it ([`crate::text::escape_controls`]), and whoever
+/// failure escapes it ([`runner::text::escape_controls`]), and whoever
 /// prints a failure prints no terminal control a node chose.
 #[derive(Debug, Clone)]
 pub struct Failure {
-    /// Invariant: no hidden character ([`crate::text::is_hidden`]).
+    /// Invariant: no hidden character ([`runner::text::is_hidden`]).
     message: String,
     setup: bool,
 }

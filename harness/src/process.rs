@@ -10,17 +10,14 @@
 //! * [`NodeProcess`] kills its group and reaps it on drop, whether the test
 //!   passed, failed or panicked.
 
-use crate::sandbox::{Sandbox, View};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use runner::sandbox::{Sandbox, View};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc;
-
-/// The environment variable naming the `node` binary.
-pub const NODE_VAR: &str = protocol::env::NODE;
 
 type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
 
@@ -42,11 +39,15 @@ fn spawner() -> &'static mpsc::Sender<SpawnRequest> {
     })
 }
 
-/// Finds the `node` binary: `LAB_NODE`, else beside the running executable.
+/// Finds the `node` binary: [`protocol::env::NODE`] (`LAB_NODE`), else beside the running executable.
 pub fn node_binary() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os(NODE_VAR) {
+    if let Some(p) = std::env::var_os(protocol::env::NODE) {
         let p = PathBuf::from(p);
-        return if p.is_file() { Ok(p) } else { Err(format!("{NODE_VAR}={} is not a file", p.display())) };
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("{}={} is not a file", protocol::env::NODE, p.display()))
+        };
     }
     let exe = std::env::current_exe().map_err(|e| format!("cannot locate the running executable: {e}"))?;
     let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -59,8 +60,9 @@ pub fn node_binary() -> Result<PathBuf, String> {
         dir.pop();
     }
     Err(format!(
-        "cannot find the node binary beside {}; build it with `cargo build --release -p node` or set {NODE_VAR}",
-        exe.display()
+        "cannot find the node binary beside {}; build it with `cargo build --release -p node` or set {}",
+        exe.display(),
+        protocol::env::NODE
     ))
 }
 
@@ -141,28 +143,14 @@ impl Drop for NodeProcess {
     }
 }
 
-/// Every process descended from `root`, parents before children, from
-/// `/proc/<pid>/task/<tid>/children`; none on the portable path (which has
-/// no sandbox, so a node leads its own group and `killpg` reaches all).
+/// Every process descended from `root` ([`runner::proc_tree`]); none on
+/// the portable path (which has no sandbox, so a node leads its own group
+/// and `killpg` reaches all).
 fn descendants(root: u32) -> Vec<u32> {
     if control::platform::portable() {
         return Vec::new();
     }
-    let mut found = Vec::new();
-    let mut queue = vec![root];
-    while let Some(pid) = queue.pop() {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
-        for task in tasks.flatten() {
-            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-            for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
-                if !found.contains(&child) {
-                    found.push(child);
-                    queue.push(child);
-                }
-            }
-        }
-    }
-    found
+    runner::proc_tree::descendants(root)
 }
 
 /// At most this many bytes at the end of a log are read for its [`tail`]:
@@ -172,7 +160,7 @@ pub const TAIL_BYTES: u64 = 64 * 1024;
 
 /// The last `n` lines of a log file, for diagnoses, as safe text: hidden
 /// characters and bytes that are not UTF-8 escaped
-/// ([`crate::text::escape_bytes`]), so a node cannot drive the terminal or
+/// ([`runner::text::escape_bytes`]), so a node cannot drive the terminal or
 /// the report that shows them. Reads only the last [`TAIL_BYTES`] of a
 /// regular file, without following a link or opening a FIFO; a first line
 /// cut by that bound starts with `…`.
@@ -187,7 +175,7 @@ pub fn tail(path: &Path, n: usize) -> String {
             };
             let from = lines.len().saturating_sub(n);
             let shown: Vec<String> =
-                lines[from..].iter().map(|l| crate::text::escape_bytes(l).into_owned()).collect();
+                lines[from..].iter().map(|l| runner::text::escape_bytes(l).into_owned()).collect();
             let mut text = shown.join("\n");
             if cut && from == 0 && !text.is_empty() {
                 text.insert(0, '…');
@@ -202,7 +190,7 @@ pub fn tail(path: &Path, n: usize) -> String {
 /// is a link), and whether there was more before them.
 fn read_end(path: &Path, limit: u64) -> std::io::Result<(Vec<u8>, bool)> {
     use std::io::{Read, Seek, SeekFrom};
-    let (mut file, len) = crate::untrusted::open_file_at(path).map_err(std::io::Error::other)?;
+    let (mut file, len) = runner::untrusted::open_file_at(path).map_err(std::io::Error::other)?;
     let start = len.saturating_sub(limit);
     file.seek(SeekFrom::Start(start))?;
     let mut bytes = Vec::new();

@@ -29,7 +29,7 @@ impl Timeline {
     /// Records one event.
     pub fn record(&self, what: impl AsRef<str>) {
         // An event can quote a node (a violation, a message): shown escaped.
-        let what = crate::text::escape_controls(what.as_ref());
+        let what = runner::text::escape_controls(what.as_ref());
         let line = format!("{}  {}", control::clock::stamp(self.now()), what);
         if let Some(f) = self.file.lock().expect("timeline lock").as_mut() {
             let _ = writeln!(f, "{line}");

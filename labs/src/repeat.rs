@@ -10,8 +10,10 @@
 //! ```
 //!
 //! Each run is this binary again, `<test> --exact`, with its own `LAB_SEED`
-//! and `LAB_ARTIFACTS=<root>/run-K`; its output goes to `<root>/run-K.out`.
-//! Runs are admitted by `harness::load`: each test's CPU share and wall
+//! and `LAB_ARTIFACTS=<root>/run-K`, stopped at the test's time limit plus
+//! a grace as the grader stops it (`runner::test_run`, the grader's path);
+//! its output, capped and escaped, goes to `<root>/run-K.out`.
+//! Runs are admitted by `runner::load`: each test's CPU share and wall
 //! time from the kit's CPU profile, longest first, against the machine's
 //! idle cores, backing off while the scheduling delay is high
 //! (`--jobs N`: N at a time instead). A line per finished run says ok,
@@ -22,11 +24,12 @@
 //! passed (see the exit statuses in main.rs).
 
 use crate::catalogue::{self, TestCase};
-use harness::load::schedule::{self, Job, Met};
-use harness::load::{Budget, Profile};
-use protocol::{SetupFailure, exit};
+use protocol::{env, exit};
+use runner::load::schedule::{self, Job, Met};
+use runner::load::{Budget, Profile};
+use runner::process::Exit;
+use runner::test_run::{self, Sandboxing, TestRun};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// How many runs go at once.
@@ -196,7 +199,7 @@ pub fn run(plan: Plan) -> i32 {
 /// The runs the plan asks for: each selected test, `runs` times, in
 /// catalogue order.
 fn units(plan: &Plan) -> Vec<Unit> {
-    let fixed = (plan.runs == 1).then(|| std::env::var(harness::seed::SEED_VAR).ok()).flatten();
+    let fixed = (plan.runs == 1).then(|| std::env::var(env::SEED).ok()).flatten();
     let tests: Vec<TestCase> = catalogue::all().into_iter().filter(|t| plan.selects(t.id)).collect();
     let mut out = Vec::new();
     for round in 1..=plan.runs {
@@ -209,13 +212,28 @@ fn units(plan: &Plan) -> Vec<Unit> {
     out
 }
 
-/// Runs `u` as a process of its own and waits for it: how it ended and its seconds.
+/// Runs `u` as a process of its own and waits for it, at most its time
+/// limit: how it ended and its seconds.
 fn one_run(exe: &Path, rest: &[String], root: &Path, u: &Unit) -> (Ended, f64) {
     let t0 = Instant::now();
-    let status = spawn(exe, rest, root, u).and_then(|mut child| child.wait());
-    let ended = match status.map(|s| s.code()) {
-        Ok(Some(0)) => Ended::Passed,
-        Ok(Some(exit::SETUP)) => Ended::Error(setup_reason(&out_path(root, u.k))),
+    let run = TestRun {
+        tester: exe,
+        id: u.test.id,
+        seed: u.seed,
+        artifacts: &run_dir(root, u.k),
+        output: &out_path(root, u.k),
+        limit: test_run::limit(u.test.timeout_secs),
+        node: None,
+        args: rest,
+        sandbox: Sandboxing::Inherit,
+        private_tmp: false,
+        file_size_limit: None,
+        prove: false,
+        label: format!("{}-{}", u.test.id, u.k),
+    };
+    let ended = match test_run::run(&run) {
+        Ok(done) if done.exit == Exit::Code(0) => Ended::Passed,
+        Ok(done) if done.setup_failed() => Ended::Error(setup_reason(done.setup_reason())),
         Ok(_) => Ended::Failed,
         Err(e) => Ended::Error(format!("cannot start the run: {e}")),
     };
@@ -274,7 +292,7 @@ fn summary(done: &[Done], root: &Path, took: f64) -> i32 {
                 println!("    replay:    LAB_SEED={} make test-{} TEST={}", u.seed, u.test.group, u.test.id);
                 println!(
                     "    artifacts: {} (labs logs DIR; timeline.html)",
-                    run_dir(root, u.k).join(sanitize(u.test.id)).display()
+                    test_run::test_folder(&run_dir(root, u.k), u.test.id).display()
                 );
             }
         }
@@ -306,29 +324,26 @@ fn diagnosis<'a>(output: &'a str, id: &str) -> Vec<&'a str> {
     }
 }
 
-/// Why the kit could not set a run's test up: the [`SetupFailure`] record
-/// in its output file, with the reason escaped again (its JSON, ASCII,
-/// can name any character).
-fn setup_reason(out: &Path) -> String {
-    let why = SetupFailure::find(&read_output(out))
-        .map_or_else(|| "see its output".into(), |r| harness::text::escape_controls(&r.reason).into_owned());
-    format!("the kit could not set the test up: {why}")
+/// Why the kit could not set a run's test up, from the reason its
+/// `SetupFailure` record gave (escaped), if it printed one.
+fn setup_reason(why: Option<String>) -> String {
+    format!("the kit could not set the test up: {}", why.as_deref().unwrap_or("see its output"))
 }
 
 /// A run's output file as safe text: it quotes what nodes wrote (the
 /// harness's failure report prints their log tails and recent events), so
 /// hidden characters and bytes that are not UTF-8 are escaped
-/// ([`harness::text::escape_bytes`]) before any of it is printed here.
+/// ([`runner::text::escape_bytes`]) before any of it is printed here.
 /// Empty if it cannot be read.
 fn read_output(out: &Path) -> String {
-    std::fs::read(out).map(|b| harness::text::escape_bytes(&b).into_owned()).unwrap_or_default()
+    std::fs::read(out).map(|b| runner::text::escape_bytes(&b).into_owned()).unwrap_or_default()
 }
 
 /// Where the runs keep their output: `LAB_ARTIFACTS` if set, else
 /// `target/repeat/<unix time>` when run from the kit's folder, else under /tmp.
 fn artifacts_root() -> PathBuf {
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    match std::env::var_os(harness::dir::ARTIFACTS_VAR) {
+    match std::env::var_os(env::ARTIFACTS) {
         Some(root) => PathBuf::from(root),
         None if Path::new("target").is_dir() => PathBuf::from("target/repeat").join(stamp.to_string()),
         None => std::env::temp_dir().join(format!("rl-repeat-{stamp}")),
@@ -341,29 +356,6 @@ fn run_dir(root: &Path, k: usize) -> PathBuf {
 
 fn out_path(root: &Path, k: usize) -> PathBuf {
     root.join(format!("run-{k}.out"))
-}
-
-/// As the harness names a test's artifact folder.
-fn sanitize(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
-}
-
-/// Starts run `u`: this binary with `<test> --exact` and `rest`, its own
-/// seed and artifacts folder, output to a file, killed if this thread
-/// (which waits for it) dies.
-fn spawn(exe: &Path, rest: &[String], root: &Path, u: &Unit) -> std::io::Result<std::process::Child> {
-    let out = std::fs::File::create(out_path(root, u.k))?;
-    let mut cmd = Command::new(exe);
-    cmd.arg(u.test.id)
-        .arg("--exact")
-        .args(rest)
-        .env(harness::seed::SEED_VAR, u.seed.to_string())
-        .env(harness::dir::ARTIFACTS_VAR, run_dir(root, u.k))
-        .stdin(Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out);
-    harness::platform::tie_to_parent(&mut cmd);
-    cmd.spawn()
 }
 
 #[cfg(test)]
@@ -422,11 +414,17 @@ mod tests {
         std::fs::write(&out, written).unwrap();
         let output = read_output(&out);
         assert_eq!(diagnosis(&output, "X"), [r"node 0: \x1b[2J\x1b[32mok\r\xff \u{202e}", "  seed 1"]);
-        let record = SetupFailure::new("\x1b]0;pwned\x07 and \u{202e}").line();
-        std::fs::write(&out, format!("labs: the kit could not set the test up\n{record}\n")).unwrap();
-        assert_eq!(setup_reason(&out), r"the kit could not set the test up: \x1b]0;pwned\x07 and \u{202e}");
-        std::fs::write(&out, "labs: the kit could not set the test up: no record\n").unwrap();
-        assert_eq!(setup_reason(&out), "the kit could not set the test up: see its output");
+        let record = protocol::SetupFailure::new("\x1b]0;pwned\x07 and \u{202e}").line();
+        let output = format!("labs: the kit could not set the test up\n{record}\n");
+        assert_eq!(
+            setup_reason(test_run::setup_reason(&output)),
+            r"the kit could not set the test up: \x1b]0;pwned\x07 and \u{202e}"
+        );
+        let output = "labs: the kit could not set the test up: no record\n";
+        assert_eq!(
+            setup_reason(test_run::setup_reason(output)),
+            "the kit could not set the test up: see its output"
+        );
         std::fs::write(&out, "honest ★\ttabs\n").unwrap();
         assert_eq!(read_output(&out), "honest ★\ttabs\n");
     }

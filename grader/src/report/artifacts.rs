@@ -10,7 +10,8 @@
 //! the artifacts copy gives every file of a node's folders, or a log the
 //! manifest lists), else named, escaped, without a link.
 
-use super::html::esc;
+use super::html::text;
+use maud::{Markup, html};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -42,7 +43,7 @@ fn shown(rel: &Path, kit: &[(PathBuf, Vec<String>)], root: &Path) -> Shown {
             && std::fs::symlink_metadata(root.join(rel)).is_ok_and(|m| m.is_file())
     });
     match (listed, Path::new(&name).extension().and_then(|e| e.to_str())) {
-        (true, _) if name == harness::artifacts::TIMELINE_HTML => Shown::Timeline,
+        (true, _) if name == protocol::artifacts::TIMELINE_HTML => Shown::Timeline,
         (true, Some("html")) => Shown::View,
         (true, Some("log" | "txt")) | (false, Some("txt")) => Shown::Text,
         _ => Shown::Named,
@@ -57,7 +58,7 @@ fn manifests(root: &Path) -> Vec<(PathBuf, Vec<String>)> {
     let mut out: Vec<(PathBuf, Vec<String>)> = entries
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| (PathBuf::from(e.file_name()), harness::artifacts::manifest::read(&e.path())))
+        .map(|e| (PathBuf::from(e.file_name()), runner::manifest::read(&e.path())))
         .collect();
     out.sort();
     out
@@ -65,36 +66,35 @@ fn manifests(root: &Path) -> Vec<(PathBuf, Vec<String>)> {
 
 /// The timeline, the other kit views and every file of a run's artifacts
 /// folder, `a` relative to the report folder and at `root` on disk.
-pub fn section(s: &mut String, a: &Path, root: &Path) {
+pub fn section(a: &Path, root: &Path) -> Markup {
     let files = list_files(root);
     let kit = manifests(root);
-    let (mut timelines, mut views, mut logs) = (String::new(), String::new(), String::new());
-    for f in files.iter().take(MAX_ARTIFACTS) {
-        let name = esc(&f.to_string_lossy());
-        let link = format!("<li><a href=\"{}\">{name}</a></li>", href(&a.join(f)));
-        match shown(f, &kit, root) {
-            Shown::Timeline => timelines.push_str(&link),
-            Shown::View => views.push_str(&link),
-            Shown::Text => logs.push_str(&link),
-            Shown::Named => {
-                let _ = write!(logs, "<li><code>{name}</code> (a node's file: not linked)</li>");
+    let shown: Vec<(&PathBuf, Shown)> =
+        files.iter().take(MAX_ARTIFACTS).map(|f| (f, shown(f, &kit, root))).collect();
+    let of = |kind: Shown| shown.iter().filter(move |(_, s)| *s == kind).map(|(f, _)| *f);
+    let link = |f: &Path| html! { li { a href=(href(&a.join(f))) { (text(&f.to_string_lossy())) } } };
+    html! {
+        @if of(Shown::Timeline).next().is_some() {
+            p { "Timeline of the run (roles, terms, faults, applies, the failure):" }
+            ul { @for f in of(Shown::Timeline) { (link(f)) } }
+        }
+        @if of(Shown::View).next().is_some() {
+            p { "Linearizability view:" }
+            ul { @for f in of(Shown::View) { (link(f)) } }
+        }
+        details {
+            summary { "Node logs and artifacts (" (files.len()) " files)" }
+            ul {
+                @for (f, how) in &shown {
+                    @if *how == Shown::Text {
+                        (link(f))
+                    } @else if *how == Shown::Named {
+                        li { code { (text(&f.to_string_lossy())) } " (a node's file: not linked)" }
+                    }
+                }
             }
         }
     }
-    if !timelines.is_empty() {
-        let _ = writeln!(
-            s,
-            "<p>Timeline of the run (roles, terms, faults, applies, the failure):</p><ul>{timelines}</ul>"
-        );
-    }
-    if !views.is_empty() {
-        let _ = writeln!(s, "<p>Linearizability view:</p><ul>{views}</ul>");
-    }
-    let _ = writeln!(
-        s,
-        "<details><summary>Node logs and artifacts ({} files)</summary><ul>{logs}</ul></details>",
-        files.len()
-    );
 }
 
 /// A relative link to `path`: every byte but unreserved ones and `/`
@@ -147,7 +147,7 @@ mod tests {
         }
         for f in ["timeline.html", "linearizability.html", "n0.log", "timeline.log"] {
             std::fs::write(test.join(f), "kit").unwrap();
-            harness::artifacts::manifest::record(&test, f).unwrap();
+            runner::manifest::record(&test, f).unwrap();
         }
         let forged = "<script>document.body.innerHTML='all passed'</script>";
         // A node's pages, as the artifacts copy names them and as it might not.
@@ -183,8 +183,7 @@ mod tests {
     #[test]
     fn the_section_links_the_kits_pages_and_names_the_nodes() {
         let root = folder();
-        let mut s = String::new();
-        section(&mut s, Path::new("runs/Flaky2A/2/artifacts"), root.path());
+        let s = section(Path::new("runs/Flaky2A/2/artifacts"), root.path()).into_string();
         let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("{needle} in {s}"));
         let base = "runs/Flaky2A/2/artifacts/Flaky2A";
         assert!(at("Timeline of the run") < at(&format!("<a href=\"{base}/timeline.html\">")));
@@ -208,11 +207,10 @@ mod tests {
         std::fs::create_dir_all(test.join("d0")).unwrap();
         std::fs::write(test.join("d0/\u{202e}lmth.txt"), "x").unwrap();
         std::fs::write(test.join("d0/\x1b[2J<i>.bin"), "x").unwrap();
-        let mut s = String::new();
-        section(&mut s, Path::new("runs/X/1/artifacts"), root.path());
+        let s = section(Path::new("runs/X/1/artifacts"), root.path()).into_string();
         assert!(s.contains(r">X/d0/\u{202e}lmth.txt</a>"), "{s}");
         assert!(s.contains("href=\"runs/X/1/artifacts/X/d0/%E2%80%AElmth.txt\""), "{s}");
         assert!(s.contains(r"<code>X/d0/\x1b[2J&lt;i&gt;.bin</code>"), "{s}");
-        assert!(!s.chars().any(harness::text::is_hidden));
+        assert!(!s.chars().any(runner::text::is_hidden));
     }
 }

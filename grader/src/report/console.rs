@@ -9,10 +9,10 @@ use std::path::Path;
 
 /// The report as text. It quotes what runs and the build printed (reasons,
 /// the compiler's message), so hidden characters are shown escaped
-/// ([`harness::text::escape_controls`]): the table carries no terminal
+/// ([`runner::text::escape_controls`]): the table carries no terminal
 /// control, and no styling of its own either.
 pub fn table(grade: &Grade, out: &Path) -> String {
-    harness::text::escape_controls(&text(grade, out)).into_owned()
+    runner::text::escape_controls(&text(grade, out)).into_owned()
 }
 
 fn text(grade: &Grade, out: &Path) -> String {
@@ -176,6 +176,6 @@ mod tests {
         let t = super::table(&g, std::path::Path::new("out"));
         assert!(t.contains(r"node 0: \x1b[2K\rFlaky2A 2/2 ok\u{202e}"), "{t}");
         assert!(t.contains(r"error[E0308]: \x1b]0;title\x07mismatched types"), "{t}");
-        assert!(!t.chars().any(harness::text::is_hidden));
+        assert!(!t.chars().any(runner::text::is_hidden));
     }
 }

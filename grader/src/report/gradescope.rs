@@ -4,7 +4,7 @@
 use crate::result::{Grade, TestReport};
 use crate::rubric::Visibility;
 use crate::score::{self, fmt_points};
-use crate::text::truncate_chars;
+use runner::text::truncate_chars;
 use serde::Serialize;
 
 /// How much of a failing run's output a test's entry quotes.
@@ -79,10 +79,10 @@ pub fn results(grade: &Grade) -> Results {
 }
 
 /// Text a run or the build printed, hidden characters shown escaped
-/// ([`harness::text::escape_controls`]): Gradescope shows it to students
+/// ([`runner::text::escape_controls`]): Gradescope shows it to students
 /// as it is.
 fn shown(text: String) -> String {
-    match harness::text::escape_controls(&text) {
+    match runner::text::escape_controls(&text) {
         std::borrow::Cow::Borrowed(_) => text,
         std::borrow::Cow::Owned(escaped) => escaped,
     }

@@ -11,10 +11,10 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 use std::time::Duration;
 
 /// Text a run or the build printed, hidden characters shown escaped
-/// ([`harness::text::escape_controls`]): XML 1.0 cannot even hold most of
+/// ([`runner::text::escape_controls`]): XML 1.0 cannot even hold most of
 /// them, and a CI page shows the rest as they are.
 fn shown(text: &str) -> String {
-    harness::text::escape_controls(text).into_owned()
+    runner::text::escape_controls(text).into_owned()
 }
 
 /// The report as XML.
@@ -134,7 +134,7 @@ mod tests {
         g.tests[1].runs[1].tail = "---- Flaky2A ----\nnode 0: \x1b[31m\x00\u{202e}\n".into();
         let x = super::xml(&g);
         assert!(x.contains(r"node 0: \x1b[31m\x00\u{202e}"), "{x}");
-        assert!(!x.chars().any(harness::text::is_hidden), "{x}");
+        assert!(!x.chars().any(runner::text::is_hidden), "{x}");
         g.build.status = crate::result::BuildStatus::Failed;
         g.build.message = "error: \x1b[1m".into();
         assert!(super::xml(&g).contains(r"error: \x1b[1m"));

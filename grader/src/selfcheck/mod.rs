@@ -24,12 +24,13 @@ use crate::catalogue;
 use crate::cli::{CatalogueArgs, MutantArgs, MutantCmd, SelfcheckArgs};
 use crate::error::GraderError;
 use crate::execute::Schedule;
+use crate::locate;
 use crate::mutant::{self, Mutant};
 use crate::report::{pretty, write_atomic};
 use crate::submission;
-use crate::{isolation, locate, reaper};
-use harness::load::Profile;
 use matrix::{MATRIX_FORMAT, Matrix, Status};
+use runner::load::Profile;
+use runner::{isolation, reaper};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 /// The kill matrix, tab-separated, in the output folder.

@@ -1,5 +1,5 @@
 //! The self-check's builds and test runs, side by side by measured load
-//! (`harness::load::schedule`, as the grader runs tests).
+//! (`runner::load::schedule`, as the grader runs tests).
 //!
 //! Each mutant's build is a job; when it ends, the next mutant's build is
 //! queued, and so are the mutant's tests (every round, every unit), so the
@@ -23,7 +23,7 @@ use crate::execute::{self, RunFiles, Schedule, Setup, TestSpec};
 use crate::mutant::Mutant;
 use crate::result::{Build, BuildStatus, Run};
 use crate::submission::{self, Submission};
-use harness::load::schedule::{self, Job, Stats};
+use runner::load::schedule::{self, Job, Stats};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -4,7 +4,7 @@
 //! * [`bind`]: the harness's own listening sockets (the proxy's links, the
 //!   control sockets) lie in folders no node can write (`n{i}/`, owned by
 //!   the harness): a stale socket is replaced, the new one opened to every
-//!   uid ([`crate::sandbox::open_socket`]).
+//!   uid ([`runner::sandbox::open_socket`]).
 //! * [`NodeSocket`]: a socket a node binds lies in a folder the node owns
 //!   (`n{i}/own/`), where the node could put a link to any socket of the
 //!   machine, or another socket of the harness, in its place. The proxy
@@ -38,7 +38,7 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
         Err(e) => return Err(e),
     }
     let listener = UnixListener::bind(path)?;
-    crate::sandbox::open_socket(path)?;
+    runner::sandbox::open_socket(path)?;
     Ok(listener)
 }
 

@@ -13,9 +13,9 @@ use crate::invariants::Invariants;
 use crate::net::Network;
 use crate::node_conn::{self, NodeConn};
 use crate::process::{self, NodeProcess};
-use crate::sandbox::{Sandbox, View, node_uid};
 use crate::timeline::Timeline;
 use control::{Reply, Request};
+use runner::sandbox::{Sandbox, View, node_uid};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -83,8 +83,9 @@ impl Nodes {
             .build()
             .map_err(|e| Failure::new(format!("cannot start the harness runtime: {e}")))?;
         // The timeline's zero is the test's: the network and every node count from it.
-        let timeline = Arc::new(Timeline::new(&dir.join("timeline.log")));
-        let trace = std::env::var_os(protocol::env::TRACE_NET).map(|_| dir.join("network.log"));
+        let timeline = Arc::new(Timeline::new(&dir.join(protocol::artifacts::TIMELINE_LOG)));
+        let trace =
+            std::env::var_os(protocol::env::TRACE_NET).map(|_| dir.join(protocol::artifacts::NETWORK_LOG));
         let net = Network::new_at(seed ^ NETWORK_SEED_SALT, trace.as_deref(), timeline.zero())
             .map_err(|e| Failure::new(format!("cannot create the network trace: {e}")))?;
         let sandbox = sandbox().map_err(Failure::new)?;
@@ -468,7 +469,7 @@ fn sockets_dir(dir: &TestDir, i: usize) -> PathBuf {
 /// regular file of at most [`STATE_BYTES`] or refused (a link in its place
 /// is not measured).
 fn stored_sizes(dir: &std::path::Path) -> Result<labrpc::persister::StoredSizes, Failure> {
-    use crate::untrusted::{Kind, Tree};
+    use runner::untrusted::{Kind, Tree};
     let name = labrpc::persister::STATE_FILE;
     let tree = Tree::open(dir).map_err(|e| Failure::new(format!("cannot read the node's state: {e}")))?;
     match tree.kind(name) {

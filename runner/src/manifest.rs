@@ -16,8 +16,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-/// The manifest's file name, at the top of a test folder.
-pub const MANIFEST: &str = "kit-views.txt";
+pub use protocol::artifacts::MANIFEST;
 
 /// The most bytes of a manifest read back (a kit's manifest names a dozen
 /// files).

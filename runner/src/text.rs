@@ -99,6 +99,12 @@ fn push_escaped(out: &mut String, s: &str) {
     }
 }
 
+/// At most `n` characters of `s`, with "…" if cut: for a report's
+/// bounded quote of text that is safe already.
+pub fn truncate_chars(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n).collect::<String>() + "…" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! The tester's word that a run passed, in a form no other process can forge.
 //!
 //! The grader hands each `labs` run a fresh random secret on a pipe (file
-//! descriptor [`PROOF_FD_VAR`] names it; the secret itself is never in an
+//! descriptor [`protocol::env::PROOF_FD`] names it; the secret itself is never in an
 //! environment, a file or an argument). `labs` reads it before it starts any
 //! process, so no node inherits the pipe, and when its one test passed it
 //! prints [`PROOF_PREFIX`], the milliseconds the test took by its own clock,
@@ -11,14 +11,12 @@
 //! record, which the grader holds against the run's wall time.
 
 use hmac::{Hmac, Mac};
+use protocol::PROOF_PREFIX;
+use protocol::env::PROOF_FD;
 use sha2::Sha256;
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 
-/// Names the file descriptor on which `labs` reads the secret.
-pub const PROOF_FD_VAR: &str = protocol::env::PROOF_FD;
-/// The line `labs` prints when its one test passed.
-pub const PROOF_PREFIX: &str = "raftlab-proof: ";
 /// The longest secret read.
 const MAX_SECRET: u64 = 1024;
 
@@ -46,26 +44,26 @@ pub fn verify(output: &str, secret: &[u8], id: &str, seed: u64) -> Option<u64> {
     })
 }
 
-/// Reads the secret from the descriptor [`PROOF_FD_VAR`] names, and closes
+/// Reads the secret from the descriptor [`PROOF_FD`] names, and closes
 /// it; `None` when the variable is not set (a run outside the grader).
 ///
 /// # Errors
 /// If the variable is not a descriptor number or the secret cannot be read.
 pub fn take_secret() -> Result<Option<Vec<u8>>, String> {
-    let Some(v) = std::env::var_os(PROOF_FD_VAR) else { return Ok(None) };
+    let Some(v) = std::env::var_os(PROOF_FD) else { return Ok(None) };
     // SAFETY: safe to call while no other thread changes the environment;
     // labs calls it first thing, on its only thread.
-    unsafe { std::env::remove_var(PROOF_FD_VAR) };
+    unsafe { std::env::remove_var(PROOF_FD) };
     let fd: i32 = v
         .to_str()
         .and_then(|s| s.parse().ok())
         .filter(|&fd| fd > 2)
-        .ok_or_else(|| format!("{PROOF_FD_VAR}={v:?} is not a file descriptor number above 2"))?;
+        .ok_or_else(|| format!("{PROOF_FD}={v:?} is not a file descriptor number above 2"))?;
     // Refuse a descriptor that is not open rather than take over another.
     // SAFETY: F_GETFD only reads the descriptor's flags.
     if unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) } < 0 {
         return Err(format!(
-            "{PROOF_FD_VAR}={fd}: not an open file descriptor ({})",
+            "{PROOF_FD}={fd}: not an open file descriptor ({})",
             std::io::Error::last_os_error()
         ));
     }

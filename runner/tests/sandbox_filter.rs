@@ -5,7 +5,7 @@
 //! refused. Skipped (saying why) when not root or without `/usr/bin/bwrap`
 //! (`scripts/install-sandbox.sh` installs it).
 
-use harness::sandbox::{Limits, Profile, Sandbox, View, node_uid, uid_for};
+use runner::sandbox::{Limits, Profile, Sandbox, View, node_uid, uid_for};
 use std::path::Path;
 use std::process::{Output, Stdio};
 

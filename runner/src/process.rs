@@ -1,9 +1,10 @@
-//! Running one process the grader starts (a test run, the build, the
-//! catalogue): its own process group, a time limit, output captured with a
-//! cap, and nothing of it left behind when it ends.
+//! Running one process the trusted side starts (a test run — see
+//! [`crate::test_run`] — a submission's build, the catalogue): its own
+//! process group, tied to its starter, a time limit, output captured with a
+//! cap, and nothing of it left behind when it ends ([`crate::reaper`]).
 
 use crate::capture::{CAP, Capture};
-use crate::reaper;
+use crate::{proc_tree, reaper};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::io::Read;
@@ -29,7 +30,7 @@ pub struct Spawned {
     /// The largest file any of its processes may write (RLIMIT_FSIZE), if limited.
     pub file_size_limit: Option<u64>,
     /// Run it in a mount namespace of its own with a private `/tmp` mounted
-    /// with these tmpfs options (see [`crate::isolation::private_tmp`]).
+    /// with these tmpfs options (see [`crate::isolation::PrivateTmp`]).
     pub private_tmp: Option<crate::isolation::PrivateTmp>,
     /// A secret to hand it on a pipe, at the descriptor
     /// `protocol::env::PROOF_FD` names.
@@ -75,7 +76,8 @@ pub struct Done {
     /// Wall-clock time from spawn to exit.
     pub secs: f64,
     /// CPU time (user + system) of the process and its descendants (a test
-    /// run's nodes, sandboxed or not), in seconds: see [`TreeCpu`].
+    /// run's nodes, sandboxed or not), in seconds: the larger of `wait4`'s
+    /// count and the tree sampled from `/proc` ([`crate::proc_tree`]).
     pub cpu_secs: f64,
     /// Its stdout and stderr, interleaved, capped.
     pub capture: Capture,
@@ -115,12 +117,14 @@ pub fn run(spawned: Spawned, timeout: Duration, output: Option<&Path>) -> std::i
         None => None,
     };
     let secret_fd = secret_pipe.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
+    // Tied to this process (the parent-death signal follows the thread that
+    // spawns: this one, which waits for the child until it ends).
+    control::platform::tie_to_parent(&mut cmd);
     // SAFETY: the closure runs between fork and exec and makes only
-    // async-signal-safe system calls (prctl, setrlimit, dup2, fcntl,
-    // unshare, mount); the mount options were allocated before the fork.
+    // async-signal-safe system calls (setrlimit, dup2, fcntl, unshare,
+    // mount); the mount options were allocated before the fork.
     unsafe {
         cmd.pre_exec(move || {
-            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)?;
             if let Some(limit) = file_size_limit {
                 nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_FSIZE, limit, limit)
                     .map_err(std::io::Error::from)?;
@@ -242,11 +246,12 @@ fn disk_use(dir: &Path) -> u64 {
 /// How often, in polls, [`TreeCpu`] samples a running process's tree.
 const SAMPLE_EVERY_POLLS: u32 = 10;
 
-/// The CPU time of a process tree, sampled from `/proc`: the most each
-/// process (by pid and start time) was seen to have used, summed. A
-/// sandboxed node's processes end without being waited for by the run
-/// (they die with their sandbox), so `wait4`'s count misses them; sampling
-/// misses only each process's last fraction of a sampling period.
+/// The CPU time of a process tree, sampled from `/proc`
+/// ([`crate::proc_tree`]): the most each process (by pid and start time)
+/// was seen to have used, summed. A sandboxed node's processes end without
+/// being waited for by the run (they die with their sandbox), so `wait4`'s
+/// count misses them; sampling misses only each process's last fraction of
+/// a sampling period.
 #[derive(Default)]
 struct TreeCpu {
     seen: std::collections::HashMap<(u32, u64), f64>,
@@ -255,25 +260,10 @@ struct TreeCpu {
 impl TreeCpu {
     /// Looks at `root` and its descendants now.
     fn sample(&mut self, root: u32) {
-        // SAFETY: sysconf only reads a system constant.
-        let ticks = match unsafe { nix::libc::sysconf(nix::libc::_SC_CLK_TCK) } {
-            t if t > 0 => t as f64,
-            _ => 100.0,
-        };
-        let mut queue = vec![root];
-        let mut visited = std::collections::HashSet::new();
-        while let Some(pid) = queue.pop() {
-            if !visited.insert(pid) {
-                continue;
-            }
-            if let Some((start, cpu)) = stat_cpu(pid, ticks) {
-                let slot = self.seen.entry((pid, start)).or_insert(0.0);
-                *slot = slot.max(cpu);
-            }
-            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
-            for task in tasks.flatten() {
-                let list = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-                queue.extend(list.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        for pid in std::iter::once(root).chain(proc_tree::descendants(root)) {
+            if let Some(cpu) = proc_tree::cpu(pid) {
+                let slot = self.seen.entry((pid, cpu.start)).or_insert(0.0);
+                *slot = slot.max(cpu.secs);
             }
         }
     }
@@ -282,20 +272,6 @@ impl TreeCpu {
     fn total(&self) -> f64 {
         self.seen.values().sum()
     }
-}
-
-/// A process's start time (clock ticks since boot) and CPU seconds (user +
-/// system, its own), from `/proc/<pid>/stat`.
-fn stat_cpu(pid: u32, ticks: f64) -> Option<(u64, f64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command, which may hold spaces, ends with ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split(' ').collect();
-    // rest[0] is field 3 (state): utime is field 14, stime 15, starttime 22.
-    let utime: f64 = f.get(11)?.parse().ok()?;
-    let stime: f64 = f.get(12)?.parse().ok()?;
-    let start: u64 = f.get(19)?.parse().ok()?;
-    Some((start, (utime + stime) / ticks))
 }
 
 /// Waits for child `pid` (or only looks, unless `block`): how it ended and
@@ -337,7 +313,7 @@ mod tests {
     use super::*;
 
     fn alive(pid: i32) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| !s.contains(") Z")).unwrap_or(false)
+        proc_tree::alive(pid as u32)
     }
 
     fn sh(script: &str) -> Spawned {

@@ -6,7 +6,7 @@
 //! messages; a build's is the compiler's on a submission's code), and every
 //! report shows it: so it leaves a capture only as safe text, with hidden
 //! characters and bytes that are not UTF-8 escaped
-//! ([`harness::text::escape_bytes`]). This is the last line of defence: the
+//! ([`crate::text::escape_bytes`]). This is the last line of defence: the
 //! runner escapes what it quotes too, and escaping again changes nothing.
 
 use std::collections::VecDeque;
@@ -59,12 +59,12 @@ impl Capture {
     /// The kept output as safe text (see the [module](self) doc), with a
     /// line where bytes were dropped.
     pub fn text(&self) -> String {
-        let mut s = harness::text::escape_bytes(&self.head).into_owned();
+        let mut s = crate::text::escape_bytes(&self.head).into_owned();
         if self.omitted > 0 {
             s.push_str(&format!("\n[… {} bytes of output omitted …]\n", self.omitted));
         }
         let (a, b) = self.tail.as_slices();
-        s.push_str(&harness::text::escape_bytes(&[a, b].concat()));
+        s.push_str(&crate::text::escape_bytes(&[a, b].concat()));
         s
     }
 
@@ -103,7 +103,7 @@ mod tests {
 \x1b[1A\x1b[2K\rtest Y ... ok\x07\xff\u{202e}";
         assert_eq!(c.text(), format!("{shown}\n"));
         assert_eq!(c.tail_lines(1), shown.lines().last().unwrap());
-        assert_eq!(harness::text::escape_controls(&c.text()), c.text(), "escaping again changes nothing");
+        assert_eq!(crate::text::escape_controls(&c.text()), c.text(), "escaping again changes nothing");
         let mut honest = Capture::new(1024);
         honest.push("Test (2A): initial election ...\n\t★ ok\n".as_bytes());
         assert_eq!(honest.text(), "Test (2A): initial election ...\n\t★ ok\n");

@@ -33,7 +33,7 @@
 //! restarts, so that its data directory stays its own. Pids stay below
 //! 2²² (the kernel's `PID_MAX_LIMIT`), so every uid is below 2³¹.
 //!
-//! The grader turns it on by setting [`SANDBOX_VAR`] to the path of `bwrap`
+//! The grader turns it on by setting [`protocol::env::SANDBOX`] to the path of `bwrap`
 //! in the environment of the trusted `labs` process; a student's own
 //! `make test-2A` never sets it.
 
@@ -67,8 +67,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-/// The environment variable that turns the sandbox on: the path of `bwrap`.
-pub const SANDBOX_VAR: &str = protocol::env::SANDBOX;
 /// Sandbox uids and gids start here: far above any real account's.
 pub const UID_BASE: u32 = 0x4000_0000;
 /// How many sandbox uids each starting process owns (see the module's
@@ -217,18 +215,18 @@ impl Sandbox {
         Sandbox { uid, ..self.clone() }
     }
 
-    /// The sandbox the grader asked for in [`SANDBOX_VAR`], for the nodes of
+    /// The sandbox the grader asked for in [`protocol::env::SANDBOX`], for the nodes of
     /// this process's tests, or `None` when it asked for none.
     ///
     /// # Errors
     /// If the variable is set but names no usable `bwrap`.
     pub fn from_env() -> Result<Option<Sandbox>, String> {
-        match std::env::var_os(SANDBOX_VAR) {
+        match std::env::var_os(protocol::env::SANDBOX) {
             None => Ok(None),
             Some(v) if v.is_empty() => Ok(None),
             Some(v) => Sandbox::new(Path::new(&v), uid_for(std::process::id()), Limits::NODE)
                 .map(Some)
-                .map_err(|e| format!("{SANDBOX_VAR}: {e}")),
+                .map_err(|e| format!("{}: {e}", protocol::env::SANDBOX)),
         }
     }
 

@@ -54,7 +54,7 @@ pub const PRESSURE_WINDOW: Duration = Duration::from_secs(3);
 /// A run is reported as "under high load" when the scheduling delay's p99
 /// during it exceeded this.
 pub const LOADED_P99_MS: f64 = 20.0;
-/// The CPU profile measured on the reference (`harness/data/cpu-profile.tsv`):
+/// The CPU profile measured on the reference (`runner/data/cpu-profile.tsv`):
 /// the grader, the self-check and `labs --jobs auto` plan with it.
 pub const BUILT_IN_PROFILE: &str = include_str!("../../data/cpu-profile.tsv");
 
@@ -170,7 +170,7 @@ pub struct Profile {
 impl Profile {
     /// The profile kept with the kit ([`BUILT_IN_PROFILE`]).
     pub fn built_in() -> Profile {
-        Profile::parse(BUILT_IN_PROFILE).expect("harness/data/cpu-profile.tsv parses (a unit test checks it)")
+        Profile::parse(BUILT_IN_PROFILE).expect("runner/data/cpu-profile.tsv parses (a unit test checks it)")
     }
 
     /// Reads `id<TAB>cores[<TAB>seconds]` lines (`#` comments and blank
