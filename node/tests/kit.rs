@@ -1,14 +1,14 @@
 //! Tests of the kit with real node processes: hygiene, bad input, diagnoses.
 
 use assert_cmd::Command;
-use harness::{Cluster, Options};
+use harness::{Cluster, Options, SessionVerbs};
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 fn use_this_node() {
     // SAFETY: set before any cluster starts; every test sets the same value.
-    unsafe { std::env::set_var("LAB_NODE", env!("CARGO_BIN_EXE_node")) };
+    unsafe { std::env::set_var(protocol::env::NODE, env!("CARGO_BIN_EXE_node")) };
 }
 
 fn alive(pid: u32) -> bool {
@@ -50,7 +50,7 @@ fn no_node_outlives_a_passing_a_failing_or_a_panicking_test() {
     drop(cluster);
     assert_all_gone(&pids);
     assert!(dir.join("n0.log").exists(), "a failing test keeps its directory");
-    let timeline = std::fs::read_to_string(dir.join("timeline.log")).unwrap();
+    let timeline = std::fs::read_to_string(dir.join(protocol::artifacts::TIMELINE_LOG)).unwrap();
     assert!(
         timeline.contains("FAILED: expected no leader among connected servers"),
         "the failure is marked in the timeline when it is found: {timeline}"

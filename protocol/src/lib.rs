@@ -1,14 +1,19 @@
 //! What the tester (`labs`) and the grader agree on, each defined once here:
 //! the exit statuses of a `labs` run, the environment variables it reads,
-//! the rows of `labs --catalogue`, and the record a run prints when the kit
-//! could not set its test up. Both sides use these items, never literals.
+//! the rows of `labs --catalogue` and of `labs --labs`, the record a run prints when the kit
+//! could not set its test up, the pass proof's line prefix and the names of
+//! the files in a test's artifact folder. Both sides use these items, never
+//! literals.
 //!
 //! A run's standard output is the tester's own: nodes write to their log
 //! files, and what the tester quotes from those logs it indents and escapes,
-//! so no line a node wrote starts with [`SETUP_PREFIX`] (the same holds for
-//! the pass proof's prefix, kept with the proof in `harness::proof`).
+//! so no line a node wrote starts with [`SETUP_PREFIX`] or [`PROOF_PREFIX`]
+//! (the proof itself, its signing and checking, is `runner::proof`).
 
 use serde::{Deserialize, Serialize};
+
+mod lab;
+pub use lab::{GroupRow, LabRow};
 
 /// Exit statuses of a `labs` run.
 pub mod exit {
@@ -45,6 +50,31 @@ pub mod env {
     /// The path of `bwrap`: set, the run's nodes start sandboxed.
     pub const SANDBOX: &str = "LAB_SANDBOX";
 }
+
+/// The names of the files the tester writes into a test's artifact folder
+/// (`<LAB_ARTIFACTS>/<test id>/`), which the grader's report links.
+pub mod artifacts {
+    /// The names of the files the kit itself wrote there, one a line, so
+    /// that a report tells the kit's pages from a node's (`runner::manifest`).
+    pub const MANIFEST: &str = "kit-views.txt";
+    /// The harness's events file.
+    pub const TIMELINE_LOG: &str = "timeline.log";
+    /// The applies/commits/RPC-rates file.
+    pub const ACTIVITY_LOG: &str = "activity.log";
+    /// The network trace (written with `LAB_TRACE_NET=1`).
+    pub const NETWORK_LOG: &str = "network.log";
+    /// The visual timeline of the run.
+    pub const TIMELINE_HTML: &str = "timeline.html";
+    /// The linearizability checker's view of a KV test's history (written
+    /// only when the history is not linearizable).
+    pub const LINEARIZABILITY_HTML: &str = "linearizability.html";
+    /// The clerk host's log (KV tests).
+    pub const CLERKS_LOG: &str = "clerks.log";
+}
+
+/// How the tester's pass proof's line begins on a run's standard output
+/// (the line itself: `runner::proof`).
+pub const PROOF_PREFIX: &str = "raftlab-proof: ";
 
 /// Points, as the catalogue gives them and a rubric may change them
 /// (fractions allowed).
