@@ -3,7 +3,13 @@
 //! the one failure report every failure ends in.
 //!
 //! [`Cluster`](crate::Cluster) and [`KvCluster`](crate::KvCluster) each own
-//! a `Session` and add their own vocabulary; the bookkeeping lives here once.
+//! a `Session` and add their own vocabulary on top of it, through its
+//! accessors ([`Session::net`], [`Session::nodes`], [`Session::record`]); the
+//! verbs every cluster type shares ([`crate::SessionVerbs`]) and the
+//! bookkeeping live here once. The session owns every check: the
+//! invariants, the checks a cluster type adds ([`Session::add_check`]) and
+//! the end-of-story checks ([`Session::end`]), so no cluster type has a
+//! check of its own to remember.
 //!
 //! Every failure is reported the same way, whether a verb found it (a
 //! violation, a node that did not answer) or the test body's own `fail!`:
@@ -55,7 +61,7 @@ struct Story {
 
 /// One test run over a set of nodes.
 pub struct Session {
-    pub(crate) nodes: Nodes,
+    nodes: Nodes,
     name: String,
     rng: Mutex<ChaCha8Rng>,
     created: Instant,
@@ -63,8 +69,13 @@ pub struct Session {
     passed: AtomicBool,
     failure_marked: AtomicBool,
     /// Clerk operations completed, counted by the KV cluster's clerks.
-    pub(crate) ops: std::sync::Arc<AtomicU64>,
+    ops: std::sync::Arc<AtomicU64>,
+    /// The checks cluster types added ([`Session::add_check`]).
+    checks: Mutex<Vec<Check>>,
 }
+
+/// A check a cluster type adds to its session: a problem found, if any.
+type Check = Box<dyn Fn() -> Option<String> + Send + Sync>;
 
 impl Session {
     /// Prepares `n` nodes of the test `name` running `node` with `mode_args`
@@ -83,7 +94,55 @@ impl Session {
             passed: AtomicBool::new(false),
             failure_marked: AtomicBool::new(false),
             ops: std::sync::Arc::default(),
+            checks: Mutex::default(),
         })
+    }
+
+    /// The nodes of the test: their processes, control connections and
+    /// observations.
+    pub(crate) fn nodes(&self) -> &Nodes {
+        &self.nodes
+    }
+
+    /// The proxy every call between nodes passes through.
+    pub(crate) fn net(&self) -> &crate::net::Network {
+        &self.nodes.net
+    }
+
+    /// Notes `event` in the test's timeline.
+    pub(crate) fn record(&self, event: impl AsRef<str>) {
+        self.nodes.timeline.record(event);
+    }
+
+    /// The count of clerk operations completed, which the summary line
+    /// reports (the KV cluster's clerks add to it).
+    pub(crate) fn ops_counter(&self) -> &std::sync::Arc<AtomicU64> {
+        &self.ops
+    }
+
+    /// What the invariant checks have seen of every node so far (what was
+    /// applied where, the terms led, the snapshots installed).
+    pub(crate) fn invariants(&self) -> std::sync::MutexGuard<'_, crate::invariants::Invariants> {
+        self.nodes.inv.lock().expect("invariants lock")
+    }
+
+    /// The test's runtime, for the tasks a cluster type runs beside its
+    /// test (the clerks' operations).
+    pub(crate) fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.nodes.rt
+    }
+
+    /// Runs `future` to completion on the test's runtime.
+    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.nodes.rt.block_on(future)
+    }
+
+    /// Adds `check` to every [`Session::check_invariants`] from now on (and
+    /// so to every verb that checks, and to [`Session::end`]): the problems
+    /// a cluster type watches for beside the invariants, e.g. the death of
+    /// the KV tests' clerk host. `check` returns the problem found, if any.
+    pub fn add_check(&self, check: impl Fn() -> Option<String> + Send + Sync + 'static) {
+        self.checks.lock().expect("checks lock").push(Box::new(check));
     }
 
     /// The test's name (its artifact folder is named after it).
@@ -135,10 +194,15 @@ impl Session {
         Err(self.failed(Failure::new(message)))
     }
 
-    /// Fails with the first invariant violation seen so far, if any.
+    /// Fails with the first invariant violation seen so far, if any, else
+    /// with the first problem an added check ([`Session::add_check`]) finds.
     pub fn check_invariants(&self) -> TestResult {
-        match self.nodes.violation() {
-            Some(v) => self.fail(v),
+        if let Some(v) = self.nodes.violation() {
+            return self.fail(v);
+        }
+        let problem = self.checks.lock().expect("checks lock").iter().find_map(|check| check());
+        match problem {
+            Some(p) => self.fail(p),
             None => Ok(()),
         }
     }
@@ -160,7 +224,7 @@ impl Session {
         Counters {
             rpcs: stats.total_calls(),
             bytes: stats.total_bytes(),
-            commands: self.nodes.inv.lock().expect("invariants lock").max_index(),
+            commands: self.invariants().max_index(),
             ops: self.ops.load(Ordering::Relaxed),
         }
     }
@@ -174,23 +238,26 @@ impl Session {
         *self.story.lock().expect("story lock") = Some(story);
     }
 
-    /// The checks every story ends with: invariants, RPC handlers stuck in
-    /// the nodes, the time limit.
-    pub fn check_end(&self) -> TestResult {
+    /// Ends the story: the checks every story ends with — the invariants
+    /// and added checks, RPC handlers stuck in the nodes, the time limit —
+    /// then `own`, the cluster type's end-of-story checks (e.g.
+    /// linearizability); if all pass, the story passed, and what it did is
+    /// returned for the summary line.
+    ///
+    /// # Panics
+    /// Without a `begin` first: a test written wrong.
+    pub fn end(&self, own: impl FnOnce() -> TestResult) -> TestResult<Summary> {
         self.check_invariants()?;
         self.nodes.check_handlers().map_err(|f| self.failed(f))?;
         if self.created.elapsed() > TEST_TIME_LIMIT {
             return self.fail(format!("test took longer than {} seconds", TEST_TIME_LIMIT.as_secs()));
         }
-        Ok(())
+        own()?;
+        Ok(self.pass())
     }
 
-    /// Ends the story as passed (call after [`Session::check_end`] and any
-    /// checks of the cluster's own): what it did, for the summary line.
-    ///
-    /// # Panics
-    /// Without a `begin` first: a test written wrong.
-    pub fn pass(&self) -> Summary {
+    /// Marks the story passed: what it did, for the summary line.
+    fn pass(&self) -> Summary {
         let story = self.story.lock().expect("story lock").take();
         let Some(s) = story else { panic!("end() without begin(): call begin(title) first") };
         let now = self.counters();

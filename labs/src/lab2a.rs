@@ -1,7 +1,7 @@
 //! 2A: leader election.
 
 use crate::catalogue::TestCase;
-use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult};
+use harness::{Cluster, ELECTION_TIMEOUT, Options, SessionVerbs, TestResult};
 use std::thread::sleep;
 use std::time::Duration;
 

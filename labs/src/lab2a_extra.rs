@@ -4,7 +4,7 @@
 
 use crate::catalogue::TestCase;
 use harness::threads::beside;
-use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, fail, wait_until};
+use harness::{Cluster, ELECTION_TIMEOUT, Options, SessionVerbs, TestResult, fail, wait_until};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -97,15 +97,14 @@ pub fn stale_vote(t: &TestCase) -> TestResult {
     let Some((t0, _)) = cluster.state(c)? else { fail!("node {c} is not running") };
 
     // 1. `c` campaigns; only `a` hears it, once, and its answer is held.
-    cluster.delay_replies(c, a, VOTE_REPLY_DELAY);
-    for (from, to) in [(leader, c), (a, c), (c, leader)] {
-        cluster.block_calls(from, to, true);
-    }
+    cluster.delay_replies(&[c], &[a], VOTE_REPLY_DELAY);
+    cluster.partition_oneway(&[leader, a], &[c]);
+    cluster.partition_oneway(&[c], &[leader]);
     let asked = cluster.rpc_count_method(a, REQUEST_VOTE);
     if !wait_until(CAMPAIGN_DEADLINE, || Ok(cluster.rpc_count_method(a, REQUEST_VOTE) != asked))? {
         fail!("node {c}, cut off from its leader, sent no RequestVote within {CAMPAIGN_DEADLINE:?}");
     }
-    cluster.block_calls(c, a, true);
+    cluster.partition_oneway(&[c], &[a]);
 
     // 2 and 3. The grant arrives while `c` campaigns in a later term.
     sleep(VOTE_REPLY_DELAY + ELECTION_TIMEOUT / 2);
@@ -148,19 +147,15 @@ pub fn stale_tally(t: &TestCase) -> TestResult {
     cluster.one(&harness::cmd(1), servers, true)?;
     let leader = cluster.check_one_leader()?;
     let others = cluster.others(leader);
-    let (c, a, b) = (others[0], others[1], others[2]);
+    let (c, a, b, d) = (others[0], others[1], others[2], others[3]);
     let led_before = cluster.terms_led(c).len();
 
     // 1. `c` campaigns; only `a` hears it. `a`'s answers to the leader are
     // held, so the term `a` adopts from `c` never unseats the leader: the
     // others stay in their term, below each later term of `c`.
-    cluster.hold_replies(leader, a, true);
-    for j in cluster.others(c) {
-        cluster.block_calls(j, c, true);
-        if j != a {
-            cluster.block_calls(c, j, true);
-        }
-    }
+    cluster.hold_replies(&[leader], &[a]);
+    cluster.partition_oneway(&cluster.others(c), &[c]);
+    cluster.partition_oneway(&[c], &[leader, b, d]);
     let asked = cluster.rpc_count_method(a, REQUEST_VOTE);
     if !wait_until(CAMPAIGN_DEADLINE, || Ok(cluster.rpc_count_method(a, REQUEST_VOTE) != asked))? {
         fail!("node {c}, cut off from its leader, sent no RequestVote within {CAMPAIGN_DEADLINE:?}");
@@ -172,7 +167,7 @@ pub fn stale_tally(t: &TestCase) -> TestResult {
     // moved past the term it is in now (which `a` may have granted, so that
     // `b`'s vote would make a real majority): each later term began with
     // `a` muted.
-    cluster.mute(a, true);
+    cluster.mute(&[a]);
     let Some((asked_in, _)) = cluster.state(c)? else { fail!("node {c} is not running") };
     let moved_on = || Ok(cluster.state(c)?.is_some_and(|(term, _)| term > asked_in));
     if !wait_until(CAMPAIGN_DEADLINE, moved_on)? {
@@ -180,7 +175,7 @@ pub fn stale_tally(t: &TestCase) -> TestResult {
             "node {c}, cut off from every server, stayed in term {asked_in} for {CAMPAIGN_DEADLINE:?}: it must start a new election when one times out"
         );
     }
-    cluster.block_calls(c, b, false);
+    cluster.repair_oneway(&[c], &[b]);
 
     // 3. `c` never has a majority of one later term's votes.
     let later = || cluster.terms_led(c).into_iter().skip(led_before).find(|&term| term > asked_in);
@@ -223,9 +218,7 @@ pub fn step_down(t: &TestCase) -> TestResult {
     let Some((new_term, _)) = cluster.state(new)? else { fail!("node {new} stopped") };
 
     // 2. `old` hears of the new term only in answers.
-    for j in cluster.others(old) {
-        cluster.block_calls(j, old, true);
-    }
+    cluster.partition_oneway(&cluster.others(old), &[old]);
     cluster.connect(old);
     sleep(ELECTION_TIMEOUT);
 
@@ -277,23 +270,19 @@ fn steady_leader(cluster: &Cluster) -> TestResult<(usize, u64)> {
 /// it is sent (within [`HOLD_LIMIT`]), for [`replaying`]; then lets the
 /// others through. Returns the servers that got none held.
 fn hold_one_each(cluster: &Cluster, from: usize, to: &[usize], method: &str) -> TestResult<Vec<usize>> {
-    for &j in to {
-        cluster.hold_requests(from, j, method, true);
-    }
+    cluster.hold_calls(&[from], to, method);
     let mut pending = to.to_vec();
     wait_until(HOLD_LIMIT, || {
         pending.retain(|&j| {
-            let held = cluster.held_count(from, j, method) > 0;
+            let held = cluster.held_calls(from, j, method) > 0;
             if held {
-                cluster.hold_requests(from, j, method, false);
+                cluster.stop_holding_calls(&[from], &[j], method);
             }
             !held
         });
         Ok(pending.is_empty())
     })?;
-    for &j in &pending {
-        cluster.hold_requests(from, j, method, false);
-    }
+    cluster.stop_holding_calls(&[from], &pending, method);
     Ok(pending)
 }
 
@@ -350,13 +339,11 @@ pub fn stale_candidate(t: &TestCase) -> TestResult {
     let others = cluster.others(s);
 
     // 1. `s` campaigns, heard by no one; the others move on without it.
-    for &j in &others {
-        cluster.hold_requests(s, j, REQUEST_VOTE, true);
-        cluster.block_calls(j, s, true);
-    }
+    cluster.hold_calls(&[s], &others, REQUEST_VOTE);
+    cluster.partition_oneway(&others, &[s]);
     cluster.one(&harness::cmd(2), servers - 1, true)?;
     if !wait_until(CAMPAIGN_DEADLINE, || {
-        Ok(others.iter().all(|&j| cluster.held_count(s, j, REQUEST_VOTE) > 0))
+        Ok(others.iter().all(|&j| cluster.held_calls(s, j, REQUEST_VOTE) > 0))
     })? {
         fail!(
             "node {s}, cut off from its leader, sent no RequestVote to every other server within {CAMPAIGN_DEADLINE:?}"

@@ -5,7 +5,7 @@
 //! luck, if at all).
 
 use crate::catalogue::TestCase;
-use harness::{Cluster, Options, TestResult, cmd, fail, wait_until};
+use harness::{Cluster, Options, SessionVerbs, TestResult, cmd, fail, wait_until};
 use std::thread::sleep;
 use std::time::Duration;
 
@@ -118,7 +118,7 @@ pub fn late_ack(t: &TestCase) -> TestResult {
 
     // 1. X1 reaches `a`; its answers wait.
     cluster.disconnect(b);
-    cluster.hold_replies(l, a, true);
+    cluster.hold_replies(&[l], &[a]);
     let x1 = took(&cluster, l, 101, k + 1)?;
     if !wait_until(REPLICATE, || Ok(cluster.held_replies(l, a) > 0))? {
         fail!("node {a} answered no AppendEntries of node {l}, its leader, within {REPLICATE:?}");
@@ -126,11 +126,11 @@ pub fn late_ack(t: &TestCase) -> TestResult {
     sleep(REPLICATE);
 
     // 2. X2 reaches no one.
-    cluster.block_calls(l, a, true);
+    cluster.partition_oneway(&[l], &[a]);
     let x2 = took(&cluster, l, 102, x1 + 1)?;
 
     // 3. The late answers: X2 must not commit.
-    cluster.hold_replies(l, a, false);
+    cluster.release_replies(&[l], &[a]);
     sleep(REPLICATE);
     if cluster.has_applied(l, x2) {
         fail!(

@@ -2,7 +2,7 @@
 //! agreement and idle second.
 
 use crate::catalogue::TestCase;
-use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, cmd, fail};
+use harness::{Cluster, ELECTION_TIMEOUT, Options, SessionVerbs, TestResult, cmd, fail};
 use std::thread::sleep;
 use std::time::Duration;
 

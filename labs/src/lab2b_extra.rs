@@ -5,7 +5,7 @@
 
 use crate::catalogue::TestCase;
 use crate::story::{Step, await_step};
-use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, cmd, fail, wait_until};
+use harness::{Cluster, ELECTION_TIMEOUT, Options, SessionVerbs, TestResult, cmd, fail, wait_until};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -95,14 +95,14 @@ fn play_stale_append(
     b: usize,
 ) -> TestResult<Option<u64>> {
     // 1. X commits with `b` while `a`'s AppendEntries are held.
-    cluster.hold_requests(leader, a, APPEND_ENTRIES, true);
+    cluster.hold_calls(&[leader], &[a], APPEND_ENTRIES);
     let Some((k, term)) = cluster.start(leader, &cmd(base + 100))? else { return Ok(None) };
     if !wait_until(HOLD_LIMIT, || {
-        Ok(cluster.has_applied(leader, k) && cluster.held_count(leader, a, APPEND_ENTRIES) > 0)
+        Ok(cluster.has_applied(leader, k) && cluster.held_calls(leader, a, APPEND_ENTRIES) > 0)
     })? {
         return Ok(None);
     }
-    cluster.hold_requests(leader, a, APPEND_ENTRIES, false);
+    cluster.stop_holding_calls(&[leader], &[a], APPEND_ENTRIES);
 
     // 2. Y and Z commit with `a`.
     cluster.disconnect(b);
@@ -128,7 +128,7 @@ fn play_stale_append(
     }
 
     // 3. The stale requests reach `a`, which `l` can no longer repair.
-    cluster.block_calls(leader, a, true);
+    cluster.partition_oneway(&[leader], &[a]);
     let delivered = cluster.replay_held(leader, a, APPEND_ENTRIES);
     let same_term = matches!(cluster.state(a)?, Some((t, _)) if t == term);
     cluster.crash(leader);
@@ -158,9 +158,7 @@ pub fn paused_leader(t: &TestCase) -> TestResult {
     let others = cluster.others(old);
 
     // 1. A new leader while `old` sleeps and hears nothing.
-    for &j in &others {
-        cluster.block_calls(j, old, true);
-    }
+    cluster.partition_oneway(&others, &[old]);
     cluster.pause(old);
     sleep(2 * ELECTION_TIMEOUT);
     let new = cluster.check_one_leader()?;
@@ -170,9 +168,7 @@ pub fn paused_leader(t: &TestCase) -> TestResult {
     let k = cluster.one(&cmd(102), servers - 1, true)?;
 
     // 2. `old` wakes up and takes P; what it sends arrives late.
-    for &j in &others {
-        cluster.hold_requests(old, j, APPEND_ENTRIES, true);
-    }
+    cluster.hold_calls(&[old], &others, APPEND_ENTRIES);
     cluster.resume(old);
     let stale = cluster.start(old, &cmd(666))?;
     sleep(HOLD_LIMIT);

@@ -3,7 +3,7 @@
 
 use crate::catalogue::TestCase;
 use harness::threads::{Stop, beside};
-use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, cmd, fail};
+use harness::{Cluster, ELECTION_TIMEOUT, Options, SessionVerbs, TestResult, cmd, fail};
 use std::thread::sleep;
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 
 use crate::catalogue::TestCase;
 use harness::net::rules::LONG_LOSS_DELAY_MS;
-use harness::{Cluster, ELECTION_TIMEOUT, Options, TestResult, cmd, fail, wait_until};
+use harness::{Cluster, ELECTION_TIMEOUT, Options, SessionVerbs, TestResult, cmd, fail, wait_until};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -91,7 +91,7 @@ pub fn figure8_scripted(t: &TestCase) -> TestResult {
     // ways, so it cannot disturb them either): index 2 is still on the
     // majority s1, s2, s3 and still of an earlier term, and index 3 is on
     // two servers only. Nothing may commit.
-    cluster.mute(s3, true);
+    cluster.mute(&[s3]);
     if cluster.start(leader, &cmd(6))?.is_none() {
         fail!("node {leader} stopped leading with two followers still connected");
     }
@@ -102,7 +102,7 @@ pub fn figure8_scripted(t: &TestCase) -> TestResult {
     // 2 had committed in (c), this overwrites a committed entry.
     cluster.disconnect(s1);
     cluster.disconnect(s2);
-    cluster.mute(s3, false);
+    cluster.unmute(&[s3]);
     cluster.connect(s4);
     cluster.connect(s5);
     cluster.one(&cmd(4), 3, true)?;
@@ -140,14 +140,10 @@ pub fn persist_term(t: &TestCase) -> TestResult {
         // election (a peer that saves on every request it handles would
         // then save the term its candidacy did not).
         let Some((term, _)) = cluster.state(new)? else { fail!("node {new} stopped") };
-        for j in cluster.others(old) {
-            cluster.block_calls(old, j, true);
-        }
+        cluster.partition_oneway(&[old], &cluster.others(old));
         cluster.connect(old);
         wait_until(ELECTION_TIMEOUT, || Ok(matches!(cluster.state(old)?, Some((t, false)) if t >= term)))?;
-        for j in cluster.others(old) {
-            cluster.block_calls(old, j, false);
-        }
+        cluster.repair_oneway(&[old], &cluster.others(old));
     }
     cluster.check_one_leader()?;
     let term = cluster.check_terms()?;
@@ -310,13 +306,10 @@ pub fn stale_reply(t: &TestCase) -> TestResult {
 
     // 1. `l` and `a` can reach no one else, and no one else them; `l`'s
     // calls to `a` pass and `a`'s answers wait. E1–E4 reach `a`.
-    for &x in &rest {
-        for (from, to) in [(l, x), (x, l), (a, x), (x, a)] {
-            cluster.block_calls(from, to, true);
-        }
-    }
-    cluster.block_calls(a, l, true);
-    cluster.hold_replies(l, a, true);
+    cluster.partition_oneway(&[l, a], &rest);
+    cluster.partition_oneway(&rest, &[l, a]);
+    cluster.partition_oneway(&[a], &[l]);
+    cluster.hold_replies(&[l], &[a]);
     for j in 1..=4 {
         match cluster.start(l, &cmd(110 + j))? {
             Some((index, _)) if index == k + j => {}
@@ -327,7 +320,7 @@ pub fn stale_reply(t: &TestCase) -> TestResult {
     sleep(REPLICATE);
 
     // 2. `a` is cut off from `l` too; the other three commit F at k + 1.
-    cluster.block_calls(l, a, true);
+    cluster.partition_oneway(&[l], &[a]);
     let m = leader_among(&cluster, &rest)?;
     let Some((f, _)) = cluster.start(m, &cmd(120))? else {
         fail!("node {m} stopped leading among nodes {rest:?} with no fault that could depose it")
@@ -343,11 +336,9 @@ pub fn stale_reply(t: &TestCase) -> TestResult {
 
     // 3. `l` learns F, and F2 that only it receives, from `m`; `m`
     // crashes. With the longest log now, only `l` can win.
-    for x in [x1, x2] {
-        cluster.block_calls(m, x, true);
-        cluster.block_calls(x, m, true);
-    }
-    cluster.block_calls(m, l, false);
+    cluster.partition_oneway(&[m], &[x1, x2]);
+    cluster.partition_oneway(&[x1, x2], &[m]);
+    cluster.repair_oneway(&[m], &[l]);
     let Some((f2, _)) = cluster.start(m, &cmd(121))? else {
         fail!("node {m} stopped leading with no fault that could depose it")
     };
@@ -356,20 +347,15 @@ pub fn stale_reply(t: &TestCase) -> TestResult {
     }
     sleep(REPLICATE);
     cluster.crash(m);
-    for x in [x1, x2] {
-        cluster.block_calls(l, x, false);
-        cluster.block_calls(x, l, false);
-    }
+    cluster.repair_oneway(&[l], &[x1, x2]);
+    cluster.repair_oneway(&[x1, x2], &[l]);
     if !wait_until(STORY_DEADLINE, || Ok(matches!(cluster.state(l)?, Some((_, true)))))? {
         fail!("node {l}, the only server holding index {f2}, did not win within {STORY_DEADLINE:?}");
     }
 
     // 4. G1 and G2, at k+3 and k+4, reach `x2` only; `x1` is cut off (so
     // that its campaigns disturb no one).
-    for y in cluster.others(x1) {
-        cluster.block_calls(x1, y, true);
-        cluster.block_calls(y, x1, true);
-    }
+    cluster.mute(&[x1]);
     for j in 1..=2 {
         match cluster.start(l, &cmd(130 + j))? {
             Some((index, _)) if index == f2 + j => {}
@@ -384,7 +370,7 @@ pub fn stale_reply(t: &TestCase) -> TestResult {
     if !matches!(cluster.state(l)?, Some((_, true))) {
         fail!("node {l} stopped leading while only node {x2}, which it reaches, could hear it");
     }
-    cluster.hold_replies(l, a, false);
+    cluster.release_replies(&[l], &[a]);
     wait_until(REPLICATE * 2, || Ok(cluster.has_applied(l, f2 + 2)))?;
 
     // 6. Without `l` and `x2`, the others go on from F.

@@ -2,7 +2,7 @@
 //! entries (at index 9, 19, …), holding the index and every command through it.
 
 use crate::catalogue::TestCase;
-use harness::{Cluster, Options, TestResult, fail};
+use harness::{Cluster, Options, SessionVerbs, TestResult, fail};
 
 /// Entries between the tester service's snapshots (6.824's `SnapShotInterval`).
 const SNAPSHOT_INTERVAL: u64 = 10;

@@ -5,7 +5,7 @@
 
 use crate::catalogue::TestCase;
 use crate::story::{Step, await_step};
-use harness::{Cluster, Options, TestResult, cmd, fail};
+use harness::{Cluster, Options, SessionVerbs, TestResult, cmd, fail};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -116,16 +116,16 @@ fn play(cluster: &Cluster, base: u64, leader: usize, a: usize, b: usize) -> Test
     // 1. `s` goes to `b` alone; `b`'s answer will commit it. (Were `a` sent
     // `s` by itself, its answer would make the leader send `s + 1` and
     // `s + 2` again right after the snapshot.)
-    cluster.delay_replies(leader, a, A_REPLY_DELAY);
-    cluster.delay_replies(leader, b, B_REPLY_DELAY);
-    cluster.block_calls(leader, a, true);
+    cluster.delay_replies(&[leader], &[a], A_REPLY_DELAY);
+    cluster.delay_replies(&[leader], &[b], B_REPLY_DELAY);
+    cluster.partition_oneway(&[leader], &[a]);
     let sends_to_b = cluster.rpc_count(b);
     let Some((s, _)) = cluster.start(leader, &cmd(base + 100))? else { return Ok(None) };
     let t0 = Instant::now();
     while cluster.rpc_count(b) == sends_to_b && t0.elapsed() < FIRST_SEND_DEADLINE {
         sleep(POLL);
     }
-    cluster.mute(b, true);
+    cluster.mute(&[b]);
 
     // 2. Two more entries; `a` hears of all three together.
     for k in 1..=2 {
@@ -140,7 +140,7 @@ fn play(cluster: &Cluster, base: u64, leader: usize, a: usize, b: usize) -> Test
             None => return Ok(None),
         }
     }
-    cluster.block_calls(leader, a, false);
+    cluster.repair_oneway(&[leader], &[a]);
 
     // 3 and 4. The leader commits `s` with `b`, then `s + 2` with `a`.
     let t0 = Instant::now();
@@ -222,7 +222,7 @@ pub fn old_snapshot(t: &TestCase) -> TestResult {
 /// if `leader` stopped leading `term` meanwhile, a failure if it leads and
 /// sent none within [`SNAPSHOT_SEND_DEADLINE`] (`a` is described by `why`).
 fn held_snapshot(cluster: &Cluster, leader: usize, a: usize, term: u64, why: &str) -> TestResult<bool> {
-    let held = || cluster.held_count(leader, a, INSTALL_SNAPSHOT) > 0;
+    let held = || cluster.held_calls(leader, a, INSTALL_SNAPSHOT) > 0;
     match await_step(cluster, leader, term, SNAPSHOT_SEND_DEADLINE, held)? {
         Step::Done => Ok(true),
         Step::LeaderChanged => Ok(false),
@@ -244,12 +244,12 @@ fn play_old_snapshot(cluster: &Cluster, base: u64, leader: usize, a: usize) -> T
     let Some((term, true)) = cluster.state(leader)? else { return Ok(false) };
 
     // 2. `a` is back; one InstallSnapshot is held, then they pass.
-    cluster.hold_requests(leader, a, INSTALL_SNAPSHOT, true);
+    cluster.hold_calls(&[leader], &[a], INSTALL_SNAPSHOT);
     cluster.reboot(a)?;
     if !held_snapshot(cluster, leader, a, term, "restarted behind its snapshot")? {
         return Ok(false);
     }
-    cluster.hold_requests(leader, a, INSTALL_SNAPSHOT, false);
+    cluster.stop_holding_calls(&[leader], &[a], INSTALL_SNAPSHOT);
 
     // 3. `a` catches up past the snapshot it was sent.
     let mut last = 0;
@@ -310,11 +310,10 @@ pub fn boundary_term(t: &TestCase) -> TestResult {
         let last = cluster.one(&cmd(round * 1000), servers, true)?;
         let leader = cluster.check_one_leader()?;
         let story = play_boundary_term(&cluster, round * 1000, leader, last);
-        for f in cluster.others(leader) {
-            cluster.hold_requests(leader, f, APPEND_ENTRIES, false);
-            cluster.hold_replies(leader, f, false);
-            cluster.clear_held(leader, f);
-        }
+        let followers = cluster.others(leader);
+        cluster.stop_holding_calls(&[leader], &followers, APPEND_ENTRIES);
+        cluster.release_replies(&[leader], &followers);
+        cluster.forget_held(&[leader], &followers);
         if !cluster.is_alive(leader) {
             cluster.restart(leader)?;
         }
@@ -349,9 +348,7 @@ fn play_boundary_term(cluster: &Cluster, base: u64, leader: usize, last: u64) ->
     // through: a leader that keeps one AppendEntries in flight per follower
     // sends them all in that one, whose answer is held. Answers to calls
     // delivered before are back by then, so no call stays in flight.
-    for f in &followers {
-        cluster.hold_requests(leader, *f, APPEND_ENTRIES, true);
-    }
+    cluster.hold_calls(&[leader], &followers, APPEND_ENTRIES);
     sleep(CALLS_SETTLED);
     let mut term = None;
     for (k, index) in (last + 1..=s).enumerate() {
@@ -361,11 +358,9 @@ fn play_boundary_term(cluster: &Cluster, base: u64, leader: usize, last: u64) ->
         }
     }
     sleep(CALLS_SETTLED);
-    for f in &followers {
-        cluster.hold_replies(leader, *f, true);
-        cluster.clear_held(leader, *f);
-        cluster.hold_requests(leader, *f, APPEND_ENTRIES, false);
-    }
+    cluster.hold_replies(&[leader], &followers);
+    cluster.forget_held(&[leader], &followers);
+    cluster.stop_holding_calls(&[leader], &followers, APPEND_ENTRIES);
     sleep(RECEIVE_TIME);
     let Some(term) = term else { return Ok(false) };
     if !matches!(cluster.state(leader)?, Some((t, true)) if t == term) {
@@ -472,8 +467,8 @@ fn play_behind_commit(cluster: &Cluster, base: u64, leader: usize, a: usize) -> 
 
     // 2. `s` and `s + 1` commit with `b`, the leader snapshots at `s`, and
     // its InstallSnapshot to `a`, which has not answered, is held.
-    cluster.hold_requests(leader, a, INSTALL_SNAPSHOT, true);
-    cluster.hold_replies(leader, a, true);
+    cluster.hold_calls(&[leader], &[a], INSTALL_SNAPSHOT);
+    cluster.hold_replies(&[leader], &[a]);
     for index in [s, s + 1] {
         if cluster.start(leader, &cmd(base + index))? != Some((index, term)) {
             return Ok(false);
@@ -491,7 +486,7 @@ fn play_behind_commit(cluster: &Cluster, base: u64, leader: usize, a: usize) -> 
 
     // 3. `a`'s answers arrive; the entries commit on it by AppendEntries
     // (an InstallSnapshot sent meanwhile is held too).
-    cluster.hold_replies(leader, a, false);
+    cluster.release_replies(&[leader], &[a]);
     last = cluster.one(&cmd(base + 900), servers, true)?;
     cluster.wait(last, servers, None)?;
 
@@ -556,11 +551,9 @@ pub fn append_into_snapshot(t: &TestCase) -> TestResult {
         let leader = cluster.check_one_leader()?;
         let others = cluster.others(leader);
         let story = play_append_into_snapshot(&cluster, base, leader, others[0], others[1]);
-        for f in &others {
-            cluster.hold_requests(leader, *f, APPEND_ENTRIES, false);
-            cluster.hold_replies(leader, *f, false);
-            cluster.clear_held(leader, *f);
-        }
+        cluster.stop_holding_calls(&[leader], &others, APPEND_ENTRIES);
+        cluster.release_replies(&[leader], &others);
+        cluster.forget_held(&[leader], &others);
         played = story?;
         let last = cluster.one(&cmd(base + 900), servers, true)?;
         cluster.wait(last, servers, None)?;
@@ -598,8 +591,8 @@ fn play_append_into_snapshot(
     cluster.wait(last, servers, None)?;
     let Some((term, true)) = cluster.state(leader)? else { return Ok(false) };
     let installed = cluster.snapshots_installed(a);
-    cluster.hold_requests(leader, a, APPEND_ENTRIES, true);
-    cluster.hold_replies(leader, b, true);
+    cluster.hold_calls(&[leader], &[a], APPEND_ENTRIES);
+    cluster.hold_replies(&[leader], &[b]);
     sleep(ANSWERS_SETTLED);
     for index in last + 1..=s + 3 {
         if cluster.start(leader, &cmd(base + index))? != Some((index, term)) {
@@ -607,8 +600,8 @@ fn play_append_into_snapshot(
         }
     }
     // Any AppendEntries the leader sends `a` from now on carries them all.
-    let held = cluster.held_count(leader, a, APPEND_ENTRIES);
-    let sent = || cluster.held_count(leader, a, APPEND_ENTRIES) > held;
+    let held = cluster.held_calls(leader, a, APPEND_ENTRIES);
+    let sent = || cluster.held_calls(leader, a, APPEND_ENTRIES) > held;
     match await_step(cluster, leader, term, HELD_SEND_DEADLINE, sent)? {
         Step::Done => {}
         Step::LeaderChanged => return Ok(false),
@@ -619,7 +612,7 @@ fn play_append_into_snapshot(
     }
 
     // 2. The entries commit with `b`; `a` is sent the leader's snapshot.
-    cluster.hold_replies(leader, b, false);
+    cluster.release_replies(&[leader], &[b]);
     let snapshot_in = || cluster.snapshots_installed(a) > installed;
     match await_step(cluster, leader, term, SNAPSHOT_SEND_DEADLINE, snapshot_in)? {
         Step::Done => {}

@@ -4,7 +4,7 @@ use crate::catalogue::TestCase;
 use harness::kv::ELECTION_TIMEOUT;
 use harness::kv::Op;
 use harness::threads::{Stop, Threads, beside};
-use harness::{Clerk, KvCluster, KvOptions, TestResult, fail};
+use harness::{Clerk, KvCluster, KvOptions, SessionVerbs, TestResult, fail};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 

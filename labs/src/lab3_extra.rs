@@ -7,7 +7,7 @@ use crate::catalogue::TestCase;
 use crate::lab2c_extra::{SAVE_WINDOW, SLOW_SAVE};
 use harness::kv::OP_LIMIT;
 use harness::kv::Op;
-use harness::{ELECTION_TIMEOUT, KvCluster, KvOptions, TestResult, fail};
+use harness::{ELECTION_TIMEOUT, KvCluster, KvOptions, SessionVerbs, TestResult, fail};
 use std::thread::sleep;
 use std::time::Duration;
 
@@ -44,7 +44,7 @@ pub fn snapshot_retry(t: &TestCase) -> TestResult {
     let mut expected = String::new();
     for round in 1..=ROUNDS {
         // 1. The append is applied; `ck1` hears nothing and retries.
-        kv.drop_client_replies(ck1, true);
+        kv.drop_client_replies(ck1);
         let value = format!("[{round}]");
         let append = kv.start_op(ck1, Op::Append, "k", &value);
         expected.push_str(&value);
@@ -56,11 +56,11 @@ pub fn snapshot_retry(t: &TestCase) -> TestResult {
         }
 
         // 3. Every server restarts from its snapshot, out of `ck1`'s reach.
-        kv.block_client_calls(ck1, true);
+        kv.block_client_calls(ck1);
         kv.shutdown_all();
         kv.restart_all()?;
-        kv.drop_client_replies(ck1, false);
-        kv.block_client_calls(ck1, false);
+        kv.deliver_client_replies(ck1);
+        kv.unblock_client_calls(ck1);
 
         // 4. The retry completes without applying the append again.
         if append.wait(OP_LIMIT)?.is_none() {
@@ -231,11 +231,11 @@ pub fn overwritten_request(t: &TestCase) -> TestResult {
         // term only from the new leader's AppendEntries, the one that
         // replaces its entry and commits the other operation there, so its
         // handler has no time to see the lead lost first.
-        kv.block_calls(old, &others, true);
+        kv.partition_oneway(&[old], &others);
         kv.connect_all();
         kv.connect_client(ck1, &kv.all());
         let completed = put.wait(OP_LIMIT);
-        kv.block_calls(old, &others, false);
+        kv.repair_oneway(&[old], &others);
         if completed?.is_none() {
             fail!(
                 "the cut-off clerk's Put(\"k\") did not complete within {OP_LIMIT:?} after the partition healed"

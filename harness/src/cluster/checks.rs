@@ -6,6 +6,7 @@ use super::{
 };
 use crate::failure::TestResult;
 use crate::invariants::show;
+use crate::verbs::SessionVerbs;
 use std::time::{Duration, Instant};
 
 impl Cluster {
@@ -28,15 +29,15 @@ impl Cluster {
             }
             for (term, ls) in &leaders {
                 if ls.len() > 1 {
-                    return self.fail(format!("term {term} has {} (>1) leaders: {ls:?}", ls.len()));
+                    return self.session.fail(format!("term {term} has {} (>1) leaders: {ls:?}", ls.len()));
                 }
             }
             if let Some((term, ls)) = leaders.iter().next_back() {
-                self.nodes.timeline.record(format!("check_one_leader: node {} leads term {term}", ls[0]));
+                self.session.record(format!("check_one_leader: node {} leads term {term}", ls[0]));
                 return Ok(ls[0]);
             }
         }
-        self.fail("expected one leader, got none")
+        self.session.fail("expected one leader, got none")
     }
 
     /// Checks that every connected peer reports the same term, and returns it
@@ -48,7 +49,9 @@ impl Cluster {
                 match term {
                     None => term = Some(t),
                     Some(t0) if t0 != t => {
-                        return self.fail(format!("servers disagree on term: {t0} and {t} (node {i})"));
+                        return self
+                            .session
+                            .fail(format!("servers disagree on term: {t0} and {t} (node {i})"));
                     }
                     Some(_) => {}
                 }
@@ -62,7 +65,7 @@ impl Cluster {
     pub fn check_no_leader(&self) -> TestResult {
         for i in self.all().into_iter().filter(|&i| self.is_connected(i)) {
             if let Some((term, true)) = self.state(i)? {
-                return self.fail(format!(
+                return self.session.fail(format!(
                     "expected no leader among connected servers, but node {i} claims to lead term {term}"
                 ));
             }
@@ -75,24 +78,24 @@ impl Cluster {
     /// check) or any other invariant broke.
     pub fn n_committed(&self, index: u64) -> TestResult<(usize, Option<Vec<u8>>)> {
         self.check_invariants()?;
-        Ok(self.nodes.inv.lock().expect("invariants lock").n_committed(index))
+        Ok(self.session.invariants().n_committed(index))
     }
 
     /// How many snapshots peer `i` installed while running (sent by a
     /// leader, not restored at a start), in all its incarnations.
     pub fn snapshots_installed(&self, i: usize) -> u64 {
-        self.nodes.inv.lock().expect("invariants lock").snapshots_installed(i)
+        self.session.invariants().snapshots_installed(i)
     }
 
     /// The terms peer `i` was seen leading so far: reported by the node as
     /// its role changed, or answered to [`Cluster::state`].
     pub fn terms_led(&self, i: usize) -> Vec<u64> {
-        self.nodes.inv.lock().expect("invariants lock").terms_led(i)
+        self.session.invariants().terms_led(i)
     }
 
     /// Whether peer `i` has applied `index` (in any incarnation).
     pub fn has_applied(&self, i: usize, index: u64) -> bool {
-        self.nodes.inv.lock().expect("invariants lock").has_applied(i, index)
+        self.session.invariants().has_applied(i, index)
     }
 
     /// Waits for at least `n` peers to apply `index`; returns the command.
@@ -123,7 +126,7 @@ impl Cluster {
         }
         let (nd, cmd) = self.n_committed(index)?;
         if nd < n {
-            return self.fail(format!("only {nd} decided for index {index}; wanted {n}"));
+            return self.session.fail(format!("only {nd} decided for index {index}; wanted {n}"));
         }
         Ok(cmd)
     }
@@ -163,12 +166,14 @@ impl Cluster {
                         std::thread::sleep(Duration::from_millis(20));
                     }
                     if !retry {
-                        return self.fail(format!("one({}) failed to reach agreement", show(command)));
+                        return self
+                            .session
+                            .fail(format!("one({}) failed to reach agreement", show(command)));
                     }
                 }
                 None => std::thread::sleep(Duration::from_millis(50)),
             }
         }
-        self.fail(format!("one({}) failed to reach agreement", show(command)))
+        self.session.fail(format!("one({}) failed to reach agreement", show(command)))
     }
 }

@@ -6,6 +6,7 @@ mod network;
 
 use crate::failure::TestResult;
 use crate::session::Session;
+use crate::verbs::SessionVerbs;
 use control::{Reply, Request};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -24,8 +25,6 @@ pub const ONE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const ONE_TRY: Duration = Duration::from_secs(2);
 /// `wait` polls at most this many times, from 10 ms doubling to about 1 s.
 pub const WAIT_POLLS: u32 = 30;
-/// How long [`Cluster::replay_held`] waits for the answers.
-pub const REPLAY_WAIT: Duration = Duration::from_secs(1);
 pub use crate::session::TEST_TIME_LIMIT;
 
 /// Options of a cluster (6.824's `make_config` arguments).
@@ -44,17 +43,16 @@ pub const SNAPSHOT_EVERY: u64 = 10;
 
 /// A cluster of Raft peers, each a `node raft` process, behind the proxy.
 ///
-/// A cluster is its test's [`Session`] (seed, generator, begin, the failure
-/// report) with 6.824's config.go vocabulary on top: the session's methods
-/// are called on the cluster directly.
+/// A cluster owns its test's [`Session`] (seed, generator, begin, the
+/// checks, the failure report) and adds 6.824's config.go vocabulary on
+/// top; the verbs every cluster type shares come with [`SessionVerbs`].
 pub struct Cluster {
     session: Session,
     connected: Mutex<Vec<bool>>,
 }
 
-impl std::ops::Deref for Cluster {
-    type Target = Session;
-    fn deref(&self) -> &Session {
+impl SessionVerbs for Cluster {
+    fn session(&self) -> &Session {
         &self.session
     }
 }
@@ -71,7 +69,7 @@ impl Cluster {
         }
         cluster.set_unreliable(opts.unreliable);
         for i in 0..n {
-            cluster.nodes.start(i).map_err(|f| cluster.failed(f))?;
+            cluster.session.nodes().start(i).map_err(|f| cluster.session.failed(f))?;
             cluster.connect(i);
         }
         Ok(cluster)
@@ -82,22 +80,7 @@ impl Cluster {
     /// snapshot lags the others'.
     pub fn set_snapshot_every(&self, i: usize, every: u64) {
         let args = if every > 0 { vec!["--snapshot-every".into(), every.to_string()] } else { Vec::new() };
-        self.nodes.set_node_args(i, args);
-    }
-
-    /// Number of peers.
-    pub fn n(&self) -> usize {
-        self.nodes.len()
-    }
-
-    /// All peers, in order.
-    pub fn all(&self) -> Vec<usize> {
-        (0..self.n()).collect()
-    }
-
-    /// Every peer but `i`.
-    pub fn others(&self, i: usize) -> Vec<usize> {
-        (0..self.n()).filter(|&j| j != i).collect()
+        self.session.nodes().set_node_args(i, args);
     }
 
     /// A random peer, from the test's seeded generator.
@@ -121,42 +104,17 @@ impl Cluster {
     /// data directory stays; replies from this incarnation are never delivered.
     pub fn crash(&self, i: usize) {
         self.disconnect(i);
-        self.nodes.kill(i);
+        self.session.nodes().kill(i);
     }
 
     /// Starts a new process for peer `i` on its data directory (crashing the
     /// running one first) and waits until it serves. It is not connected:
     /// call [`Cluster::connect`].
     pub fn restart(&self, i: usize) -> TestResult {
-        if self.nodes.is_alive(i) {
+        if self.session.nodes().is_alive(i) {
             self.crash(i);
         }
-        self.nodes.start(i).map_err(|f| self.failed(f))
-    }
-
-    /// Pauses peer `i` (SIGSTOP of its processes): it stays connected, but
-    /// does nothing, its timers included, until [`Cluster::resume`]; what is
-    /// sent to it waits. Verbs that ask peers skip it meanwhile, as if it
-    /// were not running.
-    pub fn pause(&self, i: usize) {
-        self.nodes.pause(i);
-    }
-
-    /// Resumes peer `i` after [`Cluster::pause`].
-    pub fn resume(&self, i: usize) {
-        self.nodes.resume(i);
-    }
-
-    /// Gives peer `i` a slow disk ([`crate::nodes::Nodes::slow_disk`]): each
-    /// later save waits `delay` before it writes, until the peer restarts.
-    pub fn slow_disk(&self, i: usize, delay: Duration) -> TestResult {
-        self.nodes.slow_disk(i, delay).map_err(|f| self.failed(f))
-    }
-
-    /// The RPC handlers peer `i` has started and not answered: each one's
-    /// method and how long it has run.
-    pub fn handlers_in_flight(&self, i: usize) -> TestResult<Vec<(String, Duration)>> {
-        self.nodes.handlers_in_flight(i).map_err(|f| self.failed(f))
+        self.session.nodes().start(i).map_err(|f| self.session.failed(f))
     }
 
     /// Crashes and restarts peer `i`, then reconnects it (6.824's `start1`
@@ -174,40 +132,24 @@ impl Cluster {
         }
     }
 
-    /// Whether peer `i` has a running process.
-    pub fn is_alive(&self, i: usize) -> bool {
-        self.nodes.is_alive(i)
-    }
-
-    /// The largest Raft state saved by any peer, in bytes, read from the data
-    /// directories.
-    pub fn log_size(&self) -> TestResult<u64> {
-        Ok(self.nodes.max_stored_sizes()?.raft_state)
-    }
-
-    /// The largest snapshot saved by any peer, in bytes.
-    pub fn snapshot_size(&self) -> TestResult<u64> {
-        Ok(self.nodes.max_stored_sizes()?.snapshot)
-    }
-
     // ---- talking to peers ----
 
     /// Calls `Raft::state()` on peer `i`: `(term, is_leader)`, or `None` if it
     /// is not running. Every observation feeds the one-leader-per-term check.
     pub fn state(&self, i: usize) -> TestResult<Option<(u64, bool)>> {
-        match self.nodes.request(i, Request::GetState).map_err(|f| self.failed(f))? {
+        match self.session.nodes().request(i, Request::GetState).map_err(|f| self.session.failed(f))? {
             Some(Reply::State { term, is_leader, .. }) => {
-                self.nodes.saw_role(i, term, is_leader, "answered state() so");
+                self.session.nodes().saw_role(i, term, is_leader, "answered state() so");
                 Ok(Some((term, is_leader)))
             }
-            Some(other) => self.fail(format!("node {i} answered GetState with {other:?}")),
+            Some(other) => self.session.fail(format!("node {i} answered GetState with {other:?}")),
             None => Ok(None),
         }
     }
 
     /// Persister saves and fsyncs of peer `i`'s current process.
     pub fn persist_counts(&self, i: usize) -> TestResult<Option<(u64, u64)>> {
-        match self.nodes.request(i, Request::GetState).map_err(|f| self.failed(f))? {
+        match self.session.nodes().request(i, Request::GetState).map_err(|f| self.session.failed(f))? {
             Some(Reply::State { saves, fsyncs, .. }) => Ok(Some((saves, fsyncs))),
             _ => Ok(None),
         }
@@ -217,13 +159,14 @@ impl Cluster {
     /// accepted as leader, `None` if it refused or is not running.
     pub fn start(&self, i: usize, command: &[u8]) -> TestResult<Option<(u64, u64)>> {
         match self
-            .nodes
+            .session
+            .nodes()
             .request(i, Request::Start { command: command.to_vec() })
-            .map_err(|f| self.failed(f))?
+            .map_err(|f| self.session.failed(f))?
         {
             Some(Reply::Started { index, term }) => Ok(Some((index, term))),
             Some(Reply::NotLeader) | None => Ok(None),
-            Some(other) => self.fail(format!("node {i} answered Start with {other:?}")),
+            Some(other) => self.session.fail(format!("node {i} answered Start with {other:?}")),
         }
     }
 
@@ -233,8 +176,7 @@ impl Cluster {
     /// limit, then prints 6.824's summary line — seconds, peers, RPCs,
     /// bytes, commands committed.
     pub fn end(&self) -> TestResult {
-        self.check_end()?;
-        let sum = self.pass();
+        let sum = self.session.end(|| Ok(()))?;
         let d = sum.delta;
         println!(
             "  ... Passed --  {:4.1}  {} {:4} {:7} {:4}",
@@ -245,15 +187,5 @@ impl Cluster {
             d.commands
         );
         Ok(())
-    }
-
-    /// The log file of peer `i`.
-    pub fn log_path(&self, i: usize) -> std::path::PathBuf {
-        self.nodes.log_path(i)
-    }
-
-    /// PIDs of the running node processes.
-    pub fn pids(&self) -> Vec<u32> {
-        self.nodes.pids()
     }
 }

@@ -4,6 +4,7 @@
 
 use super::{CLERK_BASE, CLERK_SOCKETS, Clerk, KvCluster, OP_LIMIT, Op, PendingOp};
 use crate::failure::{Failure, TestResult};
+use crate::verbs::SessionVerbs;
 use control::{KvOp as WireOp, Reply, Request};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -16,11 +17,11 @@ impl KvCluster {
         let from = CLERK_BASE + id;
         let mut sockets = Vec::new();
         {
-            let _guard = self.nodes.rt.enter();
+            let _guard = self.session.runtime().enter();
             for j in self.all() {
-                let path = self.nodes.dir.join(CLERK_SOCKETS).join(format!("k{id}-{j}.sock"));
-                self.nodes.net.add_link(from, j, &path).map_err(|e| {
-                    self.failed(Failure::new(format!("cannot open clerk link {path:?}: {e}")))
+                let path = self.session.dir().join(CLERK_SOCKETS).join(format!("k{id}-{j}.sock"));
+                self.session.net().add_link(from, j, &path).map_err(|e| {
+                    self.session.failed(Failure::new(format!("cannot open clerk link {path:?}: {e}")))
                 })?;
                 sockets.push(path.display().to_string());
             }
@@ -31,44 +32,73 @@ impl KvCluster {
             .host_request(Request::MakeClerk { clerk: id, servers: sockets }, Duration::from_secs(10))?
         {
             Reply::ClerkMade => Ok(ck),
-            other => self.fail(format!("the clerk host answered MakeClerk with {other:?}")),
+            other => self.session.fail(format!("the clerk host answered MakeClerk with {other:?}")),
         }
     }
 
     /// Lets clerk `ck` reach the servers in `to` (others stay as they were).
     pub fn connect_client(&self, ck: Clerk, to: &[usize]) {
         for &j in to {
-            self.nodes.net.set_link(CLERK_BASE + ck.0, j, true);
+            self.session.net().set_link(CLERK_BASE + ck.0, j, true);
         }
-        self.nodes.timeline.record(format!("clerk {} reaches {to:?}", ck.0));
+        self.session.record(format!("clerk {} reaches {to:?}", ck.0));
     }
 
-    /// Blocks (or unblocks) clerk `ck`'s new calls to every server: each is
-    /// lost, while calls already delivered are still answered.
-    pub fn block_client_calls(&self, ck: Clerk, blocked: bool) {
-        for j in self.all() {
-            self.nodes.net.set_requests_blocked(CLERK_BASE + ck.0, j, blocked);
-        }
-        self.nodes.timeline.record(format!("clerk {} calls blocked {blocked}", ck.0));
+    /// Blocks clerk `ck`'s new calls to every server, until
+    /// [`KvCluster::unblock_client_calls`]: each is lost, while calls already
+    /// delivered are still answered.
+    pub fn block_client_calls(&self, ck: Clerk) {
+        self.set_client_calls_blocked(ck, true);
     }
 
-    /// Drops (or stops dropping) every answer to clerk `ck`: its calls are
-    /// handled, but it hears of none and keeps retrying.
-    pub fn drop_client_replies(&self, ck: Clerk, dropped: bool) {
+    /// Undoes [`KvCluster::block_client_calls`].
+    pub fn unblock_client_calls(&self, ck: Clerk) {
+        self.set_client_calls_blocked(ck, false);
+    }
+
+    fn set_client_calls_blocked(&self, ck: Clerk, blocked: bool) {
         for j in self.all() {
-            self.nodes.net.set_replies_dropped(CLERK_BASE + ck.0, j, dropped);
+            self.session.net().set_requests_blocked(CLERK_BASE + ck.0, j, blocked);
         }
-        self.nodes.timeline.record(format!("clerk {} replies dropped {dropped}", ck.0));
+        self.session.record(format!(
+            "clerk {} calls {}",
+            ck.0,
+            if blocked { "blocked" } else { "unblocked" }
+        ));
+    }
+
+    /// Drops every answer to clerk `ck`, until
+    /// [`KvCluster::deliver_client_replies`]: its calls are handled, but it
+    /// hears of none and keeps retrying.
+    pub fn drop_client_replies(&self, ck: Clerk) {
+        self.set_client_replies_dropped(ck, true);
+    }
+
+    /// Undoes [`KvCluster::drop_client_replies`]: later answers reach the
+    /// clerk (those dropped stay lost).
+    pub fn deliver_client_replies(&self, ck: Clerk) {
+        self.set_client_replies_dropped(ck, false);
+    }
+
+    fn set_client_replies_dropped(&self, ck: Clerk, dropped: bool) {
+        for j in self.all() {
+            self.session.net().set_replies_dropped(CLERK_BASE + ck.0, j, dropped);
+        }
+        self.session.record(format!(
+            "clerk {} replies {}",
+            ck.0,
+            if dropped { "dropped" } else { "delivered" }
+        ));
     }
 
     fn host_request(&self, body: Request, limit: Duration) -> TestResult<Reply> {
         self.check_invariants()?;
         let conn = self.host.conn.clone();
-        match self.nodes.rt.block_on(conn.request(body, limit)) {
+        match self.session.block_on(conn.request(body, limit)) {
             Ok(reply) => Ok(reply),
             Err(e) => {
                 self.check_invariants()?;
-                self.fail(format!("the clerk host did not answer: {e}"))
+                self.session.fail(format!("the clerk host did not answer: {e}"))
             }
         }
     }
@@ -83,8 +113,9 @@ impl KvCluster {
             Op::Append => WireOp::Append { key: key.into(), value: value.into() },
         };
         let (tx, rx) = std::sync::mpsc::channel();
-        let (conn, history, ops) = (self.host.conn.clone(), self.history.clone(), self.ops.clone());
-        self.nodes.rt.spawn(async move {
+        let (conn, history, ops) =
+            (self.host.conn.clone(), self.history.clone(), self.session.ops_counter().clone());
+        self.session.runtime().spawn(async move {
             let result = match conn.request(Request::ClerkOp { clerk: ck.0, op: wire }, OP_LIMIT).await {
                 Ok(Reply::OpDone { value }) => {
                     history.ret(slot, value.clone());
@@ -104,12 +135,12 @@ impl KvCluster {
         let pending = self.start_op(ck, op, key, value);
         match pending.wait(OP_LIMIT + Duration::from_secs(1)) {
             Ok(Some(v)) => Ok(v),
-            Ok(None) => {
-                self.fail(format!("clerk {} did not finish {op:?}({key:?}) within {OP_LIMIT:?}", ck.0))
-            }
+            Ok(None) => self
+                .session
+                .fail(format!("clerk {} did not finish {op:?}({key:?}) within {OP_LIMIT:?}", ck.0)),
             Err(f) => {
                 self.check_invariants()?;
-                Err(self.failed(f))
+                Err(self.session.failed(f))
             }
         }
     }
@@ -133,7 +164,7 @@ impl KvCluster {
     pub fn check(&self, ck: Clerk, key: &str, value: &str) -> TestResult {
         let got = self.get(ck, key)?;
         if got != value {
-            return self.fail(format!("Get({key:?}): expected:\n{value:?}\nreceived:\n{got:?}"));
+            return self.session.fail(format!("Get({key:?}): expected:\n{value:?}\nreceived:\n{got:?}"));
         }
         Ok(())
     }

@@ -4,7 +4,7 @@ use crate::failure::Failure;
 use crate::node_conn::{self, Event, NodeConn};
 use crate::nodes::{LOG_TAIL_LINES, READY_TIMEOUT, indent};
 use crate::process::{self, NodeProcess};
-use crate::sandbox::{Sandbox, View};
+use runner::sandbox::{Sandbox, View};
 use std::path::Path;
 use std::sync::Arc;
 

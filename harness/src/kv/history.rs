@@ -111,7 +111,7 @@ fn list(view: &Path) -> std::io::Result<()> {
 
 /// A model as the view shows it: `M` in every respect, its descriptions of
 /// operations and states (what clerks were told, what servers hold) with
-/// hidden characters escaped ([`crate::text::escape_controls`]), whatever
+/// hidden characters escaped ([`runner::text::escape_controls`]), whatever
 /// the model's own quoting does (the KV model's `Debug` quotes escape most
 /// of them already). The check itself runs on `M`: escaping is for the eye
 /// only.
@@ -143,11 +143,11 @@ impl<M: Model> Model for Shown<M> {
     }
 
     fn describe_operation(&self, input: &M::Input, output: Option<&M::Output>) -> String {
-        crate::text::escape_controls(&self.0.describe_operation(input, output)).into_owned()
+        runner::text::escape_controls(&self.0.describe_operation(input, output)).into_owned()
     }
 
     fn describe_state(&self, state: &M::State) -> String {
-        crate::text::escape_controls(&self.0.describe_state(state)).into_owned()
+        runner::text::escape_controls(&self.0.describe_state(state)).into_owned()
     }
 }
 
@@ -170,7 +170,7 @@ mod tests {
         // The model quotes values with Debug, which escapes them too; in the
         // page's JSON a backslash is doubled.
         assert!(page.contains(r"v\\u{202e}1") && page.contains(r"\\u{1b}[2Jforged"), "escaped in the data");
-        assert!(!page.chars().any(crate::text::is_hidden), "and not there as themselves");
+        assert!(!page.chars().any(runner::text::is_hidden), "and not there as themselves");
         assert!(!page.contains("\\u001b"), "nor as a JSON escape the script would decode");
         assert_eq!(crate::artifacts::manifest::read(dir.path()), [crate::artifacts::LINEARIZABILITY_HTML]);
     }

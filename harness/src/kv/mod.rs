@@ -13,6 +13,7 @@ use crate::failure::{Failure, TestResult};
 use crate::net::EndId;
 use crate::net::rules::Mode;
 use crate::session::Session;
+use crate::verbs::SessionVerbs;
 use clerks::ClerkHost;
 use control::{Reply, Request};
 use history::{History, Judgement};
@@ -71,19 +72,19 @@ pub struct Options {
 
 /// A cluster of KV servers and a host of clerks.
 ///
-/// Like [`Cluster`](crate::Cluster), it is its test's [`Session`] with the
-/// kvraft tester's vocabulary on top.
+/// Like [`Cluster`](crate::Cluster), it owns its test's [`Session`] and adds
+/// the kvraft tester's vocabulary on top; the verbs every cluster type
+/// shares come with [`SessionVerbs`]. The clerk host's death is one of the
+/// session's checks ([`Session::add_check`]).
 pub struct KvCluster {
     session: Session,
     host: ClerkHost,
     clerks: AtomicU64,
     history: Arc<History>,
-    host_exit: Arc<Mutex<Option<String>>>,
 }
 
-impl std::ops::Deref for KvCluster {
-    type Target = Session;
-    fn deref(&self) -> &Session {
+impl SessionVerbs for KvCluster {
+    fn session(&self) -> &Session {
         &self.session
     }
 }
@@ -113,7 +114,7 @@ impl KvCluster {
     pub fn new(name: &str, n: usize, opts: Options) -> TestResult<KvCluster> {
         let limit = opts.maxraftstate.map_or(-1, |m| m as i64).to_string();
         let session = Session::new(name, n, vec!["kv-server".into(), "--maxraftstate".into(), limit])?;
-        let nodes = &session.nodes;
+        let nodes = session.nodes();
         // KV tests fail lost calls fast (6.824's short delays).
         nodes.net.set_mode(Mode {
             reliable: !opts.unreliable,
@@ -129,7 +130,7 @@ impl KvCluster {
             &nodes.binary,
             nodes.sandbox.as_ref().map(|s| (s, &view)),
             &nodes.dir.join(CLERK_SOCKETS).join("ck.sock"),
-            &nodes.dir.join("clerks.log"),
+            &nodes.dir.join(protocol::artifacts::CLERKS_LOG),
             // The clerk host's draws (clerk ids) replay too: a slot past every node's.
             crate::seed::process_seed(nodes.seed, u64::from(u32::MAX), 0),
             move |why| {
@@ -137,44 +138,28 @@ impl KvCluster {
             },
         )
         .map_err(|f| session.failed(f))?;
-        nodes.timeline.record(format!("clerk host started (pid {})", host.pid()));
-        let kv = KvCluster { session, host, clerks: AtomicU64::new(0), history: Arc::default(), host_exit };
+        session.record(format!("clerk host started (pid {})", host.pid()));
+        let log = nodes.dir.join(protocol::artifacts::CLERKS_LOG);
+        session.add_check(move || {
+            let why = host_exit.lock().expect("host lock").clone()?;
+            Some(format!(
+                "the clerk host exited unexpectedly ({why}); last lines of {}:\n{}",
+                log.display(),
+                crate::nodes::indent(&crate::process::tail(&log, crate::nodes::LOG_TAIL_LINES))
+            ))
+        });
+        let kv = KvCluster { session, host, clerks: AtomicU64::new(0), history: Arc::default() };
         for i in 0..n {
-            kv.nodes.start(i).map_err(|f| kv.failed(f))?;
+            kv.session.nodes().start(i).map_err(|f| kv.session.failed(f))?;
         }
         kv.connect_all();
         Ok(kv)
     }
 
-    /// Number of servers.
-    pub fn n(&self) -> usize {
-        self.nodes.len()
-    }
-
-    /// All servers.
-    pub fn all(&self) -> Vec<usize> {
-        (0..self.n()).collect()
-    }
-
-    /// Fails with the first problem seen so far: an invariant violation or
-    /// the clerk host's death.
-    pub fn check_invariants(&self) -> TestResult {
-        self.session.check_invariants()?;
-        if let Some(why) = self.host_exit.lock().expect("host lock").clone() {
-            let log = self.nodes.dir.join("clerks.log");
-            return self.fail(format!(
-                "the clerk host exited unexpectedly ({why}); last lines of {}:\n{}",
-                log.display(),
-                crate::nodes::indent(&crate::process::tail(&log, crate::nodes::LOG_TAIL_LINES))
-            ));
-        }
-        Ok(())
-    }
-
     // ---- the network ----
 
     fn set_peer_link(&self, from: usize, to: usize, on: bool) {
-        self.nodes.net.set_link(from as EndId, to, on);
+        self.session.net().set_link(from as EndId, to, on);
     }
 
     /// Connects server `i` to the servers in `to`, both ways.
@@ -193,23 +178,12 @@ impl KvCluster {
         }
     }
 
-    /// Blocks (or unblocks) new calls from server `caller` to each server in
-    /// `servers`, one way: while blocked each is lost, but calls `caller`
-    /// receives from them are still answered. Independent of
-    /// [`KvCluster::connect`] / [`KvCluster::disconnect`].
-    pub fn block_calls(&self, caller: usize, servers: &[usize], blocked: bool) {
-        for &j in servers {
-            self.nodes.net.set_requests_blocked(caller as EndId, j, blocked);
-        }
-        self.nodes.timeline.record(format!("calls {caller}->{servers:?} blocked {blocked}"));
-    }
-
     /// Connects every server to every other.
     pub fn connect_all(&self) {
         for i in self.all() {
             self.connect(i, &self.all());
         }
-        self.nodes.timeline.record("connect all");
+        self.session.record("connect all");
     }
 
     /// Servers in `p1` reach only each other, and so do those in `p2`.
@@ -223,7 +197,7 @@ impl KvCluster {
             self.disconnect(i, p1);
             self.connect(i, p2);
         }
-        self.nodes.timeline.record(format!("partition {p1:?} | {p2:?}"));
+        self.session.record(format!("partition {p1:?} | {p2:?}"));
     }
 
     /// The 6.824 partition: a majority without the current leader, and a
@@ -238,29 +212,19 @@ impl KvCluster {
         Ok((p1, p2))
     }
 
-    /// Unreliable network on or off.
-    pub fn set_unreliable(&self, unreliable: bool) {
-        let mode = self.nodes.net.mode();
-        self.nodes.net.set_mode(Mode { reliable: !unreliable, ..mode });
-        self.nodes.timeline.record(format!("unreliable {unreliable}"));
-    }
-
-    /// Calls made so far (labrpc's `GetTotalCount`).
-    pub fn rpc_total(&self) -> u64 {
-        self.nodes.net.stats().total_calls()
-    }
-
     // ---- servers ----
 
     /// A server that believes it leads, if any (asks each running server).
     pub fn leader(&self) -> TestResult<Option<usize>> {
         for i in self.all() {
-            match self.nodes.request(i, Request::GetState).map_err(|f| self.failed(f))? {
+            match self.session.nodes().request(i, Request::GetState).map_err(|f| self.session.failed(f))? {
                 Some(Reply::State { term, is_leader: true, .. }) => {
-                    self.nodes.saw_role(i, term, true, "answered state() so");
+                    self.session.nodes().saw_role(i, term, true, "answered state() so");
                     return Ok(Some(i));
                 }
-                Some(Reply::State { term, .. }) => self.nodes.saw_role(i, term, false, "answered state() so"),
+                Some(Reply::State { term, .. }) => {
+                    self.session.nodes().saw_role(i, term, false, "answered state() so")
+                }
                 _ => continue,
             }
         }
@@ -271,37 +235,13 @@ impl KvCluster {
     /// process. Its clerks' calls to it are lost.
     pub fn shutdown_server(&self, i: usize) {
         self.disconnect(i, &self.all());
-        self.nodes.kill(i);
+        self.session.nodes().kill(i);
     }
 
     /// Starts a new process for server `i` on its data directory, not yet
     /// connected to the other servers (call [`KvCluster::connect_all`]).
     pub fn start_server(&self, i: usize) -> TestResult {
-        self.nodes.start(i).map_err(|f| self.failed(f))
-    }
-
-    /// Pauses server `i` (SIGSTOP of its processes) until
-    /// [`KvCluster::resume`]: connected, but doing nothing; what is sent to
-    /// it waits. [`KvCluster::leader`] skips it meanwhile.
-    pub fn pause(&self, i: usize) {
-        self.nodes.pause(i);
-    }
-
-    /// Resumes server `i` after [`KvCluster::pause`].
-    pub fn resume(&self, i: usize) {
-        self.nodes.resume(i);
-    }
-
-    /// Gives server `i` a slow disk ([`crate::nodes::Nodes::slow_disk`]):
-    /// each later save waits `delay` before it writes, until it restarts.
-    pub fn slow_disk(&self, i: usize, delay: Duration) -> TestResult {
-        self.nodes.slow_disk(i, delay).map_err(|f| self.failed(f))
-    }
-
-    /// The RPC handlers server `i` has started and not answered: each one's
-    /// method and how long it has run.
-    pub fn handlers_in_flight(&self, i: usize) -> TestResult<Vec<(String, Duration)>> {
-        self.nodes.handlers_in_flight(i).map_err(|f| self.failed(f))
+        self.session.nodes().start(i).map_err(|f| self.session.failed(f))
     }
 
     /// Crashes every server (6.824's `ShutdownServer` for each).
@@ -321,16 +261,6 @@ impl KvCluster {
         Ok(())
     }
 
-    /// The largest Raft state on any server's disk, in bytes.
-    pub fn log_size(&self) -> TestResult<u64> {
-        Ok(self.nodes.max_stored_sizes()?.raft_state)
-    }
-
-    /// The largest snapshot on any server's disk, in bytes.
-    pub fn snapshot_size(&self) -> TestResult<u64> {
-        Ok(self.nodes.max_stored_sizes()?.snapshot)
-    }
-
     // ---- begin / end ----
 
     /// Checks the history recorded so far for linearizability: a violation
@@ -340,16 +270,16 @@ impl KvCluster {
         if self.history.is_empty() {
             return Ok(());
         }
-        match self.history.judge(&self.nodes.dir.join("linearizability.html")) {
+        match self.history.judge(&self.session.dir().join(protocol::artifacts::LINEARIZABILITY_HTML)) {
             Judgement::Ok => Ok(()),
             Judgement::Unknown => {
                 println!("  WARNING: linearizability check timed out, assuming history is ok");
-                self.nodes.timeline.record("linearizability check timed out");
+                self.session.record("linearizability check timed out");
                 Ok(())
             }
-            Judgement::Illegal(view) => {
-                self.fail(format!("history is not linearizable; the view of the violation is in {view}"))
-            }
+            Judgement::Illegal(view) => self
+                .session
+                .fail(format!("history is not linearizable; the view of the violation is in {view}")),
         }
     }
 
@@ -357,10 +287,7 @@ impl KvCluster {
     /// and the linearizability of every operation so far, then prints the
     /// KV summary line (seconds, servers, RPCs, clerk operations).
     pub fn end(&self) -> TestResult {
-        self.check_invariants()?;
-        self.check_end()?;
-        self.check_linearizable()?;
-        let sum = self.pass();
+        let sum = self.session.end(|| self.check_linearizable())?;
         println!("  ... Passed --  {:4.1}  {} {:5} {:4}", sum.secs, self.n(), sum.delta.rpcs, sum.delta.ops);
         Ok(())
     }
