@@ -7,16 +7,20 @@
 use std::io;
 use std::path::Path;
 
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Serialize;
 
 use crate::history::Operation;
 use crate::model::Model;
 use crate::result::{Analysis, PartReport, Verdict};
 
-/// The page; the script reads the data put in place of its marker.
-const TEMPLATE: &str = include_str!("view.html");
-const DATA_MARKER: &str = "/*LINCHECK_DATA*/null";
-const TITLE_MARKER: &str = "LINCHECK_TITLE";
+/// The page's own style and script: constant assets of the kit, the only
+/// text the page includes unescaped. The script reads the data from the
+/// text of the element [`DATA_ID`].
+const STYLE: &str = include_str!("view.css");
+const SCRIPT: &str = include_str!("view.js");
+/// The id of the element whose text is the view's data, as JSON.
+const DATA_ID: &str = "lincheck-data";
 
 /// Writes the view of `analysis` (from [`analyze`](crate::analyze)) of
 /// `history` to `path`; `title` heads the page (e.g. the history's file).
@@ -34,7 +38,8 @@ pub fn write_html<M: Model>(
     std::fs::write(path, render_html(model, history, analysis, title))
 }
 
-/// The view as a string; see [`write_html`].
+/// The view as a string; see [`write_html`]. Every piece of data on it (the
+/// title, and the operations and states as JSON text) is escaped by `maud`.
 pub fn render_html<M: Model>(
     model: &M,
     history: &[Operation<M::Input, M::Output>],
@@ -43,13 +48,59 @@ pub fn render_html<M: Model>(
 ) -> String {
     let data = ViewData::new(model, history, analysis, title);
     let json = serde_json::to_string(&data).expect("view data always serializes");
-    // Inside <script>, "</" could close the element early.
-    let json = json.replace("</", "<\\/");
-    TEMPLATE.replace(TITLE_MARKER, &escape_html(title)).replace(DATA_MARKER, &json)
+    page(title, &json).into_string()
 }
 
-fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+fn page(title: &str, json: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { "lincheck: " (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    h1 { (title) }
+                    div #summary {}
+                }
+                div #controls {
+                    "Part " select #part {}
+                    " Linearization " select #lin {}
+                    label { input type="checkbox" #only checked; " only this part's operations" }
+                    a href="#" #jump { "Jump to the first problem" }
+                }
+                (legend())
+                div #problem {}
+                div #lines { div #labels {} div #wrap { div #timeline {} } }
+                div #tooltip {}
+                section {
+                    h2 #steps-title {}
+                    table #steps {}
+                }
+                pre id=(DATA_ID) hidden { (json) }
+                script { (PreEscaped(SCRIPT)) }
+            }
+        }
+    }
+}
+
+fn legend() -> Markup {
+    let swatches = [
+        ("background:#c8e6c9;border:1px solid #2e7d32", "linearized (step number)"),
+        ("background:#ffcdd2;border:2px solid #c62828", "could not be linearized next"),
+        ("background:#eceff1;border:1px solid #90a4ae", "not reached"),
+        ("border:1px dashed #90a4ae", "pending (outcome unknown)"),
+    ];
+    html! {
+        div #legend {
+            @for (style, what) in swatches {
+                span.sw style=(style) {} (what) " "
+            }
+            span.note { "\u{a0} Hover a box for the operation and the state after it." }
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -184,9 +235,9 @@ mod tests {
     use super::*;
     use crate::{KvInput, KvModel, KvOp, KvOutput, analyze};
 
-    #[test]
-    fn the_page_embeds_its_data_and_cannot_be_broken_out_of() {
-        let input = KvInput { op: KvOp::Put, key: "</script><b>".into(), value: "v".into() };
+    /// A one-operation history whose key is `key`, and its page titled `title`.
+    fn page_of(key: &str, title: &str) -> String {
+        let input = KvInput { op: KvOp::Put, key: key.into(), value: "v\"'&".into() };
         let history = [Operation {
             client: 0,
             input,
@@ -194,9 +245,28 @@ mod tests {
             output: Some(KvOutput { value: String::new() }),
             ret: Some(1),
         }];
-        let page = render_html(&KvModel, &history, &analyze(&KvModel, &history, None), "<title>");
+        render_html(&KvModel, &history, &analyze(&KvModel, &history, None), title)
+    }
+
+    #[test]
+    fn the_page_embeds_its_data_and_cannot_be_broken_out_of() {
+        let page = page_of("</script><b>", "<title>");
         assert_eq!(page.matches("</script>").count(), 1, "only the page's own script end tag");
-        assert!(page.contains("&lt;title&gt;") && !page.contains(DATA_MARKER));
-        assert!(page.contains(r#""verdict":"Ok""#));
+        assert!(page.contains("&lt;title&gt;") && !page.contains("<title><"));
+        assert!(page.contains(r#"<pre id="lincheck-data" hidden>{&quot;title&quot;"#), "{page}");
+        assert!(page.contains("&quot;verdict&quot;:&quot;Ok&quot;"));
+    }
+
+    #[test]
+    fn hostile_text_in_every_field_comes_out_escaped() {
+        let hostile = "<script>alert(1)</script>\"'&";
+        let page = page_of(hostile, hostile);
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert_eq!(page.matches("<script>").count(), 1, "only the page's own script");
+        assert!(page.contains("lincheck: &lt;script&gt;alert(1)&lt;/script&gt;&quot;'&amp;</title>"));
+        assert!(page.contains("<h1>&lt;script&gt;alert(1)&lt;/script&gt;&quot;'&amp;</h1>"));
+        // In the data: the key, the value and the title, all as text.
+        assert!(page.contains(r"&lt;script&gt;alert(1)&lt;/script&gt;\&quot;'&amp;"), "{page}");
+        assert!(!page.contains("\"'&\""), "no raw quote from the data");
     }
 }

@@ -3,137 +3,130 @@
 //! KV tests) the linearizability view. One self-contained file; links are
 //! relative, so the report folder can be published as it is.
 //!
-//! All text on the page is escaped for HTML and its hidden characters
-//! shown ([`harness::text::escape_controls`]); a run's artifacts are listed
-//! as [`super::artifacts`] says.
+//! The page is written with `maud`, which escapes every string put in it;
+//! text that came from a run is first passed through [`text`], which shows
+//! its hidden characters ([`runner::text::escape_controls`]). A run's
+//! artifacts are listed as [`super::artifacts`] says.
 
 use crate::result::{Grade, Run, TestReport};
 use crate::score::{self, fmt_points};
-use std::fmt::Write as _;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use std::borrow::Cow;
 use std::path::Path;
 
 /// Most bytes of a run's output the page embeds.
 const OUTPUT_BYTES: u64 = 160 * 1024;
 
-/// Escapes text for HTML, hidden characters shown as escapes.
-pub fn esc(s: &str) -> String {
-    let s = harness::text::escape_controls(s);
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
+/// Text as the page shows it, hidden characters as escapes; `maud` escapes
+/// it for HTML where it is interpolated.
+pub fn text(s: &str) -> Cow<'_, str> {
+    runner::text::escape_controls(s)
 }
 
+/// The page's style: a constant of the kit's, the only text the page
+/// includes unescaped.
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:80em}\
 table{border-collapse:collapse}td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}.pass{color:#176f2c}.fail{color:#b00020;font-weight:600}\
 pre{background:#f6f6f6;padding:.8em;overflow:auto;max-height:40em;font-size:12px}code{background:#f0f0f0;padding:0 .3em}\
 details{margin:.5em 0 1.5em}summary{cursor:pointer}";
 
+/// `pass` or `fail`, the class of a verdict.
+fn class(ok: bool) -> &'static str {
+    if ok { "pass" } else { "fail" }
+}
+
 /// The page. Reads failing runs' output files and artifact folders under `out`.
 pub fn page(grade: &Grade, out: &Path) -> String {
     let (got, max) = score::total(grade);
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>raftlab grade: {}</title><style>{STYLE}</style></head><body>\n",
-        esc(&grade.submission)
-    );
-    let verdict = format!(
-        "<span class={}>{}</span>",
-        if score::all_passed(grade) { "pass" } else { "fail" },
-        esc(&score::verdict(grade))
-    );
-    let _ = write!(
-        s,
-        "<h1>raftlab grade: {}</h1>\n<p><b>{}/{}</b> points — {verdict}. {} run(s) of each test, base seed {}, {:.1} s.</p>\n",
-        esc(&grade.submission),
-        fmt_points(got),
-        fmt_points(max),
-        grade.iterations,
-        grade.base_seed,
-        grade.elapsed_secs
-    );
-    let _ = writeln!(
-        s,
-        "<p class={}>{}</p>",
-        if grade.isolation.sandboxed() { "pass" } else { "fail" },
-        esc(&grade.isolation.describe())
-    );
-    if let Some(c) = &grade.concurrency {
-        let _ = writeln!(s, "<p>{}</p>", esc(&c.describe()));
-    }
-    let suspicious: Vec<String> = grade
+    let suspicious: Vec<(&TestReport, &Run, &String)> = grade
         .tests
         .iter()
         .flat_map(|t| t.runs.iter().filter_map(move |r| r.suspicious.as_ref().map(|w| (t, r, w))))
-        .map(|(t, r, w)| format!("<li>{} #{}: {}</li>", esc(&t.id), r.iteration, esc(w)))
         .collect();
-    if !suspicious.is_empty() {
-        let _ = write!(s, "<h2 class=fail>Suspicious runs</h2>\n<ul>{}</ul>\n", suspicious.join("\n"));
-    }
-    if !grade.build.ok() {
-        let _ = write!(
-            s,
-            "<h2 class=fail>The submission did not build</h2>\n<p>Every test scores 0.</p><pre>{}</pre>\n",
-            esc(&grade.build.message)
-        );
-    }
-    s.push_str(
-        "<table><tr><th>group</th><th>test</th><th>passed/runs</th><th>time (s)</th><th>points</th></tr>\n",
-    );
-    for (group, tests) in super::groups(grade) {
-        for t in tests {
-            if !score::counts(grade, t) {
-                let _ = writeln!(
-                    s,
-                    "<tr><td>{}</td><td>{}</td><td colspan=3>not in this shard</td></tr>",
-                    esc(group),
-                    esc(&t.id)
-                );
-                continue;
-            }
-            let sc = score::score(t);
-            let time = score::fmt_time(t);
-            let class = if sc.all_passed() { "pass" } else { "fail" };
-            // A link only to a section the page has (see `shown_runs`).
-            let name = if shown_runs(t).next().is_some() {
-                format!("<a href=\"#{0}\">{0}</a>", esc(&t.id))
-            } else {
-                esc(&t.id)
-            };
-            let _ = writeln!(
-                s,
-                "<tr><td>{}</td><td class={class}>{name}</td><td class=n>{}/{}</td><td class=n>{time}</td><td class=n>{}/{}</td></tr>",
-                esc(group),
-                sc.passed,
-                sc.runs,
-                fmt_points(sc.score),
-                fmt_points(sc.max)
-            );
-        }
-    }
-    s.push_str("</table>\n");
     let failing: Vec<&TestReport> = grade.tests.iter().filter(|t| shown_runs(t).next().is_some()).collect();
-    if !failing.is_empty() {
-        s.push_str("<h2>Runs that did not pass</h2>\n");
-    }
-    for t in failing {
-        let _ = writeln!(s, "<h3 id=\"{0}\">{0} — {1}</h3>", esc(&t.id), esc(&t.title));
-        for r in shown_runs(t) {
-            run_section(&mut s, grade, t, r, out);
+    let page = html! {
+        (DOCTYPE)
+        html {
+            head {
+                meta charset="utf-8";
+                title { "raftlab grade: " (text(&grade.submission)) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { "raftlab grade: " (text(&grade.submission)) }
+                p {
+                    b { (fmt_points(got)) "/" (fmt_points(max)) }
+                    " points — "
+                    span class=(class(score::all_passed(grade))) { (text(&score::verdict(grade))) }
+                    ". " (grade.iterations) " run(s) of each test, base seed " (grade.base_seed) ", "
+                    (format!("{:.1}", grade.elapsed_secs)) " s."
+                }
+                p class=(class(grade.isolation.sandboxed())) { (text(&grade.isolation.describe())) }
+                @if let Some(c) = &grade.concurrency {
+                    p { (text(&c.describe())) }
+                }
+                @if !suspicious.is_empty() {
+                    h2.fail { "Suspicious runs" }
+                    ul {
+                        @for (t, r, w) in &suspicious {
+                            li { (text(&t.id)) " #" (r.iteration) ": " (text(w)) }
+                        }
+                    }
+                }
+                @if !grade.build.ok() {
+                    h2.fail { "The submission did not build" }
+                    p { "Every test scores 0." }
+                    pre { (text(&grade.build.message)) }
+                }
+                (summary(grade))
+                @if !failing.is_empty() {
+                    h2 { "Runs that did not pass" }
+                }
+                @for t in &failing {
+                    h3 id=(text(&t.id)) { (text(&t.id)) " — " (text(&t.title)) }
+                    @for r in shown_runs(t) {
+                        (run_section(grade, t, r, out))
+                    }
+                }
+            }
+        }
+    };
+    let mut s = page.into_string();
+    s.push('\n');
+    s
+}
+
+/// The summary table: a row per test, by group.
+fn summary(grade: &Grade) -> Markup {
+    html! {
+        table {
+            tr { th { "group" } th { "test" } th { "passed/runs" } th { "time (s)" } th { "points" } }
+            @for (group, tests) in super::groups(grade) {
+                @for t in tests {
+                    @if !score::counts(grade, t) {
+                        tr { td { (text(group)) } td { (text(&t.id)) } td colspan="3" { "not in this shard" } }
+                    } @else {
+                        @let sc = score::score(t);
+                        tr {
+                            td { (text(group)) }
+                            td class=(class(sc.all_passed())) {
+                                // A link only to a section the page has (see `shown_runs`).
+                                @if shown_runs(t).next().is_some() {
+                                    a href={ "#" (text(&t.id)) } { (text(&t.id)) }
+                                } @else {
+                                    (text(&t.id))
+                                }
+                            }
+                            td.n { (sc.passed) "/" (sc.runs) }
+                            td.n { (score::fmt_time(t)) }
+                            td.n { (fmt_points(sc.score)) "/" (fmt_points(sc.max)) }
+                        }
+                    }
+                }
+            }
         }
     }
-    s.push_str("</body></html>\n");
-    s
 }
 
 /// The runs of `t` that get a section of their own: those that started and
@@ -143,22 +136,27 @@ fn shown_runs(t: &TestReport) -> impl Iterator<Item = &Run> {
     t.runs.iter().filter(|r| !r.outcome.passed() && r.outcome.ran())
 }
 
-fn run_section(s: &mut String, grade: &Grade, t: &TestReport, r: &Run, out: &Path) {
-    let _ = writeln!(
-        s,
-        "<p><b>Run {}</b>, seed <code>{}</code>, {:.1} s: {}<br>Replay: <code>{}</code></p>",
-        r.iteration,
-        r.seed,
-        r.secs,
-        esc(&r.reason()),
-        esc(&r.replay(grade, &t.id))
-    );
+fn run_section(grade: &Grade, t: &TestReport, r: &Run, out: &Path) -> Markup {
     let output = r.output.as_ref().map(|o| read_capped(&out.join(o))).unwrap_or_else(|| r.tail.clone());
-    let link =
-        r.output.as_ref().map(|o| format!(" (<a href=\"{}\">full file</a>)", esc(o))).unwrap_or_default();
-    let _ = writeln!(s, "<details open><summary>Output{link}</summary><pre>{}</pre></details>", esc(&output));
-    if let Some(a) = &r.artifacts {
-        super::artifacts::section(s, Path::new(a), &out.join(a));
+    html! {
+        p {
+            b { "Run " (r.iteration) } ", seed " code { (r.seed) } ", " (format!("{:.1}", r.secs)) " s: "
+            (text(&r.reason()))
+            br;
+            "Replay: " code { (text(&r.replay(grade, &t.id))) }
+        }
+        details open {
+            summary {
+                "Output"
+                @if let Some(o) = &r.output {
+                    " (" a href=(text(o)) { "full file" } ")"
+                }
+            }
+            pre { (text(&output)) }
+        }
+        @if let Some(a) = &r.artifacts {
+            (super::artifacts::section(Path::new(a), &out.join(a)))
+        }
     }
 }
 
@@ -173,7 +171,7 @@ fn read_capped(path: &Path) -> String {
         let mut head = Vec::new();
         if len <= OUTPUT_BYTES {
             (&mut f).take(OUTPUT_BYTES).read_to_end(&mut head)?;
-            return Ok(harness::text::escape_bytes(&head).into_owned());
+            return Ok(runner::text::escape_bytes(&head).into_owned());
         }
         let half = OUTPUT_BYTES / 2;
         (&mut f).take(half).read_to_end(&mut head)?;
@@ -182,9 +180,9 @@ fn read_capped(path: &Path) -> String {
         f.take(half).read_to_end(&mut tail)?;
         Ok(format!(
             "{}\n[… {} bytes of this file not shown here: see the full file …]\n{}",
-            harness::text::escape_bytes(&head),
+            runner::text::escape_bytes(&head),
             len - 2 * half,
-            harness::text::escape_bytes(&tail)
+            runner::text::escape_bytes(&tail)
         ))
     };
     read().unwrap_or_else(|e| format!("(cannot read {}: {e})", path.display()))
@@ -236,10 +234,10 @@ mod tests {
     fn the_verdict_and_times_say_what_was_measured() {
         let mut g = crate::report::sample::grade();
         let p = super::page(&g, std::path::Path::new("/nonexistent"));
-        assert!(p.contains("<span class=fail>2 of 6 runs failed</span>"), "{p}");
+        assert!(p.contains(r#"<span class="fail">2 of 6 runs failed</span>"#), "{p}");
         g.tests.iter_mut().for_each(|t| t.runs.truncate(1));
         let p = super::page(&g, std::path::Path::new("/nonexistent"));
-        assert!(p.contains("<td class=n>3.0</td>") && !p.contains("± 0.0"), "one run, no spread: {p}");
+        assert!(p.contains(r#"<td class="n">3.0</td>"#) && !p.contains("± 0.0"), "one run, no spread: {p}");
     }
 
     #[test]
@@ -266,7 +264,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         for f in ["timeline.html", "linearizability.html", "n0.log"] {
             std::fs::write(dir.join(f), "x").unwrap();
-            harness::artifacts::manifest::record(&dir, f).unwrap();
+            runner::manifest::record(&dir, f).unwrap();
         }
         let mut g = crate::report::sample::grade();
         g.tests[1].runs[1].artifacts = Some("runs/Flaky2A/2/artifacts".into());
@@ -292,6 +290,39 @@ mod tests {
         let p = super::page(&g, out.path());
         assert!(p.contains(r"node 0: \x1b[2J\u{202e}&lt;b&gt;"), "{p}");
         assert!(p.contains(r"error: \u{202e}tset\x1b[0m"));
-        assert!(!p.chars().any(harness::text::is_hidden), "no hidden character is left");
+        assert!(!p.chars().any(runner::text::is_hidden), "no hidden character is left");
+    }
+
+    #[test]
+    fn hostile_text_in_every_field_is_escaped() {
+        const HOSTILE: &str = "<script>x</script>\"'&\u{202e}\x1b";
+        const SHOWN: &str = r"&lt;script&gt;x&lt;/script&gt;&quot;'&amp;\u{202e}\x1b";
+        let out = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(out.path().join("runs/X/2")).unwrap();
+        std::fs::write(out.path().join("runs/X/2/output.txt"), HOSTILE).unwrap();
+        let mut g = crate::report::sample::grade();
+        g.submission = HOSTILE.into();
+        g.labs = HOSTILE.into();
+        g.build.message = HOSTILE.into();
+        g.build.status = crate::result::BuildStatus::Failed;
+        let t = &mut g.tests[1];
+        t.id = HOSTILE.into();
+        t.group = HOSTILE.into();
+        t.title = HOSTILE.into();
+        t.runs[1].tail = format!("---- x ----\n{HOSTILE}\n");
+        t.runs[1].suspicious = Some(HOSTILE.into());
+        let p = super::page(&g, out.path());
+        assert!(!p.contains("<script>") && !p.contains("\"'&"), "{p}");
+        assert!(!p.chars().any(runner::text::is_hidden), "no hidden character is left");
+        let count = |needle: &str| p.matches(needle).count();
+        // Title and heading; the suspicious list (id and warning); the
+        // build; group, id and link of the row; the section's id and
+        // heading; the replay command; the output.
+        assert!(count(SHOWN) >= 12, "{} escaped copies: {p}", count(SHOWN));
+        assert!(p.contains(&format!("<title>raftlab grade: {SHOWN}</title>")));
+        assert!(p.contains(&format!("<pre>{SHOWN}</pre>")), "the build message");
+        assert!(p.contains(&format!("<td>{SHOWN}</td>")), "the group");
+        assert!(p.contains(&format!(r##"<a href="#{SHOWN}">{SHOWN}</a>"##)), "the link");
+        assert!(p.contains(&format!(r#"<h3 id="{SHOWN}">{SHOWN} — {SHOWN}</h3>"#)), "the section");
     }
 }

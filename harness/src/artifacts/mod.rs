@@ -12,34 +12,22 @@
 //!
 //! What a node wrote is hostile text: every file is read here bounded,
 //! without following a link, and with its hidden characters escaped
-//! ([`crate::text::escape_bytes`]), so a view shows no control a node chose.
+//! ([`runner::text::escape_bytes`]), so a view shows no control a node chose.
 
 pub mod events;
 pub mod lanes;
 pub mod logline;
-pub mod manifest;
 pub mod merge;
 pub mod page;
 pub mod render;
 pub mod topics;
 
-pub use manifest::MANIFEST;
+pub use protocol::artifacts::{
+    ACTIVITY_LOG, CLERKS_LOG, LINEARIZABILITY_HTML, MANIFEST, NETWORK_LOG, TIMELINE_HTML, TIMELINE_LOG,
+};
+pub use runner::manifest;
 
 use std::path::{Path, PathBuf};
-
-/// The name of the harness's events file.
-pub const TIMELINE_LOG: &str = "timeline.log";
-/// The name of the applies/commits/RPC-rates file ([`crate::activity`]).
-pub const ACTIVITY_LOG: &str = "activity.log";
-/// The name of the network trace (`LAB_TRACE_NET=1`).
-pub const NETWORK_LOG: &str = "network.log";
-/// The name of the visual timeline.
-pub const TIMELINE_HTML: &str = "timeline.html";
-/// The name of the linearizability checker's view of a KV test's history
-/// (written only when the history is not linearizable).
-pub const LINEARIZABILITY_HTML: &str = "linearizability.html";
-/// The name of the clerk host's log (KV tests).
-pub const CLERKS_LOG: &str = "clerks.log";
 /// At most this many bytes of a file of the folder are read: more than any
 /// test writes (the artifacts copy holds at most [`crate::dir::ARTIFACTS_BUDGET`]).
 pub const READ_BYTES: u64 = crate::dir::ARTIFACTS_BUDGET;
@@ -125,12 +113,12 @@ pub fn network_as_logs(text: &str, nodes: usize) -> Vec<(usize, String)> {
 /// [`READ_BYTES`] are read.
 fn read_lossy(path: &Path) -> String {
     use std::io::Read;
-    let Ok((file, _)) = crate::untrusted::open_file_at(path) else { return String::new() };
+    let Ok((file, _)) = runner::untrusted::open_file_at(path) else { return String::new() };
     let mut bytes = Vec::new();
     if file.take(READ_BYTES).read_to_end(&mut bytes).is_err() {
         return String::new();
     }
-    match crate::text::escape_bytes(&bytes) {
+    match runner::text::escape_bytes(&bytes) {
         std::borrow::Cow::Borrowed(_) => String::from_utf8(bytes).expect("escape_bytes borrows only UTF-8"),
         std::borrow::Cow::Owned(text) => text,
     }

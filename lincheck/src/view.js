@@ -1,84 +1,6 @@
-<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>lincheck: LINCHECK_TITLE</title>
-<style>
-  body { font: 13px/1.4 system-ui, sans-serif; margin: 0; color: #222; background: #fafafa; }
-  header { padding: 10px 16px; background: #263238; color: #eee; }
-  header h1 { font-size: 16px; margin: 0 0 4px 0; font-weight: 600; }
-  .verdict { display: inline-block; padding: 1px 8px; border-radius: 3px; font-weight: 700; }
-  .verdict.Ok { background: #2e7d32; } .verdict.Illegal { background: #c62828; }
-  .verdict.Unknown { background: #ef6c00; }
-  #controls { padding: 8px 16px; background: #eceff1; border-bottom: 1px solid #cfd8dc; }
-  #controls select, #controls label { margin-right: 14px; }
-  #jump { color: #c62828; font-weight: 600; }
-  #legend { padding: 6px 16px; color: #555; }
-  #legend span.sw { display: inline-block; width: 14px; height: 10px; margin: 0 4px 0 12px;
-    border-radius: 2px; vertical-align: middle; }
-  #lines { display: flex; padding: 4px 0 12px 0; }
-  #labels { position: relative; flex: 0 0 90px; border-right: 1px solid #cfd8dc; }
-  #wrap { overflow-x: auto; flex: 1 1 auto; }
-  #timeline { position: relative; }
-  .row { position: absolute; left: 0; border-top: 1px solid #e0e0e0; }
-  .label { position: absolute; left: 8px; width: 80px; color: #555; font-size: 12px; }
-  .op { position: absolute; height: 20px; box-sizing: border-box; border-radius: 3px;
-    font-size: 11px; line-height: 18px; padding: 0 4px; white-space: nowrap; overflow: hidden;
-    text-overflow: ellipsis; cursor: default; border: 1px solid #90a4ae; background: #eceff1; }
-  .op.lin { background: #c8e6c9; border-color: #2e7d32; }
-  .op.blocked { background: #ffcdd2; border: 2px solid #c62828; font-weight: 600;
-    min-width: max-content; z-index: 2; }
-  .op.faded { opacity: 0.25; }
-  .op.pending { border-style: dashed; border-right: none; border-radius: 3px 0 0 3px;
-    background-image: linear-gradient(to right, transparent 70%, #fafafa); }
-  .op .n { display: inline-block; min-width: 14px; margin-right: 3px; font-weight: 700; color: #1b5e20; }
-  .op.blocked .n { color: #c62828; }
-  .op.hot, tr.hot td { outline: 2px solid #1565c0; }
-  .op.flash { animation: flash 0.6s 4 alternate; }
-  @keyframes flash { from { box-shadow: 0 0 0 0 #c62828; } to { box-shadow: 0 0 0 6px #ef9a9a; } }
-  #tooltip { position: fixed; display: none; max-width: 460px; padding: 6px 8px; background: #263238;
-    color: #fff; border-radius: 4px; font-size: 12px; pointer-events: none; z-index: 10; }
-  #tooltip b { color: #a5d6a7; } #tooltip .bad { color: #ef9a9a; }
-  section { padding: 4px 16px 16px 16px; }
-  section h2 { font-size: 14px; margin: 8px 0; }
-  table { border-collapse: collapse; }
-  td, th { padding: 2px 10px; border-bottom: 1px solid #e0e0e0; text-align: left; font-size: 12px; }
-  td.state { font-family: ui-monospace, monospace; }
-  tr.blocked td { background: #ffebee; }
-  .note { color: #666; }
-  #problem { margin: 4px 16px 8px 16px; padding: 6px 10px; background: #ffebee; border-left: 4px solid #c62828; }
-  #problem:empty { display: none; }
-  #problem a { color: #c62828; }
-</style>
-</head>
-<body>
-<header>
-  <h1>LINCHECK_TITLE</h1>
-  <div id="summary"></div>
-</header>
-<div id="controls">
-  Part <select id="part"></select>
-  Linearization <select id="lin"></select>
-  <label><input type="checkbox" id="only" checked> only this part's operations</label>
-  <a href="#" id="jump">Jump to the first problem</a>
-</div>
-<div id="legend">
-  <span class="sw" style="background:#c8e6c9;border:1px solid #2e7d32"></span>linearized (step number)
-  <span class="sw" style="background:#ffcdd2;border:2px solid #c62828"></span>could not be linearized next
-  <span class="sw" style="background:#eceff1;border:1px solid #90a4ae"></span>not reached
-  <span class="sw" style="border:1px dashed #90a4ae"></span>pending (outcome unknown)
-  <span class="note">&nbsp; Hover a box for the operation and the state after it.</span>
-</div>
-<div id="problem"></div>
-<div id="lines"><div id="labels"></div><div id="wrap"><div id="timeline"></div></div></div>
-<div id="tooltip"></div>
-<section>
-  <h2 id="steps-title"></h2>
-  <table id="steps"></table>
-</section>
-<script>
 "use strict";
-const DATA = /*LINCHECK_DATA*/null;
+// The data is the text of an element, escaped like all text of the page.
+const DATA = JSON.parse(document.getElementById("lincheck-data").textContent);
 const $ = (id) => document.getElementById(id);
 const ROW_LANE = 24, LEFT = 10, MIN_TICK_PX = 26;
 
@@ -313,6 +235,3 @@ else {
   const first = firstProblem();
   if (first !== null) show(first, false);
 }
-</script>
-</body>
-</html>
