@@ -13,7 +13,9 @@
 //! * `election.rs` — RequestVote, the election timer, candidates;
 //! * `replication.rs` — AppendEntries: the follower's side and the pure
 //!   consistency/backup decisions;
-//! * `leader.rs` — the leader's per-follower replicators and commit rule;
+//! * `leader.rs` — the leader's per-follower replicators;
+//! * `commit.rs` — the commit rule, which replication and persistence both
+//!   apply (a follower's progress, the leader's own durable entries);
 //! * `snapshot.rs` — InstallSnapshot and the service's `snapshot` call;
 //! * `persist.rs` — the versioned on-disk encoding and batched saves;
 //! * `apply.rs` — the applier task feeding the apply channel.
@@ -24,6 +26,7 @@
 //! its own, so a call the network holds for seconds delays nothing else.
 
 mod apply;
+mod commit;
 mod election;
 mod leader;
 mod log;

@@ -14,7 +14,7 @@
 //! fsync each.
 
 use crate::Inner;
-use crate::leader;
+use crate::commit;
 use crate::log::{Entry, Log};
 use crate::state::State;
 use serde::{Deserialize, Serialize};
@@ -151,8 +151,8 @@ pub async fn persist(inner: &Arc<Inner>, version: u64) {
 }
 
 /// Saves the state, and the snapshot if it changed, in one durable write,
-/// unless a completed save already covers `version`. Blocks; a leader counts
-/// the entries it has now persisted towards commit.
+/// unless a completed save already covers `version`. Blocks; a leader then
+/// counts the entries it has now persisted towards commit ([`commit`]).
 pub fn save_through(inner: &Inner, version: u64) {
     let _one_save_at_a_time = inner.persist_lock.lock().expect("persist lock poisoned");
     let (bytes, snapshot, covers, durable) = {
@@ -167,9 +167,7 @@ pub fn save_through(inner: &Inner, version: u64) {
     let mut s = inner.lock();
     s.persisted_version = s.persisted_version.max(covers);
     s.durable = durable;
-    if leader::advance_commit(&mut s) {
-        inner.apply_wake.notify_one();
-    }
+    commit::commit(inner, &mut s);
 }
 
 /// Saves whatever changed whenever woken (by `start`, or a term learnt from
