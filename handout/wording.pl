@@ -38,7 +38,7 @@ s{so that no reference solution(${sp})reaches}{so that no other raft/ or kvraft/
 s{No reference solution: the skeletons stand in its place\.}{The skeletons stand in place of the workspace's crates.}g;
 s{The package holds no reference solution: raft/ and kvraft/}{The package's raft/ and kvraft/}g;
 
-# The harness (harness/src/sandbox.rs, harness/src/load/mod.rs).
+# The runner (runner/src/sandbox.rs, runner/src/load/mod.rs).
 s{(kit's sources), the reference solution, (the rubric)}{$1, $2}g;
 s{measured on the reference \(}{shipped with the kit (}g;
 

@@ -11,7 +11,7 @@
 # prints the folder's path on stdout. Left out: the kit's own crates, the
 # self-check's mutants (fragments of them), the guide's source and rewording
 # rules (handout/README.md, handout/wording.pl), this script and the handout's test, CI settings, build output and history,
-# and what only course staff use: the kit's README, docs/trust-boundary.md,
+# and what only course staff use: the kit's README, docs/trust-boundary.md, docs/adding-a-lab.md,
 # docs/ci/, the grader's README, end-to-end tests and hostile fixtures, the
 # skeleton-versus-kit docs test and scripts/check-fixture.sh. The Makefile
 # loses the targets that need what is left out, and the kit files that call
@@ -42,7 +42,7 @@ excluded() {
     # against the kit's crates and its hostile submissions, a test that
     # compares the skeletons with the kit's crates, and one that runs the
     # self-check's broken crates.
-    README.md|docs/trust-boundary.md|docs/ci/*) return 0 ;;
+    README.md|docs/trust-boundary.md|docs/adding-a-lab.md|docs/ci/*) return 0 ;;
     grader/README.md|grader/tests/e2e.rs|grader/tests/mutant.rs|grader/fixtures/*) return 0 ;;
     node/tests/contract_docs.rs|scripts/check-fixture.sh|scripts/check-portable.sh) return 0 ;;
   esac

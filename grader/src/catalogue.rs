@@ -1,7 +1,7 @@
 //! The table of graded tests, read from `labs --catalogue`. The grader knows
 //! no test by name: whatever the catalogue lists can be graded.
 
-use crate::process::{self, Exit, Spawned};
+use runner::process::{self, Exit, Spawned};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;

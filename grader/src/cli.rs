@@ -162,7 +162,7 @@ pub struct RunArgs {
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
     /// Each test's CPU share, `test<TAB>cores` lines (default: the built-in
-    /// harness/data/cpu-profile.tsv). Every grading writes the refined one to
+    /// runner/data/cpu-profile.tsv). Every grading writes the refined one to
     /// OUT/cpu-profile.tsv.
     #[arg(long)]
     pub profile: Option<PathBuf>,

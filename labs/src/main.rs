@@ -9,6 +9,8 @@
 //! labs --repeat 50 --jobs 2 2B  … 2 at a time, whatever they cost
 //! labs --list                   the tests
 //! labs --catalogue              the table of tests as JSON (for the grader)
+//! labs --labs                   the labs, their student crates and groups, as JSON
+//! labs --groups                 one line per group: id, lab, title (tab-separated)
 //! labs logs DIR                 a failed test's logs, merged (tools.rs)
 //! labs timeline DIR             write DIR/timeline.html
 //! ```
@@ -21,7 +23,7 @@
 //! process unless `--test-threads` says otherwise: each starts real
 //! processes, and 6.824's time limits assume the machine is theirs. With
 //! `--jobs auto`, each test runs in a process of its own, admitted by its
-//! CPU share (the kit's profile, `harness/data/cpu-profile.tsv`) against
+//! CPU share (the kit's profile, `runner/data/cpu-profile.tsv`) against
 //! the machine's idle cores, as the grader runs them.
 //!
 //! Exit status:
@@ -38,6 +40,7 @@
 //! The grader reads these from `protocol::exit`, where each is defined.
 
 mod catalogue;
+mod lab;
 mod lab2a;
 mod lab2a_extra;
 mod lab2b;
@@ -81,6 +84,17 @@ fn main() {
         Some("timeline") => std::process::exit(tools::timeline(args[1..].to_vec())),
         _ => {}
     }
+    if args.first().map(String::as_str) == Some("--labs") {
+        let rows: Vec<protocol::LabRow> = lab::LABS.iter().map(lab::Lab::row).collect();
+        println!("{}", serde_json::to_string_pretty(&rows).expect("the labs serialize"));
+        return;
+    }
+    if args.first().map(String::as_str) == Some("--groups") {
+        for (lab, group) in lab::groups() {
+            println!("{}\t{}\t{}", group.id, lab.id, group.title);
+        }
+        return;
+    }
     if args.first().map(String::as_str) == Some("--catalogue") {
         let rows: Vec<protocol::CatalogueRow> =
             catalogue::all().iter().map(catalogue::TestCase::row).collect();
@@ -89,7 +103,7 @@ fn main() {
         return;
     }
     // First, before any process starts: no node may inherit the pipe.
-    let secret = match harness::proof::take_secret() {
+    let secret = match runner::proof::take_secret() {
         Ok(s) => s,
         Err(e) => setup_failed(&e),
     };
@@ -133,8 +147,8 @@ fn main() {
         if exact && conclusion.num_passed == 1 && !conclusion.has_failed() {
             println!(
                 "{}{}",
-                harness::proof::PROOF_PREFIX,
-                harness::proof::proof(&secret, &id, harness::seed::test_seed(), millis)
+                protocol::PROOF_PREFIX,
+                runner::proof::proof(&secret, &id, harness::seed::test_seed(), millis)
             );
         }
     }

@@ -1,0 +1,111 @@
+//! The labs of the kit, declared once: each lab's student crates and its
+//! graded groups. The catalogue's tests name their group from here (a unit
+//! test holds them to it); `labs --labs` gives the table to the grader as
+//! JSON ([`protocol::LabRow`]) and `labs --groups` to the Makefile (its
+//! `test-<group>` targets and `make help`). Adding a lab starts here: see
+//! docs/adding-a-lab.md.
+
+use protocol::{GroupRow, LabRow};
+
+/// One lab: what a student builds, and the groups that grade it.
+pub struct Lab {
+    /// Its name ("raft").
+    pub id: &'static str,
+    /// For people ("Lab 2: Raft").
+    pub title: &'static str,
+    /// The student crates its tests run: workspace folders a submission
+    /// replaces, each built into `node`.
+    pub crates: &'static [&'static str],
+    /// Its graded groups, in the order they are taught.
+    pub groups: &'static [Group],
+}
+
+/// One graded group: the tests whose ids end with its id.
+pub struct Group {
+    /// "2A".
+    pub id: &'static str,
+    /// What it tests ("leader election").
+    pub title: &'static str,
+}
+
+/// Every lab, in the order they are taught.
+pub const LABS: &[Lab] = &[
+    Lab {
+        id: "raft",
+        title: "Lab 2: Raft",
+        crates: &["raft"],
+        groups: &[
+            Group { id: "2A", title: "leader election" },
+            Group { id: "2B", title: "log replication" },
+            Group { id: "2C", title: "persistence" },
+            Group { id: "2D", title: "snapshots" },
+        ],
+    },
+    Lab {
+        id: "kvraft",
+        title: "Lab 3: fault-tolerant key/value service",
+        crates: &["raft", "kvraft"],
+        groups: &[
+            Group { id: "3A", title: "linearizable key/value service" },
+            Group { id: "3B", title: "key/value service with snapshots" },
+        ],
+    },
+];
+
+/// Every group of every lab, in order, with its lab.
+pub fn groups() -> impl Iterator<Item = (&'static Lab, &'static Group)> {
+    LABS.iter().flat_map(|lab| lab.groups.iter().map(move |g| (lab, g)))
+}
+
+impl Lab {
+    /// The lab's row of `labs --labs`.
+    pub fn row(&self) -> LabRow {
+        LabRow {
+            id: self.id.into(),
+            title: self.title.into(),
+            crates: self.crates.iter().map(|c| c.to_string()).collect(),
+            groups: self.groups.iter().map(|g| GroupRow { id: g.id.into(), title: g.title.into() }).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_test_is_in_a_declared_group_and_every_group_has_tests() {
+        let declared: HashSet<&str> = groups().map(|(_, g)| g.id).collect();
+        assert_eq!(declared.len(), groups().count(), "a group id is declared twice");
+        let tests = catalogue::all();
+        for t in &tests {
+            assert!(declared.contains(t.group), "{}: group {} is not declared in LABS", t.id, t.group);
+            assert!(t.id.ends_with(t.group), "{}: its id does not end with its group {}", t.id, t.group);
+        }
+        for g in &declared {
+            assert!(tests.iter().any(|t| t.group == *g), "group {g} has no test");
+        }
+    }
+
+    #[test]
+    fn the_catalogue_runs_the_groups_in_the_order_they_are_declared() {
+        let order: Vec<&str> = groups().map(|(_, g)| g.id).collect();
+        let mut seen: Vec<&str> = Vec::new();
+        for t in catalogue::all() {
+            if seen.last() != Some(&t.group) {
+                assert!(!seen.contains(&t.group), "group {} is split in the catalogue", t.group);
+                seen.push(t.group);
+            }
+        }
+        assert_eq!(seen, order);
+    }
+
+    #[test]
+    fn every_lab_builds_a_student_crate() {
+        for lab in LABS {
+            assert!(!lab.crates.is_empty() && !lab.groups.is_empty(), "{}", lab.id);
+        }
+    }
+}
