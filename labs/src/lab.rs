@@ -102,6 +102,31 @@ mod tests {
         assert_eq!(seen, order);
     }
 
+    /// The Makefile's `test-<group>` targets and `make help` read the groups
+    /// from this file's source with sed (`GROUP_LINE`), so that a fresh,
+    /// unbuilt checkout lists them: each `Group` here must stay one line of
+    /// that shape, and the Makefile must still read them so.
+    #[test]
+    fn the_makefile_reads_every_declared_group_from_this_file() {
+        let makefile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Makefile")).unwrap();
+        assert!(
+            makefile.contains(r#"GROUP_LINE = ^ *Group \{ id: "([A-Za-z0-9]+)", title: "([^"]*)" \},?$$"#),
+            "the Makefile no longer reads the groups as this test does"
+        );
+        let read: Vec<(String, String)> = include_str!("lab.rs")
+            .lines()
+            .filter_map(|line| {
+                let rest = line.trim_start().strip_prefix("Group { id: \"")?;
+                let (id, rest) = rest.split_once("\", title: \"")?;
+                let title = rest.strip_suffix("\" },").or_else(|| rest.strip_suffix("\" }"))?;
+                let plain = !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) && !title.contains('"');
+                plain.then(|| (id.to_string(), title.to_string()))
+            })
+            .collect();
+        let declared: Vec<(String, String)> = groups().map(|(_, g)| (g.id.to_string(), g.title.to_string())).collect();
+        assert_eq!(read, declared, "a Group of LABS is not one line the Makefile can read");
+    }
+
     #[test]
     fn every_lab_builds_a_student_crate() {
         for lab in LABS {
