@@ -384,11 +384,13 @@ mod tests {
 
     #[test]
     fn the_cpu_time_of_waited_for_descendants_is_counted() {
-        // A child shell that spins for about 0.3 s and is waited for.
-        let spin = "sh -c 'end=$(($(date +%s%N) + 300000000)); while [ $(date +%s%N) -lt $end ]; do :; done'";
-        let done = run(sh(spin), Duration::from_secs(20), None).unwrap();
+        // A grandchild shell that does a fixed amount of work (about 0.3 s
+        // of CPU on an idle machine; CPU time, not wall time, so a loaded
+        // machine cannot shrink it) and is waited for.
+        let work = r#"sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'"#;
+        let done = run(sh(work), Duration::from_secs(60), None).unwrap();
         assert_eq!(done.exit, Exit::Code(0));
-        assert!(done.cpu_secs > 0.15, "cpu {} s over {} s", done.cpu_secs, done.secs);
+        assert!(done.cpu_secs > 0.1, "cpu {} s over {} s", done.cpu_secs, done.secs);
         let idle = run(sh("sleep 0.3"), Duration::from_secs(20), None).unwrap();
         assert!(idle.cpu_secs < 0.1, "a sleep used {} s of CPU", idle.cpu_secs);
     }
