@@ -133,4 +133,26 @@ mod tests {
             assert!(!lab.crates.is_empty() && !lab.groups.is_empty(), "{}", lab.id);
         }
     }
+
+    /// Each declared student crate is a workspace crate with its skeleton in
+    /// handout/ (which the handout swaps in and node's contract-docs test
+    /// holds to it), and handout/ holds no skeleton of an undeclared crate.
+    #[test]
+    fn every_student_crate_has_its_skeleton_and_every_skeleton_is_declared() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let declared: HashSet<&str> = LABS.iter().flat_map(|lab| lab.crates.iter().copied()).collect();
+        for krate in &declared {
+            assert!(root.join(krate).join("Cargo.toml").is_file(), "student crate {krate}: no {krate}/Cargo.toml");
+        }
+        let Ok(entries) = std::fs::read_dir(root.join("handout")) else {
+            return; // a student's copy of the kit: its crates are the skeletons
+        };
+        let skeletons: HashSet<String> = entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.join("Cargo.toml").is_file())
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        let declared: HashSet<String> = declared.iter().map(|c| c.to_string()).collect();
+        assert_eq!(skeletons, declared, "the skeletons in handout/ are not the declared student crates");
+    }
 }
