@@ -29,7 +29,7 @@ rm -rf "$stage"
 mkdir -p "$stage"
 
 # The node workspace: the kit's three crates that node links, and skeletons.
-for crate in labrpc control node; do
+for crate in labrpc control platform node; do
   tar -C "$root" --exclude=./$crate/target -cf - "./$crate" | tar -C "$stage" -xf -
 done
 cp -R "$root/handout/raft" "$stage/raft"
@@ -38,7 +38,7 @@ cp -R "$root/handout/kvraft" "$stage/kvraft"
 awk '/^\[dev-dependencies\]/{skip=1; next} /^\[/{skip=0} !skip' "$root/node/Cargo.toml" >"$stage/node/Cargo.toml"
 rm -rf "$stage/node/tests" "$stage/node/benches"
 # The workspace manifest: the kit's, with only these members.
-sed -E -e 's/^members *=.*/members = ["labrpc", "control", "raft", "kvraft", "node"]/' \
+sed -E -e 's/^members *=.*/members = ["labrpc", "control", "platform", "raft", "kvraft", "node"]/' \
   -e '/^exclude *=/d' "$root/Cargo.toml" >"$stage/Cargo.toml"
 # Its lock file: the kit's, pruned to what these crates use (no version moves).
 cp "$root/Cargo.lock" "$stage/Cargo.lock"

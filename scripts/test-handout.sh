@@ -82,7 +82,7 @@ kit_copy() {
   done < <(diff -rq --exclude=target "$root/$1" "$dest/$1" 2>&1)
   return $bad
 }
-for kit in labrpc control node harness labs lincheck grader docs scripts Cargo.toml Cargo.lock rustfmt.toml \
+for kit in labrpc control platform node harness labs lincheck grader docs scripts Cargo.toml Cargo.lock rustfmt.toml \
            fixtures/raft-all-leaders; do
   check "$kit is the kit's (reworded where handout/wording.pl says)" 'kit_copy "$kit"'
 done

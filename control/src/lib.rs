@@ -9,7 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod clock;
-pub mod platform;
+pub use platform;
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};

@@ -119,11 +119,13 @@ mod tests {
                 let rest = line.trim_start().strip_prefix("Group { id: \"")?;
                 let (id, rest) = rest.split_once("\", title: \"")?;
                 let title = rest.strip_suffix("\" },").or_else(|| rest.strip_suffix("\" }"))?;
-                let plain = !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) && !title.contains('"');
+                let plain =
+                    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) && !title.contains('"');
                 plain.then(|| (id.to_string(), title.to_string()))
             })
             .collect();
-        let declared: Vec<(String, String)> = groups().map(|(_, g)| (g.id.to_string(), g.title.to_string())).collect();
+        let declared: Vec<(String, String)> =
+            groups().map(|(_, g)| (g.id.to_string(), g.title.to_string())).collect();
         assert_eq!(read, declared, "a Group of LABS is not one line the Makefile can read");
     }
 
@@ -142,7 +144,10 @@ mod tests {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let declared: HashSet<&str> = LABS.iter().flat_map(|lab| lab.crates.iter().copied()).collect();
         for krate in &declared {
-            assert!(root.join(krate).join("Cargo.toml").is_file(), "student crate {krate}: no {krate}/Cargo.toml");
+            assert!(
+                root.join(krate).join("Cargo.toml").is_file(),
+                "student crate {krate}: no {krate}/Cargo.toml"
+            );
         }
         let Ok(entries) = std::fs::read_dir(root.join("handout")) else {
             return; // a student's copy of the kit: its crates are the skeletons

@@ -119,7 +119,7 @@ pub fn run(spawned: Spawned, timeout: Duration, output: Option<&Path>) -> std::i
     let secret_fd = secret_pipe.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
     // Tied to this process (the parent-death signal follows the thread that
     // spawns: this one, which waits for the child until it ends).
-    control::platform::tie_to_parent(&mut cmd);
+    platform::tie_to_parent(&mut cmd);
     // SAFETY: the closure runs between fork and exec and makes only
     // async-signal-safe system calls (setrlimit, dup2, fcntl, unshare,
     // mount); the mount options were allocated before the fork.

@@ -176,10 +176,10 @@ impl Sandbox {
     /// If `bwrap` is not a file, `setpriv` cannot be found, or there is no
     /// system-call filter for this architecture.
     pub fn new(bwrap: &Path, uid: u32, limits: Limits) -> Result<Sandbox, String> {
-        if control::platform::portable() {
+        if platform::portable() {
             return Err(format!(
                 "no sandbox on the portable path ({} is set, or this is not Linux): the grader runs on Linux only",
-                control::platform::PORTABLE_VAR
+                platform::PORTABLE_VAR
             ));
         }
         if !bwrap.is_file() {
@@ -404,7 +404,7 @@ fn hand_over(bytes: &[u8], fd: i32) -> std::io::Result<()> {
 /// # Errors
 /// If `path` is not a socket or the permissions cannot be set.
 pub fn open_socket(path: &Path) -> std::io::Result<()> {
-    if control::platform::portable() {
+    if platform::portable() {
         use std::os::unix::fs::FileTypeExt;
         return if std::fs::symlink_metadata(path)?.file_type().is_socket() {
             Ok(())
@@ -603,7 +603,7 @@ mod tests {
         let fresh = dir.path().join("fresh.sock");
         let _fresh = std::os::unix::net::UnixListener::bind(&fresh).unwrap();
         let made = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
-        let opened = if control::platform::portable() { made } else { 0o666 };
+        let opened = if platform::portable() { made } else { 0o666 };
         assert_eq!(std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777, opened);
         // A link in its place (to a file the harness owns) is refused, the file untouched.
         let file = dir.path().join("secret");
@@ -619,7 +619,7 @@ mod tests {
     #[test]
     fn a_missing_bwrap_is_named() {
         let e = Sandbox::new(Path::new("/nonexistent/bwrap"), 1, Limits::NODE).unwrap_err();
-        if control::platform::portable() {
+        if platform::portable() {
             assert!(e.contains("portable path") && e.contains("Linux only"), "{e}");
         } else {
             assert!(e.contains("/nonexistent/bwrap") && e.contains("bubblewrap"), "{e}");

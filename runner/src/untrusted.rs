@@ -19,7 +19,7 @@
 //! * **nothing is written through it**: a copy creates fresh files
 //!   (`O_CREAT | O_EXCL`) in a folder the trusted side made.
 //!
-//! On the portable path ([`control::platform`]: not Linux, or
+//! On the portable path ([`platform`]: not Linux, or
 //! `LAB_PORTABLE` set), which has no `openat2` and no `O_PATH`, the same
 //! rule holds by other means: a name is resolved one folder at a time, each
 //! opened `O_DIRECTORY | O_NOFOLLOW` from the one before (a link on the way
@@ -111,7 +111,7 @@ fn beneath() -> ResolveFlag {
 
 /// Whether names are resolved by `openat2` (else one folder at a time).
 fn by_openat2() -> bool {
-    cfg!(target_os = "linux") && !control::platform::portable()
+    cfg!(target_os = "linux") && !platform::portable()
 }
 
 /// Opens the plain relative path `rel` beneath `dir`, following no link.

@@ -114,7 +114,7 @@ fn cpu_times() -> Option<(u64, u64)> {
 /// readable.
 pub fn idle_cores(window: Duration) -> Option<f64> {
     let cores = std::thread::available_parallelism().ok()?.get() as f64;
-    if control::platform::portable() {
+    if platform::portable() {
         let mut avg = [0f64; 1];
         // SAFETY: getloadavg writes at most the one element it is given.
         let n = unsafe { nix::libc::getloadavg(avg.as_mut_ptr(), 1) };
