@@ -71,7 +71,7 @@ build: ## Build node, the test runner and the grader (release; one build serves 
 # One target per graded group, test-<group>, read from the labs' one declaration
 # (labs/src/lab.rs, its `Group { id: "…", title: "…" }` lines; a unit test of
 # labs holds them to this reading), so a fresh, unbuilt checkout lists them too.
-GROUP_LINE = ^ *Group \{ id: "([A-Za-z0-9]+)", title: "([^"]*)" \},?$$
+GROUP_LINE = ^ *Group \{ id: "([A-Za-z0-9]+)", title: "([^"]*)", cases: [a-z0-9_:]+ \},?$$
 GROUPS := $(shell sed -nE 's/$(GROUP_LINE)/\1/p' labs/src/lab.rs)
 GROUP_TARGETS := $(addprefix test-,$(GROUPS))
 

@@ -5,6 +5,7 @@
 //! `test-<group>` targets and `make help`). Adding a lab starts here: see
 //! docs/adding-a-lab.md.
 
+use crate::catalogue::{self, TestCase};
 use protocol::{GroupRow, LabRow};
 
 /// One lab: what a student builds, and the groups that grade it.
@@ -26,6 +27,9 @@ pub struct Group {
     pub id: &'static str,
     /// What it tests ("leader election").
     pub title: &'static str,
+    /// Its tests, in the order they run, each given this group's id
+    /// (a table in [`crate::catalogue`]).
+    pub cases: fn(&'static str) -> Vec<TestCase>,
 }
 
 /// Every lab, in the order they are taught.
@@ -35,10 +39,10 @@ pub const LABS: &[Lab] = &[
         title: "Lab 2: Raft",
         crates: &["raft"],
         groups: &[
-            Group { id: "2A", title: "leader election" },
-            Group { id: "2B", title: "log replication" },
-            Group { id: "2C", title: "persistence" },
-            Group { id: "2D", title: "snapshots" },
+            Group { id: "2A", title: "leader election", cases: catalogue::group_2a },
+            Group { id: "2B", title: "log replication", cases: catalogue::group_2b },
+            Group { id: "2C", title: "persistence", cases: catalogue::group_2c },
+            Group { id: "2D", title: "snapshots", cases: catalogue::group_2d },
         ],
     },
     Lab {
@@ -46,8 +50,8 @@ pub const LABS: &[Lab] = &[
         title: "Lab 3: fault-tolerant key/value service",
         crates: &["raft", "kvraft"],
         groups: &[
-            Group { id: "3A", title: "linearizable key/value service" },
-            Group { id: "3B", title: "key/value service with snapshots" },
+            Group { id: "3A", title: "linearizable key/value service", cases: catalogue::group_3a },
+            Group { id: "3B", title: "key/value service with snapshots", cases: catalogue::group_3b },
         ],
     },
 ];
@@ -110,7 +114,7 @@ mod tests {
     fn the_makefile_reads_every_declared_group_from_this_file() {
         let makefile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Makefile")).unwrap();
         assert!(
-            makefile.contains(r#"GROUP_LINE = ^ *Group \{ id: "([A-Za-z0-9]+)", title: "([^"]*)" \},?$$"#),
+            makefile.contains(r#"GROUP_LINE = ^ *Group \{ id: "([A-Za-z0-9]+)", title: "([^"]*)", cases: [a-z0-9_:]+ \},?$$"#),
             "the Makefile no longer reads the groups as this test does"
         );
         let read: Vec<(String, String)> = include_str!("lab.rs")
@@ -118,9 +122,14 @@ mod tests {
             .filter_map(|line| {
                 let rest = line.trim_start().strip_prefix("Group { id: \"")?;
                 let (id, rest) = rest.split_once("\", title: \"")?;
-                let title = rest.strip_suffix("\" },").or_else(|| rest.strip_suffix("\" }"))?;
-                let plain =
-                    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) && !title.contains('"');
+                let (title, rest) = rest.split_once("\", cases: ")?;
+                let cases = rest.strip_suffix(" },").or_else(|| rest.strip_suffix(" }"))?;
+                let plain = !id.is_empty()
+                    && id.chars().all(|c| c.is_ascii_alphanumeric())
+                    && !title.contains('"')
+                    && cases
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == ':');
                 plain.then(|| (id.to_string(), title.to_string()))
             })
             .collect();
