@@ -126,8 +126,9 @@ bench-spawn: sandbox ## Node spawn-to-ready, plain and sandboxed (the sandbox ne
 	$(CARGO) build --release -p node
 	$(CARGO) bench -p harness --bench spawn
 
-bench-checker: ## The linearizability checker on the public histories in ../shared
+bench-checker: ## The linearizability checker on the public histories in ../shared, and the versioned KV model against the KV one
 	$(CARGO) bench -p lincheck --bench histories
+	$(CARGO) bench -p lincheck --bench versioned
 
 grader-e2e: ## The grader's slow end-to-end tests (the reference, a broken raft, hostile fixtures; sandboxed as root)
 	$(RELEASE_BUILD)

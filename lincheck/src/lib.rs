@@ -6,8 +6,10 @@
 //! * A [`Model`] is the sequential specification: [`Model::init`],
 //!   [`Model::step`], [`Model::partition`] into independent parts, and
 //!   descriptions for the view. Shipped: [`KvModel`] (the lab's get/put/append
-//!   service, one register per key) and [`RegisterModel`] (a compare-and-set
-//!   register, as in the Jepsen etcd histories).
+//!   service, one register per key), [`VersionedKvModel`] (the course's
+//!   2025+ versioned get/put, a put that answered `ErrMaybe` pending) and
+//!   [`RegisterModel`] (a compare-and-set register, as in the Jepsen etcd
+//!   histories).
 //! * A history is a slice of [`Operation`]s (call and return times, closed
 //!   intervals; `ret: None` = pending to the end, `output: None` = outcome
 //!   unknown), or a list of ordered [`Event`]s turned into operations by
@@ -59,6 +61,7 @@ pub use history::{Event, EventKind, HistoryError, Operation, operations_from_eve
 pub use model::{Model, OperationOf, Prune};
 pub use models::kv::{KvInput, KvModel, KvOp, KvOutput};
 pub use models::register::{RegisterInput, RegisterModel, RegisterOutput};
+pub use models::versioned::{VersionedInput, VersionedKvModel, VersionedOp, VersionedOutput, VersionedState};
 pub use result::{Analysis, CheckResult, Illegal, PartReport, Verdict};
 pub use search::MAX_LONGEST;
 pub use view::{render_html, write_html};

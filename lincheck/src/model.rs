@@ -50,6 +50,17 @@ pub trait Model: Sync {
         false
     }
 
+    /// Whether the operation is legal in `state`, leaves it unchanged, and
+    /// would do the same in every state reachable from `state` (a put at a
+    /// version the key has already passed, whose outcome is unknown: it can
+    /// no longer take effect). The search then linearizes it as soon as it
+    /// may come next, as it does a read-only one. Answering `false` is
+    /// always safe.
+    fn is_inert(&self, state: &Self::State, input: &Self::Input, output: Option<&Self::Output>) -> bool {
+        let _ = (state, input, output);
+        false
+    }
+
     /// Splits a history into independent parts, each a list of indices into
     /// `history`. Every operation must appear in exactly one part.
     fn partition(&self, history: &[Operation<Self::Input, Self::Output>]) -> Vec<Vec<usize>> {

@@ -10,6 +10,11 @@
 //! commits to it and never tries the alternatives. The length of the
 //! longest partial linearization is unchanged by this pruning.
 //!
+//! The same holds for an operation that is legal and changes nothing in
+//! the current state and in every state reachable from it
+//! ([`Model::is_inert`]: a put whose outcome is unknown at a version the key
+//! has passed): wherever a linearization puts it, it can move to the front.
+//!
 //! A model may add its own necessary condition ([`Model::pruner`]), asked
 //! after each state-changing step.
 
@@ -106,7 +111,10 @@ pub(crate) fn search<M: Model>(
         let mut e = timeline.first();
         while timeline.is_call(e) {
             let j = timeline.op(e);
-            if read_only[j] && step(&state, j).is_some() {
+            let op = ops[j];
+            if (read_only[j] && step(&state, j).is_some())
+                || model.is_inert(&state, &op.input, op.output.as_ref())
+            {
                 bits.insert(j);
                 if cache.insert(&bits, &state) {
                     stack.push(Frame { entry: e, before: None });
