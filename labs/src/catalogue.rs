@@ -2,8 +2,8 @@
 //! (as JSON, `labs --catalogue`) by the grader. Nothing about a test is
 //! parsed out of its function's name.
 
-use harness::TestResult;
-use protocol::{CatalogueRow, Points};
+use crate::case::{HARD_TIMEOUT_SECS, TestCase};
+use protocol::Points;
 
 use crate::lab2a as a;
 use crate::lab2a_extra as ax;
@@ -18,40 +18,6 @@ use crate::lab2d_extra as dx;
 use crate::lab3 as kv;
 use crate::lab3_extra as kvx;
 
-/// One graded test.
-#[derive(Clone, Copy)]
-pub struct TestCase {
-    /// The name filters match ("InitialElection2A"): 6.824's, with the group suffix.
-    pub id: &'static str,
-    /// The group ("2A").
-    pub group: &'static str,
-    /// What the test prints at its start ("Test (2A): initial election").
-    pub title: &'static str,
-    /// Default points in the grader's rubric.
-    pub points: Points,
-    /// Seconds after which a run is stopped and failed.
-    pub timeout_secs: u64,
-    /// The test body.
-    pub run: fn(&TestCase) -> TestResult,
-}
-
-impl TestCase {
-    /// The test's row of `labs --catalogue`, as the grader reads it.
-    pub fn row(&self) -> CatalogueRow {
-        CatalogueRow {
-            id: self.id.into(),
-            group: self.group.into(),
-            title: self.title.into(),
-            points: self.points,
-            timeout_secs: self.timeout_secs,
-        }
-    }
-}
-
-/// Seconds any test may run before the runner stops it (6.824 fails a test
-/// over 120 s in `end()`; this is the hard stop for a test that hangs).
-pub const HARD_TIMEOUT_SECS: u64 = 150;
-
 /// Rows of [`TestCase`] for one group `g`: `Id: points, "title", body;`,
 /// one per line (a macro with braces, which rustfmt leaves as written).
 macro_rules! cases {
@@ -65,12 +31,6 @@ macro_rules! cases {
             run: $run,
         }),*]
     };
-}
-
-/// Every graded test, in the order they run: each declared group's
-/// ([`crate::lab::LABS`]), in the order the groups are declared.
-pub fn all() -> Vec<TestCase> {
-    crate::lab::groups().flat_map(|(_, g)| (g.cases)(g.id)).collect()
 }
 
 /// Group 2A's tests, in the order they run (each named by its group `g`).

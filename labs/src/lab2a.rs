@@ -1,6 +1,6 @@
 //! 2A: leader election.
 
-use crate::catalogue::TestCase;
+use crate::case::TestCase;
 use harness::{Cluster, ELECTION_TIMEOUT, Options, SessionVerbs, TestResult};
 use std::thread::sleep;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! luck (found by the self-check: without them `timer-reset-any-rpc` and
 //! `vote-from-earlier-election` survive 2A and 2B).
 
-use crate::catalogue::TestCase;
+use crate::case::TestCase;
 use harness::threads::beside;
 use harness::{Cluster, ELECTION_TIMEOUT, Options, SessionVerbs, TestResult, fail, wait_until};
 use std::thread::sleep;

@@ -1,6 +1,6 @@
 //! 2B: log replication.
 
-use crate::catalogue::TestCase;
+use crate::case::TestCase;
 use harness::threads::beside;
 use harness::{Cluster, ELECTION_TIMEOUT, Options, SessionVerbs, TestResult, cmd, fail};
 use std::thread::sleep;

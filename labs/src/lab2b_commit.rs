@@ -4,7 +4,7 @@
 //! tests kill `commit-past-last-new` and `match-index-at-reply` only by
 //! luck, if at all).
 
-use crate::catalogue::TestCase;
+use crate::case::TestCase;
 use harness::{Cluster, Options, SessionVerbs, TestResult, cmd, fail, wait_until};
 use std::thread::sleep;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! 2B: what agreement costs — bytes per command and RPCs per election,
 //! agreement and idle second.
 
-use crate::catalogue::TestCase;
+use crate::case::TestCase;
 use harness::{Cluster, ELECTION_TIMEOUT, Options, SessionVerbs, TestResult, cmd, fail};
 use std::thread::sleep;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! faults (found by the self-check: without them the mutants named in each
 //! test's comment survive).
 
-use crate::catalogue::TestCase;
+use crate::case::TestCase;
 use crate::story::{Step, await_step};
 use harness::{Cluster, ELECTION_TIMEOUT, Options, SessionVerbs, TestResult, cmd, fail, wait_until};
 use std::thread::sleep;

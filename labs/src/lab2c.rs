@@ -1,7 +1,7 @@
 //! 2C: persistence. A crash is real: the node's process group is SIGKILLed
 //! and a new process starts on the same data directory.
 
-use crate::catalogue::TestCase;
+use crate::case::TestCase;
 use harness::threads::{Stop, beside};
 use harness::{Cluster, ELECTION_TIMEOUT, Options, SessionVerbs, TestResult, cmd, fail};
 use std::thread::sleep;

@@ -4,7 +4,7 @@
 //! `commit-old-term`, `no-persist-term`, `persist-after-reply` and
 //! `no-persist-vote` survive the 2C group).
 
-use crate::catalogue::TestCase;
+use crate::case::TestCase;
 use harness::net::rules::LONG_LOSS_DELAY_MS;
 use harness::{Cluster, ELECTION_TIMEOUT, Options, SessionVerbs, TestResult, cmd, fail, wait_until};
 use std::thread::sleep;

@@ -1,7 +1,7 @@
 //! 2D: snapshots. The node's tester service snapshots every 10 applied
 //! entries (at index 9, 19, …), holding the index and every command through it.
 
-use crate::catalogue::TestCase;
+use crate::case::TestCase;
 use harness::{Cluster, Options, SessionVerbs, TestResult, fail};
 
 /// Entries between the tester service's snapshots (6.824's `SnapShotInterval`).

@@ -3,7 +3,7 @@
 //! (found by the self-check: without it the mutant `install-drops-suffix`
 //! survives the 2D group).
 
-use crate::catalogue::TestCase;
+use crate::case::TestCase;
 use crate::story::{Step, await_step};
 use harness::{Cluster, Options, SessionVerbs, TestResult, cmd, fail};
 use std::thread::sleep;

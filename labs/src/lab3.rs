@@ -1,6 +1,6 @@
 //! 3A and 3B: a linearizable key/value service on Raft.
 
-use crate::catalogue::TestCase;
+use crate::case::TestCase;
 use harness::kv::ELECTION_TIMEOUT;
 use harness::kv::Op;
 use harness::threads::{Stop, Threads, beside};

@@ -3,7 +3,7 @@
 //! them the mutants named in each test's comment survive some or all runs
 //! of their group).
 
-use crate::catalogue::TestCase;
+use crate::case::TestCase;
 use crate::lab2c_extra::{SAVE_WINDOW, SLOW_SAVE};
 use harness::kv::OP_LIMIT;
 use harness::kv::Op;

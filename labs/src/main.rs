@@ -39,6 +39,7 @@
 //!
 //! The grader reads these from `protocol::exit`, where each is defined.
 
+mod case;
 mod catalogue;
 mod lab;
 mod lab2a;
@@ -96,8 +97,7 @@ fn main() {
         return;
     }
     if args.first().map(String::as_str) == Some("--catalogue") {
-        let rows: Vec<protocol::CatalogueRow> =
-            catalogue::all().iter().map(catalogue::TestCase::row).collect();
+        let rows: Vec<protocol::CatalogueRow> = lab::tests().iter().map(case::TestCase::row).collect();
         let json = serde_json::to_string_pretty(&rows).expect("the catalogue serializes");
         println!("{json}");
         return;
@@ -129,7 +129,7 @@ fn main() {
     if args.test_threads.is_none() {
         args.test_threads = Some(1);
     }
-    let trials = catalogue::all()
+    let trials = lab::tests()
         .into_iter()
         .map(|case| {
             let id = case.id;
@@ -165,7 +165,7 @@ fn main() {
 /// Runs one test with a watchdog: a test still running at its timeout is
 /// reported and the process exits (its nodes die with it: each node has the
 /// parent-death signal).
-fn run_case(case: &catalogue::TestCase) -> Result<(), Failed> {
+fn run_case(case: &case::TestCase) -> Result<(), Failed> {
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let id = case.id;
     let limit = Duration::from_secs(case.timeout_secs);

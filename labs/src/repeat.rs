@@ -23,7 +23,8 @@
 //! artifact folder and output file. The exit status is 0 only if every run
 //! passed (see the exit statuses in main.rs).
 
-use crate::catalogue::{self, TestCase};
+use crate::case::TestCase;
+use crate::lab;
 use protocol::{env, exit};
 use runner::load::schedule::{self, Job, Met};
 use runner::load::{Budget, Profile};
@@ -200,7 +201,7 @@ pub fn run(plan: Plan) -> i32 {
 /// catalogue order.
 fn units(plan: &Plan) -> Vec<Unit> {
     let fixed = (plan.runs == 1).then(|| std::env::var(env::SEED).ok()).flatten();
-    let tests: Vec<TestCase> = catalogue::all().into_iter().filter(|t| plan.selects(t.id)).collect();
+    let tests: Vec<TestCase> = lab::tests().into_iter().filter(|t| plan.selects(t.id)).collect();
     let mut out = Vec::new();
     for round in 1..=plan.runs {
         for t in &tests {

@@ -12,7 +12,7 @@ use crate::sandbox::{Limits, Sandbox, View};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 /// Where bubblewrap is looked for.
@@ -20,7 +20,7 @@ const BWRAP_PATHS: [&str; 2] = ["/usr/bin/bwrap", "/usr/local/bin/bwrap"];
 /// The size of each run's private `/tmp`.
 pub const RUN_TMP_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 /// How long the trial sandbox may take.
-const TRIAL_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const TRIAL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What the command line asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,29 +247,10 @@ impl PrivateTmp {
     }
 }
 
-/// Tries a private `/tmp` as [`PrivateTmp`] gives runs (`keep` bound back
-/// in): `true` in a mount namespace of its own. Needs root.
-///
-/// # Errors
-/// Why there can be none here.
-pub fn try_private_tmp(keep: &Path) -> Result<(), String> {
-    let truth = ["/usr/bin/true", "/bin/true"].into_iter().map(PathBuf::from).find(|p| p.is_file());
-    let truth = truth.ok_or("no /usr/bin/true to try a private /tmp with")?;
-    let private_tmp = Some(PrivateTmp::new(keep, &[]).map_err(|e| e.to_string())?);
-    let spawned = crate::process::Spawned {
-        private_tmp,
-        ..crate::process::Spawned::new(Command::new(truth), "private-tmp-trial")
-    };
-    match crate::process::run(spawned, TRIAL_TIMEOUT, None) {
-        Ok(done) if done.exit == crate::process::Exit::Code(0) => Ok(()),
-        Ok(done) => Err(format!("a trial ended {:?}: {}", done.exit, done.capture.tail_lines(5))),
-        Err(e) => Err(format!("cannot make a mount namespace with a private /tmp ({e}); it needs root")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::process::Command;
 
     #[test]
     fn a_private_tmp_keeps_the_folders_a_run_needs() {

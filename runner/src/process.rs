@@ -308,6 +308,24 @@ fn reap(pid: i32, block: bool) -> std::io::Result<Option<(Exit, f64)>> {
     Ok(Some((exit, secs(usage.ru_utime) + secs(usage.ru_stime))))
 }
 
+/// Tries a private `/tmp` as [`crate::isolation::PrivateTmp`] gives runs (`keep` bound back
+/// in): `true` in a mount namespace of its own. Needs root.
+///
+/// # Errors
+/// Why there can be none here.
+pub fn try_private_tmp(keep: &Path) -> Result<(), String> {
+    let truth =
+        ["/usr/bin/true", "/bin/true"].into_iter().map(std::path::PathBuf::from).find(|p| p.is_file());
+    let truth = truth.ok_or("no /usr/bin/true to try a private /tmp with")?;
+    let private_tmp = Some(crate::isolation::PrivateTmp::new(keep, &[]).map_err(|e| e.to_string())?);
+    let spawned = Spawned { private_tmp, ..Spawned::new(Command::new(truth), "private-tmp-trial") };
+    match run(spawned, crate::isolation::TRIAL_TIMEOUT, None) {
+        Ok(done) if done.exit == Exit::Code(0) => Ok(()),
+        Ok(done) => Err(format!("a trial ended {:?}: {}", done.exit, done.capture.tail_lines(5))),
+        Err(e) => Err(format!("cannot make a mount namespace with a private /tmp ({e}); it needs root")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,7 +30,7 @@ use crate::report::{pretty, write_atomic};
 use crate::submission;
 use matrix::{MATRIX_FORMAT, Matrix, Status};
 use runner::load::Profile;
-use runner::{isolation, reaper};
+use runner::reaper;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 /// The kill matrix, tab-separated, in the output folder.
@@ -106,7 +106,7 @@ pub fn run(args: &SelfcheckArgs) -> Result<bool, GraderError> {
     let kit = locate::kit(args.kit.as_deref(), Some(&workspace))?;
     let out = prepare_out(&args.out)?;
     reaper::init();
-    let private_tmp = match isolation::try_private_tmp(&out) {
+    let private_tmp = match runner::process::try_private_tmp(&out) {
         // Each run's private /tmp keeps the tester, the mutant's node and
         // the run's artifacts wherever they are (see PrivateTmp).
         Ok(()) => true,
