@@ -1,7 +1,7 @@
 //! `lincheck`: checks history files for linearizability.
 //!
 //! ```text
-//! lincheck check --model etcd|kv [--timeout SECS] [--html DIR] [--html-all] FILE...
+//! lincheck check --model etcd|kv|versioned [--timeout SECS] [--html DIR] [--html-all] FILE...
 //! ```
 //!
 //! Prints one line per file: the verdict and the time the check took
@@ -14,9 +14,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use lincheck::parse::{ParseError, read_etcd_file, read_kv_file};
+use lincheck::parse::{ParseError, read_etcd_file, read_kv_file, read_versioned_file};
 use lincheck::{
-    CheckResult, KvModel, Model, OperationOf, RegisterModel, Verdict, analyze, check_operations, write_html,
+    CheckResult, KvModel, Model, OperationOf, RegisterModel, Verdict, VersionedKvModel, analyze,
+    check_operations, write_html,
 };
 
 #[derive(Parser)]
@@ -57,6 +58,8 @@ enum ModelName {
     Etcd,
     /// Key/value EDN lines, get/put/append per key.
     Kv,
+    /// Versioned key/value EDN lines, get and conditional put per key.
+    Versioned,
 }
 
 /// What to do with each file besides checking it.
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         let outcome = match model {
             ModelName::Etcd => check_file(&RegisterModel, read_etcd_file(file), file, &options),
             ModelName::Kv => check_file(&KvModel, read_kv_file(file), file, &options),
+            ModelName::Versioned => check_file(&VersionedKvModel, read_versioned_file(file), file, &options),
         };
         match outcome {
             Some(Verdict::Ok) => {}

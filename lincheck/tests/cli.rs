@@ -121,3 +121,41 @@ fn html_views_are_written_for_illegal_files_and_fetch_nothing() {
     }
     assert!(page.contains("&quot;verdict&quot;:&quot;Illegal&quot;"), "the view embeds its data, as text");
 }
+
+#[test]
+fn versioned_histories_are_checked_and_drawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = file(
+        dir.path(),
+        "ok.edn",
+        r#"{:process 0, :type :invoke, :f :put, :key "k", :value "a", :version 0}
+{:process 1, :type :invoke, :f :put, :key "k", :value "b", :version 0}
+{:process 0, :type :ok, :f :put, :key "k"}
+{:process 1, :type :info, :f :put, :key "k", :error :maybe}
+{:process 2, :type :invoke, :f :get, :key "k"}
+{:process 2, :type :ok, :f :get, :key "k", :value "a", :version 1}
+"#,
+    );
+    // The second put took effect too: a get cannot then read version 1 twice
+    // with two values.
+    let bad = file(
+        dir.path(),
+        "bad.edn",
+        r#"{:process 0, :type :invoke, :f :put, :key "k", :value "a", :version 0}
+{:process 0, :type :ok, :f :put, :key "k"}
+{:process 1, :type :invoke, :f :get, :key "k"}
+{:process 1, :type :ok, :f :get, :key "k", :value "a", :version 1}
+{:process 1, :type :invoke, :f :get, :key "k"}
+{:process 1, :type :ok, :f :get, :key "k", :value "b", :version 1}
+"#,
+    );
+    let html = dir.path().join("html");
+    let (code, out, err) =
+        lincheck(&["check", "--model", "versioned", "--html", html.to_str().unwrap(), &ok, &bad]);
+    assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("ok.edn: ok") && out.contains("bad.edn: illegal"), "{out}");
+    let page = std::fs::read_to_string(html.join("bad.edn.html")).expect("the view of the illegal file");
+    // The descriptions are in the page's data, JSON-escaped in HTML.
+    let described = |text: &str| text.replace('"', "\\&quot;").replace('>', "&gt;");
+    assert!(page.contains(&described(r#"get("k") -> "b" v1"#)), "the view names the impossible read");
+}

@@ -1,8 +1,10 @@
 //! Readers for the two public history formats (see
-//! `shared/data/porcupine/FORMAT.md`): Jepsen etcd logs and KV EDN lines.
+//! `shared/data/porcupine/FORMAT.md`): Jepsen etcd logs and KV EDN lines;
+//! and for versioned KV EDN lines (the course's 2025+ get/put), the kit's own.
 
 pub mod etcd;
 pub mod kv;
+pub mod versioned;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,6 +13,7 @@ use crate::history::{Event, HistoryError, Operation, operations_from_events};
 
 pub use etcd::{parse_etcd, read_etcd_file};
 pub use kv::{parse_kv, read_kv_file};
+pub use versioned::{parse_versioned, read_versioned_file};
 
 /// A history file that could not be read. Messages start with
 /// `file:line:` so editors and people can jump to the spot.
