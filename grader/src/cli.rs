@@ -273,6 +273,10 @@ pub struct PackageArgs {
     /// The raftlab workspace to package.
     #[arg(long)]
     pub workspace: Option<PathBuf>,
+    /// The labs binary that declares the student crates, which the package
+    /// ships as skeletons (default: beside the grader).
+    #[arg(long)]
+    pub labs: Option<PathBuf>,
 }
 
 /// Grading services `package` knows.

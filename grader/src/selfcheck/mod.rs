@@ -103,6 +103,13 @@ pub fn run(args: &SelfcheckArgs) -> Result<bool, GraderError> {
     let labs = std::path::absolute(&labs).unwrap_or(labs);
     let tests = catalogue::load(&labs)?;
     let crates = crate::crates::load(&labs)?;
+    if crates.all() != mutant::CRATES {
+        return Err(GraderError::Usage(format!(
+            "the labs declare the student crates {}, but mutants edit {}: make them one list",
+            crates.all().join(", "),
+            mutant::CRATES.join(", ")
+        )));
+    }
     units::validate(&chosen, &tests).map_err(GraderError::Usage)?;
     let kit = locate::kit(args.kit.as_deref(), Some(&workspace))?;
     let out = prepare_out(&args.out)?;
