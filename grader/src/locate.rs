@@ -78,3 +78,24 @@ pub fn kit(explicit: Option<&Path>, workspace: Option<&Path>) -> Result<PathBuf,
     }
     Ok(std::path::absolute(&dir).unwrap_or(dir))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_workspace_is_the_cargo_workspace_with_the_labs_member() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path();
+        assert!(!super::is_workspace(ws), "no Cargo.toml");
+        for (manifest, is) in [
+            ("[workspace]\nmembers = [\"raft\", \"labs\"]\n", true),
+            ("[workspace]\nmembers = [\"raft\"]\n", false),
+            ("[package]\nname = \"labs\"\n", false),
+            ("[workspace\n", false),
+        ] {
+            std::fs::write(ws.join("Cargo.toml"), manifest).unwrap();
+            assert_eq!(super::is_workspace(ws), is, "{manifest}");
+        }
+        let e = super::workspace(Some(&ws.join("nowhere"))).unwrap_err().to_string();
+        assert!(e.contains("not the raftlab workspace"), "{e}");
+    }
+}

@@ -623,6 +623,24 @@ mod tests {
     }
 
     #[test]
+    fn every_submitted_crate_is_renamed_and_a_manifest_that_is_not_toml_refused_unquoted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (kit, layout) = kit_and_layout(tmp.path());
+        let sub = tmp.path().join("sub");
+        crate_at(&sub.join("raft"), "my-raft");
+        crate_at(&sub.join("kvraft"), "my-kv");
+        lay_out(&check(&sub, &student()).unwrap(), &kit, &layout, true).unwrap();
+        for name in ["raft", "kvraft"] {
+            let manifest = std::fs::read_to_string(layout.src.join(name).join("Cargo.toml")).unwrap();
+            assert_eq!(manifest.parse::<toml::Table>().unwrap()["package"]["name"].as_str(), Some(name));
+        }
+        std::fs::write(sub.join("kvraft/Cargo.toml"), "[package]\nname = \"TOKEN=hunter2\n").unwrap();
+        let e = lay_out(&check(&sub, &student()).unwrap(), &kit, &layout, true).unwrap_err();
+        assert!(e.starts_with(REFUSED) && e.contains("kvraft/Cargo.toml") && e.contains("line 2"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
     fn links_to_the_kit_are_refused_at_every_level() {
         let tmp = tempfile::tempdir().unwrap();
         let (kit, layout) = kit_and_layout(tmp.path());
