@@ -31,10 +31,16 @@ LINUX_ONLY = @if [ "$$(uname -s)" != Linux ]; then echo "make $@: the grader run
 ifeq ($(strip $(RAFT)$(KVRAFT)),)
 LABS = target/release/labs
 BUILD = $(RELEASE_BUILD)
-else
-# The student's crates build as a grading builds them (scripts/swap-build.sh, `grader build`);
+else ifeq ($(shell uname -s),Linux)
+# The student's crates build as a grading builds them (`grader swap`, which builds as `grader build`);
 # the kit's own labs runs their node.
-LABS = node=$$(scripts/swap-build.sh $(or $(RAFT),raft) $(KVRAFT)) && LAB_NODE=$$node target/release/labs
+LABS = node=$$(target/release/grader swap $(or $(RAFT),raft) $(KVRAFT)) && LAB_NODE=$$node target/release/labs
+BUILD = $(RELEASE_BUILD)
+else
+# The grader, which builds them, runs on Linux only.
+LABS = { echo "make: RAFT=/KVRAFT= build a crate as the grader does, which runs on Linux only;" >&2; \
+  echo "make: on $$(uname -s), put the crate in raft/ (or kvraft/) and run make test-2A without RAFT=" >&2; exit 2; }; \
+  target/release/labs
 BUILD = $(RELEASE_BUILD)
 endif
 
@@ -85,11 +91,13 @@ grade: ## Grade the reference solution (or SUBMISSION=dir) with the default rubr
 	$(LINUX_ONLY)
 	$(RELEASE_BUILD)
 	@scripts/install-sandbox.sh
-	$(if $(strip $(SUBMISSION)),scripts/grading-kit.sh target/grading-kit)
+	$(if $(strip $(SUBMISSION)),target/release/grader kit target/grading-kit)
 	target/release/grader run $(SUBMISSION) --out target/grade $(GRADE_ARGS)
 
 grading-kit: ## What the grader builds submissions from: node workspace, vendored sources (target/grading-kit)
-	scripts/grading-kit.sh target/grading-kit
+	$(LINUX_ONLY)
+	$(RELEASE_BUILD)
+	target/release/grader kit target/grading-kit
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
@@ -133,8 +141,8 @@ bench-checker: ## The linearizability checker on the public histories in ../shar
 grader-e2e: ## The grader's slow end-to-end tests (the reference, a broken raft, hostile fixtures; sandboxed as root)
 	$(RELEASE_BUILD)
 	@scripts/install-sandbox.sh
-	scripts/grading-kit.sh target/grading-kit
-	$(CARGO) test -p grader --test e2e -- --ignored --test-threads 1
+	target/release/grader kit target/grading-kit
+	$(CARGO) test -p grader --test e2e --test kit -- --ignored --test-threads 1
 
 handout: ## Write the student handout (skeleton raft/ and kvraft/) to target/handout/, with a tarball
 	scripts/make-handout.sh target/handout
@@ -144,7 +152,7 @@ test-handout: ## Build the handout; every lab test must fail cleanly against the
 
 # The self-check's tools: the grader, the reference tester, and the grading kit the mutants' nodes build from.
 SELFCHECK_TOOLS = $(RELEASE_BUILD) && \
-  { scripts/grading-kit.sh target/grading-kit >target/grading-kit.log 2>&1 || { cat target/grading-kit.log; false; }; }
+  { target/release/grader kit target/grading-kit >target/grading-kit.log 2>&1 || { cat target/grading-kit.log; false; }; }
 
 selfcheck: ## Mutation-test the lab tests: every mutant x the groups that teach it, then the kill matrix (target/selfcheck/); correct variants must pass
 	$(SELFCHECK_TOOLS)

@@ -48,7 +48,7 @@ check "README.md is the student guide" 'cmp -s "$root/handout/README.md" "$dest/
 check "the pristine skeletons are there for the grading kit" \
   'diff -r "$root/handout/raft" "$dest/handout/raft" >/dev/null && diff -r "$root/handout/kvraft" "$dest/handout/kvraft" >/dev/null'
 check "the grading kit can be made in the handout (make grade SUBMISSION=… needs it)" \
-  '(cd "$dest" && scripts/grading-kit.sh "$dest/target/grading-kit") >"$log/grading-kit" 2>&1'
+  '(cd "$dest" && "$root/target/release/grader" kit --workspace "$dest" "$dest/target/grading-kit") >"$log/grading-kit" 2>&1'
 check "no tests or sources of the kit's own crates" \
   '[ ! -e "$dest/raft/tests" ] && [ ! -e "$dest/kvraft/tests" ] && [ ! -e "$dest/raft/src/leader.rs" ]'
 check "no mutants, skeleton folder, build output or history" \

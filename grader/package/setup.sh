@@ -15,7 +15,7 @@ fi
 source "$HOME/.cargo/env"
 cd /autograder/source
 cargo build --release -p grader -p node -p labs
-bash scripts/grading-kit.sh target/grading-kit
+target/release/grader kit target/grading-kit
 # One grading of the skeletons builds the warm copy the submissions start from.
 target/release/grader run target/grading-kit/skeleton --tests InitialElection2A --timeout 30 \
   --swap-root /autograder/swap --out /tmp/warm-up >/dev/null || true

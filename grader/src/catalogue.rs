@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-/// How long `labs --catalogue` may take.
+/// How long `labs --catalogue` (or `--labs`) may take.
 const CATALOGUE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One row of the catalogue: the type `labs` writes it with.
@@ -24,10 +24,20 @@ pub struct CatalogueError {
 
 /// Runs `labs --catalogue` and parses its table.
 pub fn load(labs: &Path) -> Result<Vec<Entry>, CatalogueError> {
-    let command = format!("{} --catalogue", labs.display());
+    query(labs, "--catalogue", parse)
+}
+
+/// Runs `labs FLAG` (one of its table flags: `--catalogue`, `--labs`) and
+/// parses what it printed with `parse`.
+pub fn query<T>(
+    labs: &Path,
+    flag: &str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, CatalogueError> {
+    let command = format!("{} {flag}", labs.display());
     let fail = |why: String| CatalogueError { command: command.clone(), why };
     let mut cmd = Command::new(labs);
-    cmd.arg("--catalogue");
+    cmd.arg(flag);
     let done = process::run(Spawned::new(cmd, "catalogue"), CATALOGUE_TIMEOUT, None)
         .map_err(|e| fail(e.to_string()))?;
     if done.exit != Exit::Code(0) {

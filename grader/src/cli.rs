@@ -21,20 +21,45 @@ pub struct Cli {
 /// What `grader build` builds, and where.
 #[derive(Args, Debug)]
 pub struct BuildArgs {
-    /// A folder holding raft/ and optionally kvraft/.
+    /// A folder holding the student crates (raft/ and optionally kvraft/).
     pub submission: PathBuf,
     /// The raftlab workspace (default: found from the grader's location or the current folder).
     #[arg(long)]
     pub workspace: Option<PathBuf>,
-    /// The grading kit (default: WORKSPACE/target/grading-kit, made by scripts/grading-kit.sh).
+    /// The grading kit (default: WORKSPACE/target/grading-kit, made by `grader kit`).
     #[arg(long)]
     pub kit: Option<PathBuf>,
+    /// The labs binary that declares the student crates (default: beside the grader).
+    #[arg(long)]
+    pub labs: Option<PathBuf>,
     /// Where to build (default: WORKSPACE/target/local-swap).
     #[arg(long)]
     pub swap_root: Option<PathBuf>,
     /// Seconds the build may take.
     #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..))]
     pub build_timeout: u64,
+}
+
+/// What `grader kit` makes, and from what.
+#[derive(Args, Debug)]
+pub struct KitArgs {
+    /// Where to write the grading kit (default: WORKSPACE/target/grading-kit).
+    pub out: Option<PathBuf>,
+    /// The raftlab workspace (default: found from the grader's location or the current folder).
+    #[arg(long)]
+    pub workspace: Option<PathBuf>,
+    /// The labs binary that declares the student crates (default: beside the grader).
+    #[arg(long)]
+    pub labs: Option<PathBuf>,
+}
+
+/// What `grader swap` builds.
+#[derive(Args, Debug)]
+pub struct SwapArgs {
+    /// One folder per student crate, in the order the labs declare them
+    /// (RAFT_DIR, then KVRAFT_DIR); the later ones may be left out.
+    #[arg(required = true, value_name = "RAFT_DIR [KVRAFT_DIR]")]
+    pub crates: Vec<PathBuf>,
 }
 
 /// The subcommands.
@@ -50,6 +75,20 @@ pub enum Cmd {
     /// Exit status: 0 it built, 1 it did not (the grader's own message on
     /// stderr), 2 the grader could not run.
     Build(BuildArgs),
+    /// Make the grading kit that submissions are built from (node
+    /// workspace, pruned lock file, vendored sources, skeletons, stamp), from
+    /// the kit alone; prints "grading kit ready in OUT".
+    Kit(KitArgs),
+    /// Build the node of other student crates exactly as a grading builds a
+    /// submission's (`make test-2A RAFT=…` does): copies them (without
+    /// target/) to $SWAP_ROOT/submission (default WORKSPACE/target/local-swap),
+    /// makes the grading kit (its log in the swap root), builds as `build`
+    /// does and prints the built node's path.
+    ///
+    /// Exit status: 0 it built, 2 a bad command line (or not Linux), 3 the
+    /// kit could not be made or the crates did not build (the grader's own
+    /// message on stderr).
+    Swap(SwapArgs),
     /// Combine the report folders of `run --shard K/N` into one report.
     Merge(MergeArgs),
     /// Write a package for a grading service.
@@ -146,7 +185,7 @@ pub struct SelfcheckArgs {
 /// `grader run`.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// A folder holding raft/ and optionally kvraft/; without it, the reference crates.
+    /// A folder holding the student crates (raft/ and optionally kvraft/); without it, the reference crates.
     pub submission: Option<PathBuf>,
     /// Groups to run, e.g. 2A,2B (default: every group of the catalogue).
     #[arg(long, value_delimiter = ',')]
@@ -194,7 +233,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub swap_root: Option<PathBuf>,
     /// The grading kit: the node workspace, vendored sources and warm build that submissions
-    /// build from (default: WORKSPACE/target/grading-kit, made by scripts/grading-kit.sh).
+    /// build from (default: WORKSPACE/target/grading-kit, made by `grader kit`).
     #[arg(long)]
     pub kit: Option<PathBuf>,
     /// Refuse to grade unless the submission's build and processes can run sandboxed
@@ -234,6 +273,10 @@ pub struct PackageArgs {
     /// The raftlab workspace to package.
     #[arg(long)]
     pub workspace: Option<PathBuf>,
+    /// The labs binary that declares the student crates, which the package
+    /// ships as skeletons (default: beside the grader).
+    #[arg(long)]
+    pub labs: Option<PathBuf>,
 }
 
 /// Grading services `package` knows.

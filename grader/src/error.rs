@@ -29,4 +29,7 @@ pub enum GraderError {
     /// Shards that cannot be merged.
     #[error("cannot merge: {0}")]
     Merge(String),
+    /// The grading kit could not be made.
+    #[error("cannot make the grading kit: {0}")]
+    Kit(String),
 }

@@ -2,6 +2,7 @@
 
 use crate::catalogue::{self, Entry};
 use crate::cli::RunArgs;
+use crate::crates;
 use crate::error::GraderError;
 use crate::execute::{self, Schedule, Setup, TestSpec};
 use crate::isolation;
@@ -27,7 +28,10 @@ pub fn run(args: &RunArgs) -> Result<Grade, GraderError> {
     let catalogue = catalogue::load(&labs_ref)?;
     let rubric = rubric::load(args.rubric.as_deref(), &catalogue)?;
     let selected = select(&catalogue, &args.groups, &args.tests)?;
-    let sub = args.submission.as_deref().map(submission::check).transpose()?;
+    let sub = match args.submission.as_deref() {
+        Some(dir) => Some(submission::check(dir, &crates::load(&labs_ref)?)?),
+        None => None,
+    };
     let workspace = match &sub {
         Some(_) => Some(workspace?),
         None => None,

@@ -4,30 +4,43 @@
 use crate::error::GraderError;
 use std::path::{Path, PathBuf};
 
-/// The script that builds the kit with other student crates: its presence
-/// marks the workspace root.
-pub const SWAP_SCRIPT: &str = "scripts/swap-build.sh";
+/// The workspace member that marks the kit's workspace root: a
+/// `Cargo.toml` whose `[workspace] members` lists it.
+pub const MARKER_MEMBER: &str = "labs";
+
+/// Whether `dir` is the kit's workspace root: its `Cargo.toml` is a
+/// workspace with [`MARKER_MEMBER`] among its members.
+fn is_workspace(dir: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(dir.join("Cargo.toml")) else { return false };
+    let Ok(manifest) = text.parse::<toml::Table>() else { return false };
+    manifest
+        .get("workspace")
+        .and_then(|w| w.get("members"))
+        .and_then(|m| m.as_array())
+        .is_some_and(|members| members.iter().any(|m| m.as_str() == Some(MARKER_MEMBER)))
+}
 
 /// The kit's workspace root: `explicit`, else the ancestor of the grader's
-/// executable or of the current folder that holds [`SWAP_SCRIPT`].
+/// executable or of the current folder that is it ([`is_workspace`]).
 pub fn workspace(explicit: Option<&Path>) -> Result<PathBuf, GraderError> {
     if let Some(p) = explicit {
-        return if p.join(SWAP_SCRIPT).is_file() {
+        return if is_workspace(p) {
             Ok(p.to_path_buf())
         } else {
-            Err(GraderError::Usage(format!("--workspace {}: no {SWAP_SCRIPT} there", p.display())))
+            Err(GraderError::Usage(format!(
+                "--workspace {}: not the raftlab workspace (no Cargo.toml with the `{MARKER_MEMBER}` member there)",
+                p.display()
+            )))
         };
     }
     let starts = [std::env::current_exe().ok(), std::env::current_dir().ok()];
     for start in starts.into_iter().flatten() {
-        if let Some(root) =
-            start.ancestors().find(|a| a.join(SWAP_SCRIPT).is_file() && a.join("Cargo.toml").is_file())
-        {
+        if let Some(root) = start.ancestors().find(|a| is_workspace(a)) {
             return Ok(root.to_path_buf());
         }
     }
     Err(GraderError::Usage(format!(
-        "cannot find the raftlab workspace ({SWAP_SCRIPT}); pass --workspace DIR"
+        "cannot find the raftlab workspace (a Cargo.toml with the `{MARKER_MEMBER}` member); pass --workspace DIR"
     )))
 }
 
@@ -48,17 +61,17 @@ pub fn reference_labs(explicit: Option<&Path>, workspace: Option<&Path>) -> Resu
     })
 }
 
-/// The grading kit (made by [`KIT_SCRIPT`]): `explicit`, else
+/// The grading kit (made by `grader kit`, [`crate::kit`]): `explicit`, else
 /// `WORKSPACE/target/grading-kit`.
 pub fn kit(explicit: Option<&Path>, workspace: Option<&Path>) -> Result<PathBuf, GraderError> {
     let dir = match (explicit, workspace) {
         (Some(p), _) => p.to_path_buf(),
-        (None, Some(w)) => w.join("target/grading-kit"),
+        (None, Some(w)) => w.join(crate::kit::DEFAULT_DIR),
         (None, None) => return Err(GraderError::Usage("cannot find the grading kit; pass --kit DIR".into())),
     };
     if !dir.join("node-src/Cargo.lock").is_file() || !dir.join("stamp").is_file() {
         return Err(GraderError::Usage(format!(
-            "no grading kit in {}: make it with `{KIT_SCRIPT} {}` (make grade does)",
+            "no grading kit in {}: make it with `grader kit {}` (make grade does)",
             dir.display(),
             dir.display()
         )));
@@ -66,5 +79,23 @@ pub fn kit(explicit: Option<&Path>, workspace: Option<&Path>) -> Result<PathBuf,
     Ok(std::path::absolute(&dir).unwrap_or(dir))
 }
 
-/// The script that makes the grading kit.
-pub const KIT_SCRIPT: &str = "scripts/grading-kit.sh";
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_workspace_is_the_cargo_workspace_with_the_labs_member() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path();
+        assert!(!super::is_workspace(ws), "no Cargo.toml");
+        for (manifest, is) in [
+            ("[workspace]\nmembers = [\"raft\", \"labs\"]\n", true),
+            ("[workspace]\nmembers = [\"raft\"]\n", false),
+            ("[package]\nname = \"labs\"\n", false),
+            ("[workspace\n", false),
+        ] {
+            std::fs::write(ws.join("Cargo.toml"), manifest).unwrap();
+            assert_eq!(super::is_workspace(ws), is, "{manifest}");
+        }
+        let e = super::workspace(Some(&ws.join("nowhere"))).unwrap_err().to_string();
+        assert!(e.contains("not the raftlab workspace"), "{e}");
+    }
+}

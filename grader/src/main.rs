@@ -3,6 +3,9 @@
 //!
 //! ```text
 //! grader run [SUBMISSION] [--groups 2A,2B] [--iterations N] [--jobs J] [--out DIR] …
+//! grader kit [OUT]                       (the grading kit submissions build from)
+//! grader build SUBMISSION                (build a submission's node as a grading does)
+//! grader swap RAFT_DIR [KVRAFT_DIR]      (the same for crates anywhere: make test-2A RAFT=…)
 //! grader run SUBMISSION --shard 2/4 --seed 7 --out shard2   (one share of the work)
 //! grader merge shard1 shard2 shard3 shard4 --out merged
 //! grader package gradescope --out autograder.zip
@@ -12,10 +15,12 @@
 
 mod catalogue;
 mod cli;
+mod crates;
 mod error;
 mod execute;
 mod grade;
 mod isolation;
+mod kit;
 mod locate;
 mod merge;
 mod mutant;
@@ -28,6 +33,7 @@ mod rubric;
 mod score;
 mod selfcheck;
 mod submission;
+mod swap;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -54,6 +60,12 @@ fn judged(grade: &result::Grade) -> Result<bool, error::GraderError> {
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let outcome = match cli.command {
+        cli::Cmd::Swap(args) => {
+            let code = swap::run(&args);
+            runner::reaper::sweep(None);
+            return code;
+        }
+        cli::Cmd::Kit(args) => kit::run(&args),
         cli::Cmd::Run(args) => grade::run(&args).and_then(|g| judged(&g)),
         cli::Cmd::Build(args) => submission::build_only(&args),
         cli::Cmd::Merge(args) => merge::run(&args).map(|g| score::all_passed(&g)),

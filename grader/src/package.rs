@@ -19,6 +19,7 @@ const RUBRIC_NAME: &str = "grader-rubric.toml";
 pub fn run(args: &PackageArgs) -> Result<(), GraderError> {
     let PackageTarget::Gradescope = args.target;
     let workspace = locate::workspace(args.workspace.as_deref())?;
+    let crates = crate::crates::load(&locate::reference_labs(args.labs.as_deref(), Some(&workspace))?)?;
     let rubric = match &args.rubric {
         Some(p) => Some(
             std::fs::read_to_string(p)
@@ -30,7 +31,7 @@ pub fn run(args: &PackageArgs) -> Result<(), GraderError> {
     if rubric.is_some() {
         grade_args = format!("--rubric /autograder/source/{RUBRIC_NAME} {grade_args}");
     }
-    let count = write_zip(&workspace, &args.out, rubric.as_deref(), grade_args.trim())
+    let count = write_zip(&workspace, crates.all(), &args.out, rubric.as_deref(), grade_args.trim())
         .map_err(|e| GraderError::Io(format!("cannot write {}", args.out.display()), e))?;
     println!(
         "Wrote {} ({count} files): upload it as the autograder of a Gradescope programming assignment.",
@@ -39,9 +40,11 @@ pub fn run(args: &PackageArgs) -> Result<(), GraderError> {
     Ok(())
 }
 
-/// Writes the zip; returns how many files it holds.
+/// Writes the zip of `workspace`, whose student crates are `crates`;
+/// returns how many files it holds.
 pub fn write_zip(
     workspace: &Path,
+    crates: &[String],
     out: &Path,
     rubric: Option<&str>,
     grade_args: &str,
@@ -71,7 +74,7 @@ pub fn write_zip(
     if let Some(r) = rubric {
         add(&mut zip, RUBRIC_NAME, r.as_bytes(), false)?;
     }
-    for (rel, path) in shipped_files(workspace)? {
+    for (rel, path) in shipped_files(workspace, crates)? {
         if path == out_abs {
             continue;
         }
@@ -83,24 +86,26 @@ pub fn write_zip(
     Ok(count)
 }
 
-/// Top-level folders the package leaves out: build output, version control,
-/// the reference solution (replaced by the handout's skeletons), and what
-/// quotes it (the self-check's mutants, the broken fixture crates).
-const NOT_SHIPPED: [&str; 6] = ["target", ".git", "raft", "kvraft", "selfcheck", "fixtures"];
+/// Top-level folders the package leaves out besides the student crates
+/// (the reference solution, replaced by the handout's skeletons): build
+/// output, version control, and what quotes the reference (the self-check's
+/// mutants, the broken fixture crates).
+const NOT_SHIPPED: [&str; 4] = ["target", ".git", "selfcheck", "fixtures"];
 
 /// The files the package holds, as (name in the zip, file): the kit's
-/// sources without [`NOT_SHIPPED`], and the handout's skeleton crates as
-/// `raft/` and `kvraft/`, so that no reference solution reaches the
-/// machine where submissions run.
-fn shipped_files(workspace: &Path) -> std::io::Result<Vec<(PathBuf, PathBuf)>> {
+/// sources without [`NOT_SHIPPED`] and the student `crates`, and the
+/// handout's skeletons of those crates in their place (`raft/`, `kvraft/`),
+/// so that no reference solution reaches the machine where submissions run.
+fn shipped_files(workspace: &Path, crates: &[String]) -> std::io::Result<Vec<(PathBuf, PathBuf)>> {
+    let left_out = |name: &std::ffi::OsStr| {
+        NOT_SHIPPED.iter().any(|n| name == *n) || crates.iter().any(|c| name == c.as_str())
+    };
     let mut out: Vec<(PathBuf, PathBuf)> = source_files(workspace)?
         .into_iter()
-        .filter(|rel| {
-            !rel.components().next().is_some_and(|c| NOT_SHIPPED.iter().any(|n| c.as_os_str() == *n))
-        })
+        .filter(|rel| !rel.components().next().is_some_and(|c| left_out(c.as_os_str())))
         .map(|rel| (rel.clone(), workspace.join(rel)))
         .collect();
-    for name in ["raft", "kvraft"] {
+    for name in crates {
         let skeleton = workspace.join("handout").join(name);
         if !skeleton.is_dir() {
             return Err(std::io::Error::other(format!(
@@ -150,7 +155,7 @@ mod tests {
         let ws = dir.path().join("ws");
         for f in [
             "Cargo.toml",
-            "scripts/swap-build.sh",
+            "scripts/install-sandbox.sh",
             "raft/src/lib.rs",
             "raft/src/election.rs",
             "kvraft/src/lib.rs",
@@ -164,7 +169,8 @@ mod tests {
             std::fs::write(ws.join(f), f).unwrap();
         }
         let out = dir.path().join("ag.zip");
-        super::write_zip(&ws, &out, Some("policy = \"all\"\n"), "--groups 2A").unwrap();
+        let crates = ["raft".to_string(), "kvraft".to_string()];
+        super::write_zip(&ws, &crates, &out, Some("policy = \"all\"\n"), "--groups 2A").unwrap();
         let mut z = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
         let names: Vec<String> = z.file_names().map(|n| n.unwrap().into_owned()).collect();
         for n in [
@@ -172,7 +178,7 @@ mod tests {
             "run_autograder",
             "grader-rubric.toml",
             "Cargo.toml",
-            "scripts/swap-build.sh",
+            "scripts/install-sandbox.sh",
             "raft/src/lib.rs",
         ] {
             assert!(names.contains(&n.to_string()), "{n} missing from {names:?}");

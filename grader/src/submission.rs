@@ -2,6 +2,7 @@
 //! kit's node workspace, sandboxed when the grader can. (Finding the kit is
 //! [`crate::locate`]'s.)
 
+use crate::crates::StudentCrates;
 use crate::error::GraderError;
 use crate::result::{Build, BuildStatus};
 use runner::process::{self, Exit, Spawned};
@@ -15,18 +16,28 @@ use std::time::Duration;
 /// How much of the compiler's output a report quotes.
 const BUILD_MESSAGE_CHARS: usize = 16 * 1024;
 
-/// A submission folder: `raft/` and maybe `kvraft/`. Everything in it is
-/// hostile data ([`runner::untrusted`]): it is read only through a handle,
-/// no link in it is followed, and what is not a plain folder, file or
-/// inside link refuses the build (score 0, with the reason).
+/// A submission folder: one entry per student crate (`raft/` and maybe
+/// `kvraft/`, as the labs declare them: [`StudentCrates`]). Everything in
+/// it is hostile data ([`runner::untrusted`]): it is read only through a
+/// handle, no link in it is followed, and what is not a plain folder, file
+/// or inside link refuses the build (score 0, with the reason).
 #[derive(Debug, Clone)]
 pub struct Submission {
     /// The folder given on the command line, its own links resolved (that
     /// path is the operator's; nothing inside it is).
     pub dir: PathBuf,
-    /// Whether it has a `kvraft/` entry (whatever it is: the build refuses
-    /// one that is not a folder).
-    pub has_kvraft: bool,
+    /// Every student crate, in the labs' order, and whether the folder has
+    /// an entry of that name (whatever it is: the build refuses one that is
+    /// not a folder). A crate it lacks is built from the kit's skeleton.
+    pub crates: Vec<(String, bool)>,
+}
+
+impl Submission {
+    /// A folder that holds every student crate (the reference crates, a
+    /// mutant's, the kit's skeletons): trusted, not checked.
+    pub fn whole(dir: PathBuf, crates: &StudentCrates) -> Self {
+        Submission { dir, crates: crates.all().iter().map(|c| (c.clone(), true)).collect() }
+    }
 }
 
 /// The bounds on what a submission's copy may hold: far above any honest
@@ -39,21 +50,30 @@ const LOCK_BYTES: u64 = 8 * 1024 * 1024;
 /// The largest node binary installed.
 const NODE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
-/// Checks that `dir` is a folder with a `raft` entry. What the entries are
-/// is the build's to check (a refusal there scores 0 with its reason).
-pub fn check(dir: &Path) -> Result<Submission, GraderError> {
+/// Checks that `dir` is a folder with an entry for each student crate
+/// every lab builds (`raft`). What the entries are is the build's to check
+/// (a refusal there scores 0 with its reason).
+pub fn check(dir: &Path, student: &StudentCrates) -> Result<Submission, GraderError> {
     let bad = |m: &str| GraderError::Submission(dir.display().to_string(), m.to_string());
+    let expected = format!("expected a folder holding {}", student.describe());
     let meta = std::fs::metadata(dir).map_err(|e| bad(&format!("cannot read it: {e}")))?;
     if !meta.is_dir() {
-        return Err(bad("not a folder (expected a folder holding raft/ and optionally kvraft/)"));
+        return Err(bad(&format!("not a folder ({expected})")));
     }
     let dir = std::fs::canonicalize(dir).map_err(|e| bad(&format!("cannot resolve it: {e}")))?;
     let tree = Tree::open(&dir).map_err(|e| bad(&format!("cannot open it: {}", e.why)))?;
-    if tree.kind("raft").map_err(|e| bad(&e.why))?.is_none() {
-        return Err(bad("no raft/Cargo.toml in it (expected a folder holding raft/ and optionally kvraft/)"));
+    let mut crates = Vec::new();
+    for name in student.all() {
+        let present = tree.kind(name).map_err(|e| bad(&e.why))?.is_some();
+        if !present && student.is_required(name) {
+            return Err(bad(&format!("no {name}/Cargo.toml in it ({expected})")));
+        }
+        crates.push((name.clone(), present));
     }
-    let has_kvraft = tree.kind("kvraft").map_err(|e| bad(&e.why))?.is_some();
-    Ok(Submission { dir, has_kvraft })
+    if !crates.iter().any(|(_, present)| *present) {
+        return Err(bad(&format!("none of the student crates is in it ({expected})")));
+    }
+    Ok(Submission { dir, crates })
 }
 
 /// What a build's warm build folder is made from, once per swap root.
@@ -159,26 +179,44 @@ pub fn build(
 pub fn build_only(args: &crate::cli::BuildArgs) -> Result<bool, GraderError> {
     let workspace = crate::locate::workspace(args.workspace.as_deref())?;
     let kit = crate::locate::kit(args.kit.as_deref(), Some(&workspace))?;
-    let sub = check(&args.submission)?;
-    let swap_root = args.swap_root.clone().unwrap_or_else(|| workspace.join("target/local-swap"));
-    let swap_root = std::path::absolute(&swap_root).unwrap_or(swap_root);
+    let labs = crate::locate::reference_labs(args.labs.as_deref(), Some(&workspace))?;
+    let sub = check(&args.submission, &crate::crates::load(&labs)?)?;
+    let swap_root = args.swap_root.clone().unwrap_or_else(|| workspace.join(LOCAL_SWAP));
+    let node = build_locally(&sub, &kit, &swap_root, Duration::from_secs(args.build_timeout))?;
+    if let Some(node) = &node {
+        println!("{}", node.display());
+    }
+    Ok(node.is_some())
+}
+
+/// Where `grader build` and `grader swap` build, under the workspace, when
+/// no swap root is given.
+pub const LOCAL_SWAP: &str = "target/local-swap";
+
+/// What `grader build` does once it has its submission: builds it
+/// unsandboxed in `swap_root` (its output in `swap_root/build.txt`) and
+/// returns the built node, or says on stderr, as a grading would, why it
+/// did not build.
+pub fn build_locally(
+    sub: &Submission,
+    kit: &Path,
+    swap_root: &Path,
+    timeout: Duration,
+) -> Result<Option<PathBuf>, GraderError> {
+    let swap_root = std::path::absolute(swap_root).unwrap_or_else(|_| swap_root.to_path_buf());
     std::fs::create_dir_all(&swap_root)
         .map_err(|e| GraderError::Io(format!("cannot create {}", swap_root.display()), e))?;
     let log = swap_root.join("build.txt");
-    let timeout = Duration::from_secs(args.build_timeout);
-    let (built, node) = build(&sub, &kit, &swap_root, timeout, &log, None, &Warm::Skeleton);
+    let (built, node) = build(sub, kit, &swap_root, timeout, &log, None, &Warm::Skeleton);
     match node {
-        Some(node) if built.status == BuildStatus::Built => {
-            println!("{}", node.display());
-            Ok(true)
-        }
+        Some(node) if built.status == BuildStatus::Built => Ok(Some(node)),
         _ => {
             eprintln!(
                 "grader build: {} (as a grading would say; the build's output is in {})",
                 built.message,
                 log.display()
             );
-            Ok(false)
+            Ok(None)
         }
     }
 }
@@ -233,7 +271,7 @@ fn prepare(
     let warm = if incremental { layout.target.clone() } else { swap_root.join("warm-target") };
     let stamp = format!("{}\nincremental: {incremental}", kit_stamp(kit)?);
     if std::fs::read_to_string(warm.join(STAMP)).ok().as_deref() != Some(stamp.as_str()) {
-        let skeleton = Submission { dir: kit.join("skeleton"), has_kvraft: true };
+        let skeleton = Submission { dir: kit.join("skeleton"), crates: every_crate(sub) };
         let base = match warm_from {
             Warm::Skeleton => &skeleton,
             Warm::Incremental(base) => base,
@@ -287,6 +325,11 @@ fn prepare(
     Ok((cmd, layout))
 }
 
+/// Every student crate `sub` knows of, each as present.
+fn every_crate(sub: &Submission) -> Vec<(String, bool)> {
+    sub.crates.iter().map(|(name, _)| (name.clone(), true)).collect()
+}
+
 /// The file in the warm build folder naming the kit it was built from, and how.
 const STAMP: &str = "raftlab-kit-stamp";
 
@@ -298,7 +341,8 @@ fn kit_stamp(kit: &Path) -> Result<String, String> {
 
 /// Clears the build folders (the build's target folder too if
 /// `clear_target`) and lays out the node workspace with `sub`'s crates,
-/// copied by [`submission_rules`]; then sets the raft crate's name.
+/// copied by [`submission_rules`] (the kit's skeleton for one it lacks);
+/// then names each submitted crate as the one it replaces.
 fn lay_out(sub: &Submission, kit: &Path, layout: &Layout, clear_target: bool) -> Result<(), String> {
     let io = |what: &str, p: &Path| {
         let (what, p) = (what.to_string(), p.display().to_string());
@@ -312,12 +356,12 @@ fn lay_out(sub: &Submission, kit: &Path, layout: &Layout, clear_target: bool) ->
     std::fs::create_dir_all(&layout.home).map_err(io("cannot create", &layout.home))?;
     std::fs::create_dir_all(&layout.bin).map_err(io("cannot create", &layout.bin))?;
     // The kit's node workspace, without its skeleton crates.
-    copy_tree(&kit.join("node-src"), &layout.src, &["raft", "kvraft", "target"])
-        .map_err(io("cannot copy", &kit.join("node-src")))?;
+    let skip: Vec<&str> = sub.crates.iter().map(|(name, _)| name.as_str()).chain(["target"]).collect();
+    copy_tree(&kit.join("node-src"), &layout.src, &skip).map_err(io("cannot copy", &kit.join("node-src")))?;
     let refused = |e: Refused| format!("{REFUSED}: {e}");
     let top = Tree::open(&sub.dir).map_err(refused)?;
-    let crates: &[(&str, bool)] = &[("raft", true), ("kvraft", sub.has_kvraft)];
-    for &(name, theirs) in crates {
+    for (name, theirs) in &sub.crates {
+        let (name, theirs) = (name.as_str(), *theirs);
         let from = if theirs {
             top.dir(name).map_err(refused)?
         } else {
@@ -330,9 +374,12 @@ fn lay_out(sub: &Submission, kit: &Path, layout: &Layout, clear_target: bool) ->
         }
         // The manifest is read back from the copy, a regular file or refused.
         Tree::open(&to).and_then(|t| t.read_string("Cargo.toml", MANIFEST_BYTES)).map_err(refused)?;
+        // A submitted crate must be named as the one it replaces.
+        if theirs {
+            rename_package(&to, name)?;
+        }
     }
-    // The submitted crate must be named as the one it replaces.
-    rename_package(&layout.src.join("raft"), "raft")
+    Ok(())
 }
 
 /// How a submission's crate is copied: links kept as links only where they
@@ -466,31 +513,21 @@ pub(crate) fn copy_tree(from: &Path, to: &Path, skip: &[&str]) -> std::io::Resul
     Tree::open(from).and_then(|t| t.copy_into(to, &rules)).map(|_| ()).map_err(std::io::Error::other)
 }
 
-/// Sets the first `name = …` line of `crate_dir`'s manifest to `name =
-/// "<name>"`. The manifest is the grader's own copy, read as a regular file
-/// (a link is refused) and replaced by a new file, never written through.
+/// Sets the package name in `crate_dir`'s manifest to `name`, the rest as
+/// it was. The manifest is the grader's own copy, read as a regular file (a
+/// link is refused) and replaced by a new file, never written through; one
+/// that is not a crate manifest refuses the build, naming the line, never
+/// quoting it.
 fn rename_package(crate_dir: &Path, name: &str) -> Result<(), String> {
     let text = Tree::open(crate_dir)
         .and_then(|t| t.read_string("Cargo.toml", MANIFEST_BYTES))
         .map_err(|e| format!("{REFUSED}: {e}"))?;
-    let mut done = false;
-    let lines: Vec<String> = text
-        .lines()
-        .map(|l| {
-            let t = l.trim_start();
-            if !done && t.starts_with("name") && t["name".len()..].trim_start().starts_with('=') {
-                done = true;
-                format!("name = \"{name}\"")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect();
+    let renamed = crate::kit::renamed(&text, name).map_err(|e| format!("{REFUSED}: {name}/{e}"))?;
     let manifest = crate_dir.join("Cargo.toml");
     let write = || -> std::io::Result<()> {
         std::fs::remove_file(&manifest)?;
         let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&manifest)?;
-        std::io::Write::write_all(&mut f, (lines.join("\n") + "\n").as_bytes())
+        std::io::Write::write_all(&mut f, renamed.as_bytes())
     };
     write().map_err(|e| format!("cannot write {}: {e}", manifest.display()))
 }
@@ -499,7 +536,7 @@ fn rename_package(crate_dir: &Path, name: &str) -> Result<(), String> {
 /// on, else the last lines.
 fn compiler_errors(output: &str, exit: Exit) -> String {
     let lines: Vec<&str> = output.lines().collect();
-    let first = lines.iter().position(|l| l.starts_with("error") || l.starts_with("swap-build:"));
+    let first = lines.iter().position(|l| l.starts_with("error"));
     let text = match first {
         Some(i) => lines[i..].join("\n"),
         None => lines[lines.len().saturating_sub(40)..].join("\n"),
@@ -522,16 +559,26 @@ fn compiler_errors(output: &str, exit: Exit) -> String {
 mod tests {
     use super::*;
 
+    /// The student crates as the kit's labs declare them.
+    fn student() -> StudentCrates {
+        crate::crates::parse(
+            r#"[{"id":"raft","title":"2","crates":["raft"],"groups":[]},
+                {"id":"kvraft","title":"3","crates":["raft","kvraft"],"groups":[]}]"#,
+        )
+        .unwrap()
+    }
+
     #[test]
     fn a_submission_needs_a_raft_crate() {
         let dir = tempfile::tempdir().unwrap();
-        let e = check(dir.path()).unwrap_err().to_string();
-        assert!(e.contains("no raft/Cargo.toml"), "{e}");
+        let e = check(dir.path(), &student()).unwrap_err().to_string();
+        assert!(e.contains("no raft/Cargo.toml") && e.contains("raft/ and optionally kvraft/"), "{e}");
         std::fs::create_dir(dir.path().join("raft")).unwrap();
         std::fs::write(dir.path().join("raft/Cargo.toml"), "").unwrap();
-        let s = check(dir.path()).unwrap();
-        assert!(!s.has_kvraft);
-        assert!(check(&dir.path().join("missing")).unwrap_err().to_string().contains("cannot read it"));
+        let s = check(dir.path(), &student()).unwrap();
+        assert_eq!(s.crates, [("raft".to_string(), true), ("kvraft".to_string(), false)]);
+        let e = check(&dir.path().join("missing"), &student()).unwrap_err().to_string();
+        assert!(e.contains("cannot read it"), "{e}");
     }
 
     /// A kit with a node workspace and skeleton crates, and a build layout.
@@ -567,12 +614,30 @@ mod tests {
         crate_at(&sub.join("raft"), "my-raft");
         std::os::unix::fs::symlink("lib.rs", sub.join("raft/src/alias.rs")).unwrap();
         std::fs::create_dir_all(sub.join("raft/target/release")).unwrap();
-        lay_out(&check(&sub).unwrap(), &kit, &layout, true).unwrap();
+        lay_out(&check(&sub, &student()).unwrap(), &kit, &layout, true).unwrap();
         let manifest = std::fs::read_to_string(layout.src.join("raft/Cargo.toml")).unwrap();
         assert!(manifest.contains("name = \"raft\""), "{manifest}");
         assert_eq!(std::fs::read_link(layout.src.join("raft/src/alias.rs")).unwrap(), Path::new("lib.rs"));
         assert!(!layout.src.join("raft/target").exists());
         assert!(layout.src.join("kvraft/Cargo.toml").is_file(), "the skeleton kvraft");
+    }
+
+    #[test]
+    fn every_submitted_crate_is_renamed_and_a_manifest_that_is_not_toml_refused_unquoted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (kit, layout) = kit_and_layout(tmp.path());
+        let sub = tmp.path().join("sub");
+        crate_at(&sub.join("raft"), "my-raft");
+        crate_at(&sub.join("kvraft"), "my-kv");
+        lay_out(&check(&sub, &student()).unwrap(), &kit, &layout, true).unwrap();
+        for name in ["raft", "kvraft"] {
+            let manifest = std::fs::read_to_string(layout.src.join(name).join("Cargo.toml")).unwrap();
+            assert_eq!(manifest.parse::<toml::Table>().unwrap()["package"]["name"].as_str(), Some(name));
+        }
+        std::fs::write(sub.join("kvraft/Cargo.toml"), "[package]\nname = \"TOKEN=hunter2\n").unwrap();
+        let e = lay_out(&check(&sub, &student()).unwrap(), &kit, &layout, true).unwrap_err();
+        assert!(e.starts_with(REFUSED) && e.contains("kvraft/Cargo.toml") && e.contains("line 2"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
     }
 
     #[test]
@@ -646,7 +711,7 @@ mod tests {
             let sub = tmp.path().join(format!("sub-{}", name.replace(' ', "-")));
             std::fs::create_dir_all(&sub).unwrap();
             make(&sub);
-            let e = lay_out(&check(&sub).unwrap(), &kit, &layout, true).unwrap_err();
+            let e = lay_out(&check(&sub, &student()).unwrap(), &kit, &layout, true).unwrap_err();
             assert!(e.starts_with(REFUSED), "{name}: {e}");
             assert!(!e.contains("CANARY"), "{name}: {e}");
         }
@@ -678,7 +743,7 @@ mod tests {
 
     #[test]
     fn compiler_errors_start_at_the_first_error() {
-        let out = "   Compiling raft v0.1.0\nerror[E0425]: cannot find value `x`\n --> raft/src/lib.rs:3:5\nerror: could not compile `raft`\nswap-build: …\n";
+        let out = "   Compiling raft v0.1.0\nerror[E0425]: cannot find value `x`\n --> raft/src/lib.rs:3:5\nerror: could not compile `raft`\n";
         let m = compiler_errors(out, Exit::Code(101));
         assert!(m.starts_with("the submission does not compile:\nerror[E0425]"), "{m}");
         assert!(!m.contains("Compiling"));

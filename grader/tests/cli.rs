@@ -217,8 +217,7 @@ fn fake_kit(dir: &Path, lib_rs: &str, build_rs: Option<&str>) -> (PathBuf, PathB
         std::fs::write(p, text).unwrap();
     };
     let ws = dir.join("ws");
-    write(ws.join("Cargo.toml"), "[workspace]\n");
-    write(ws.join("scripts/swap-build.sh"), "");
+    write(ws.join("Cargo.toml"), "[workspace]\nmembers = [\"labs\"]\n");
     let kit = dir.join("kit");
     write(kit.join("stamp"), "fake kit\n");
     write(

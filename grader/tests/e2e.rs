@@ -15,7 +15,7 @@
 //! ignored by `cargo test`. Run them with the release binaries built first:
 //!
 //! ```text
-//! cargo build --release -p grader -p node -p labs && scripts/grading-kit.sh
+//! cargo build --release -p grader -p node -p labs && target/release/grader kit
 //! cargo test -p grader --test e2e -- --ignored --test-threads 1
 //! ```
 

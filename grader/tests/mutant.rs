@@ -16,8 +16,7 @@ fn write(path: &Path, text: &str) {
 /// A workspace the grader recognizes, with a one-line reference raft and a kvraft.
 fn workspace_with_reference() -> tempfile::TempDir {
     let ws = tempfile::tempdir().unwrap();
-    write(&ws.path().join("scripts/swap-build.sh"), "#!/bin/sh\n");
-    write(&ws.path().join("Cargo.toml"), "[workspace]\n");
+    write(&ws.path().join("Cargo.toml"), "[workspace]\nmembers = [\"labs\"]\n");
     write(&ws.path().join("raft/Cargo.toml"), "[package]\nname = \"raft\"\n");
     write(&ws.path().join("raft/src/lib.rs"), "pub fn elect() {\n    vote();\n}\n");
     write(&ws.path().join("kvraft/Cargo.toml"), "[package]\nname = \"kvraft\"\n");

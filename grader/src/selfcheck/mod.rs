@@ -102,6 +102,14 @@ pub fn run(args: &SelfcheckArgs) -> Result<bool, GraderError> {
     let labs = locate::reference_labs(args.labs.as_deref(), Some(&workspace))?;
     let labs = std::path::absolute(&labs).unwrap_or(labs);
     let tests = catalogue::load(&labs)?;
+    let crates = crate::crates::load(&labs)?;
+    if crates.all() != mutant::CRATES {
+        return Err(GraderError::Usage(format!(
+            "the labs declare the student crates {}, but mutants edit {}: make them one list",
+            crates.all().join(", "),
+            mutant::CRATES.join(", ")
+        )));
+    }
     units::validate(&chosen, &tests).map_err(GraderError::Usage)?;
     let kit = locate::kit(args.kit.as_deref(), Some(&workspace))?;
     let out = prepare_out(&args.out)?;
@@ -140,6 +148,7 @@ pub fn run(args: &SelfcheckArgs) -> Result<bool, GraderError> {
         workspace: &workspace,
         kit: &kit,
         labs: &labs,
+        crates: &crates,
         out: &out,
         private_tmp,
         base_seed,

@@ -18,6 +18,7 @@
 use super::matrix::{Row, Verdict};
 use super::units::{self, Judgement, Unit};
 use crate::catalogue::Entry;
+use crate::crates::StudentCrates;
 use crate::error::GraderError;
 use crate::execute::{self, RunFiles, Schedule, Setup, TestSpec};
 use crate::mutant::Mutant;
@@ -41,6 +42,8 @@ pub struct Context<'a> {
     pub kit: &'a Path,
     /// The reference tester.
     pub labs: &'a Path,
+    /// The student crates, as the reference tester declares them.
+    pub crates: &'a StudentCrates,
     /// The output folder.
     pub out: &'a Path,
     /// Whether each run gets a private /tmp.
@@ -218,11 +221,11 @@ fn test_jobs(m: usize, units: &[Unit], rounds: u32, node: &Path, schedule: &Sche
 fn build(ctx: &Context, m: &Mutant) -> Result<(Build, Option<PathBuf>), GraderError> {
     let crates = ctx.out.join("mutants").join(&m.name);
     m.apply(ctx.workspace, &crates)?;
-    let sub = Submission { dir: crates.clone(), has_kvraft: true };
+    let sub = Submission::whole(crates.clone(), ctx.crates);
     let build_log = ctx.out.join("logs").join(format!("{}.build.log", m.name));
     // The mutants are the kit's own code: built and run without the sandbox,
     // incrementally from a warm build of the workspace's crates they edit.
-    let reference = Submission { dir: ctx.workspace.to_path_buf(), has_kvraft: true };
+    let reference = Submission::whole(ctx.workspace.to_path_buf(), ctx.crates);
     let warm = submission::Warm::Incremental(&reference);
     let (build, node) =
         submission::build(&sub, ctx.kit, &ctx.out.join("swap"), BUILD_TIMEOUT, &build_log, None, &warm);
