@@ -4,6 +4,9 @@
 use crate::error::GraderError;
 use std::path::{Path, PathBuf};
 
+/// The grading kit's folder under the workspace, when none is given.
+pub const DEFAULT_KIT_DIR: &str = "target/grading-kit";
+
 /// The workspace member that marks the kit's workspace root: a
 /// `Cargo.toml` whose `[workspace] members` lists it.
 pub const MARKER_MEMBER: &str = "labs";
@@ -66,7 +69,7 @@ pub fn reference_labs(explicit: Option<&Path>, workspace: Option<&Path>) -> Resu
 pub fn kit(explicit: Option<&Path>, workspace: Option<&Path>) -> Result<PathBuf, GraderError> {
     let dir = match (explicit, workspace) {
         (Some(p), _) => p.to_path_buf(),
-        (None, Some(w)) => w.join(crate::kit::DEFAULT_DIR),
+        (None, Some(w)) => w.join(DEFAULT_KIT_DIR),
         (None, None) => return Err(GraderError::Usage("cannot find the grading kit; pass --kit DIR".into())),
     };
     if !dir.join("node-src/Cargo.lock").is_file() || !dir.join("stamp").is_file() {

@@ -18,6 +18,7 @@ mod cli;
 mod crates;
 mod error;
 mod execute;
+mod files;
 mod grade;
 mod isolation;
 mod kit;

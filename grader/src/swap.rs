@@ -109,7 +109,7 @@ fn swap(args: &SwapArgs) -> Result<PathBuf, Stop> {
 /// pairing them with the student crates in order; `sub` starts empty.
 fn copy_crates(dirs: &[PathBuf], names: &[String], sub: &Path) -> Result<(), Stop> {
     let io = |what: String| move |e: std::io::Error| Stop::from(GraderError::Io(what, e));
-    submission::remove(sub).map_err(io(format!("cannot clear {}", sub.display())))?;
+    crate::files::remove(sub).map_err(io(format!("cannot clear {}", sub.display())))?;
     std::fs::create_dir_all(sub).map_err(io(format!("cannot create {}", sub.display())))?;
     for (dir, name) in dirs.iter().zip(names) {
         kit::copy_exact(dir, &sub.join(name), &["target"]).map_err(io(format!(
@@ -127,7 +127,8 @@ fn make_kit(workspace: &Path, swap_root: &Path, student: &crates::StudentCrates)
     let log_path = swap_root.join("grading-kit.log");
     let log = std::fs::File::create(&log_path)
         .map_err(|e| Stop::from(GraderError::Io(format!("cannot create {}", log_path.display()), e)))?;
-    let made = kit::make(workspace, &workspace.join(kit::DEFAULT_DIR), student, &kit::Log::File(&log));
+    let made =
+        kit::make(workspace, &workspace.join(crate::locate::DEFAULT_KIT_DIR), student, &kit::Log::File(&log));
     match made {
         Ok(dir) => {
             let mut log = log;

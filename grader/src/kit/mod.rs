@@ -31,8 +31,6 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The grading kit's folder under the workspace, when none is given.
-pub const DEFAULT_DIR: &str = "target/grading-kit";
 /// The folder of the handout's skeleton crates, in the workspace.
 const SKELETONS: &str = "handout";
 /// The crate whose dev-dependencies the node workspace drops, with its
@@ -61,7 +59,7 @@ pub fn run(args: &crate::cli::KitArgs) -> Result<bool, GraderError> {
     let workspace = crate::locate::workspace(args.workspace.as_deref())?;
     let labs = crate::locate::reference_labs(args.labs.as_deref(), Some(&workspace))?;
     let crates = crate::crates::load(&labs)?;
-    let out = args.out.clone().unwrap_or_else(|| workspace.join(DEFAULT_DIR));
+    let out = args.out.clone().unwrap_or_else(|| workspace.join(crate::locate::DEFAULT_KIT_DIR));
     let out = make(&workspace, &out, &crates, &Log::Inherit)?;
     println!("grading kit ready in {}", out.display());
     Ok(true)
@@ -197,6 +195,5 @@ fn write(path: &Path, text: &str) -> Result<(), GraderError> {
 }
 
 fn remove(path: &Path) -> Result<(), GraderError> {
-    crate::submission::remove(path)
-        .map_err(|e| GraderError::Io(format!("cannot remove {}", path.display()), e))
+    crate::files::remove(path).map_err(|e| GraderError::Io(format!("cannot remove {}", path.display()), e))
 }

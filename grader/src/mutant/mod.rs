@@ -336,8 +336,8 @@ impl Mutant {
         };
         for krate in CRATES {
             let to = dest.join(krate);
-            crate::submission::remove(&to).map_err(|e| io("clear", &to, e))?;
-            crate::submission::copy_tree(&root.join(krate), &to, &["target"])
+            crate::files::remove(&to).map_err(|e| io("clear", &to, e))?;
+            crate::files::copy_tree(&root.join(krate), &to, &["target"])
                 .map_err(|e| io("copy to", &to, e))?;
         }
         for (target, text) in files {

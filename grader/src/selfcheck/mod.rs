@@ -27,7 +27,6 @@ use crate::execute::Schedule;
 use crate::locate;
 use crate::mutant::{self, Mutant};
 use crate::report::{pretty, write_atomic};
-use crate::submission;
 use matrix::{MATRIX_FORMAT, Matrix, Status};
 use runner::load::Profile;
 use runner::reaper;
@@ -208,7 +207,7 @@ fn prepare_out(out: &Path) -> Result<PathBuf, GraderError> {
     std::fs::create_dir_all(out).map_err(io)?;
     let out = out.canonicalize().map_err(io)?;
     for old in ["logs", "artifacts"] {
-        submission::remove(&out.join(old)).map_err(io)?;
+        crate::files::remove(&out.join(old)).map_err(io)?;
     }
     std::fs::create_dir_all(out.join("logs")).map_err(io)?;
     Ok(out)
