@@ -1,6 +1,7 @@
 //! What the self-check runs against each mutant, and how a group of tests
 //! judges it: the first test in catalogue order that fails killed the
-//! mutant, whatever order the tests ran in ([`judge`]).
+//! mutant, whatever order the tests ran in ([`judge`]), if its output says
+//! what the mutant's `diagnosis:` lines for that test require.
 
 use crate::catalogue::Entry;
 use crate::mutant::Mutant;
@@ -18,10 +19,14 @@ pub struct Unit {
 
 /// Checks that every test on the mutants' `ci:` lines and every group on
 /// their `groups:` lines is in the lab catalogue: a test filter that matches
-/// nothing would pass, and report a false survivor.
+/// nothing would pass, and report a false survivor. A `diagnosis:` line's
+/// test must be in the catalogue too, and in a group of the mutant's
+/// `groups:` line, so that the full matrix runs it as `--ci` does (the
+/// parser checks that it is on the `ci:` line).
 ///
 /// # Errors
-/// Every unknown test and group, with the mutants that name them.
+/// Every unknown test and group, with the mutants that name them (a
+/// diagnosis's with its file and line).
 pub fn validate(mutants: &[&Mutant], catalogue: &[Entry]) -> Result<(), String> {
     let mut unknown = Vec::new();
     for m in mutants {
@@ -30,6 +35,20 @@ pub fn validate(mutants: &[&Mutant], catalogue: &[Entry]) -> Result<(), String> 
         }
         for g in m.groups.iter().filter(|g| !catalogue.iter().any(|e| &e.group == *g)) {
             unknown.push(format!("group {g} (groups: of {})", m.name));
+        }
+        for d in &m.diagnoses {
+            match catalogue.iter().find(|e| e.id == d.test) {
+                None => unknown.push(format!("test {} (diagnosis: at {})", d.test, m.place(d))),
+                Some(e) if !m.groups.contains(&e.group) => unknown.push(format!(
+                    "test {} of group {} in no group of `groups: {}` (diagnosis: at {}; the full matrix \
+                     would never run it)",
+                    d.test,
+                    e.group,
+                    m.groups.join(" "),
+                    m.place(d)
+                )),
+                Some(_) => {}
+            }
         }
     }
     if unknown.is_empty() {
@@ -57,6 +76,31 @@ pub fn units(mutant: &Mutant, catalogue: &[Entry], ci: bool) -> Vec<Unit> {
         .collect()
 }
 
+/// One test's run against a mutant, and what its diagnosis lines found.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    /// The run.
+    pub run: Run,
+    /// The patterns of the mutant's diagnosis lines for this test that the
+    /// run's output did not match; looked at only when the run failed
+    /// (empty when the test has none, the run passed, or all matched).
+    pub unmatched: Vec<String>,
+}
+
+impl Ran {
+    /// A run of `test` against `mutant`: when it failed, `output` (its
+    /// captured output) is read and checked against the test's diagnosis
+    /// lines; a failing run whose output cannot be read matches none.
+    pub fn check(run: Run, mutant: &Mutant, test: &str, output: impl FnOnce() -> Option<String>) -> Ran {
+        let failed = matches!(run.outcome, Outcome::Failed { .. } | Outcome::TimedOut { .. });
+        let unmatched = match failed && mutant.diagnoses_of(test).next().is_some() {
+            false => Vec::new(),
+            true => mutant.unmatched(test, &output().unwrap_or_default()),
+        };
+        Ran { run, unmatched }
+    }
+}
+
 /// A unit's verdict from what is known of its tests' runs (by position in
 /// the unit's order; `None`: not run yet, or skipped): the first test in
 /// that order that did not pass decides, as if they ran one by one.
@@ -64,8 +108,14 @@ pub fn units(mutant: &Mutant, catalogue: &[Entry], ci: bool) -> Vec<Unit> {
 pub enum Judgement {
     /// A test before the deciding one has not finished yet.
     Pending,
-    /// This test failed (or was stopped at its time limit): it killed the mutant.
+    /// This test failed (or was stopped at its time limit), and its output
+    /// said what the mutant's diagnosis lines for it require, if any: it
+    /// killed the mutant.
     Killed(usize),
+    /// This test failed, but its output did not match a diagnosis line for
+    /// it ([`Ran::unmatched`]): it failed for another reason than the bug,
+    /// so the mutant is not killed.
+    WrongReason(usize),
     /// Every test passed (an exit status 0 without the tester's proof
     /// counts as a pass here: never a false kill).
     Survived,
@@ -75,13 +125,16 @@ pub enum Judgement {
 }
 
 /// The verdict of a unit whose runs, by position, are `runs`.
-pub fn judge(runs: &[Option<Run>]) -> Judgement {
+pub fn judge(runs: &[Option<Ran>]) -> Judgement {
     for (p, r) in runs.iter().enumerate() {
-        match r.as_ref().map(|r| &r.outcome) {
+        match r.as_ref().map(|r| (&r.run.outcome, r.unmatched.is_empty())) {
             None => return Judgement::Pending,
-            Some(Outcome::Passed | Outcome::Unproven) => continue,
-            Some(Outcome::Failed { .. } | Outcome::TimedOut { .. }) => return Judgement::Killed(p),
-            Some(Outcome::NotRun { .. } | Outcome::Error { .. }) => return Judgement::Error(p),
+            Some((Outcome::Passed | Outcome::Unproven, _)) => continue,
+            Some((Outcome::Failed { .. } | Outcome::TimedOut { .. }, true)) => return Judgement::Killed(p),
+            Some((Outcome::Failed { .. } | Outcome::TimedOut { .. }, false)) => {
+                return Judgement::WrongReason(p);
+            }
+            Some((Outcome::NotRun { .. } | Outcome::Error { .. }, _)) => return Judgement::Error(p),
         }
     }
     Judgement::Survived
@@ -89,21 +142,21 @@ pub fn judge(runs: &[Option<Run>]) -> Judgement {
 
 /// Whether a test before position `pos` has already ended without
 /// passing: then the test at `pos` cannot change the verdict, and is skipped.
-pub fn decided_before(runs: &[Option<Run>], pos: usize) -> bool {
+pub fn decided_before(runs: &[Option<Ran>], pos: usize) -> bool {
     runs[..pos.min(runs.len())]
         .iter()
         .flatten()
-        .any(|r| !matches!(r.outcome, Outcome::Passed | Outcome::Unproven))
+        .any(|r| !matches!(r.run.outcome, Outcome::Passed | Outcome::Unproven))
 }
 
 /// The seconds of the runs that count for the verdict `j`: those up to
 /// and including the deciding one (every one for a survivor).
-pub fn seconds(runs: &[Option<Run>], j: &Judgement) -> f64 {
+pub fn seconds(runs: &[Option<Ran>], j: &Judgement) -> f64 {
     let upto = match j {
-        Judgement::Killed(p) | Judgement::Error(p) => p + 1,
+        Judgement::Killed(p) | Judgement::WrongReason(p) | Judgement::Error(p) => p + 1,
         _ => runs.len(),
     };
-    runs[..upto].iter().flatten().map(|r| r.secs).sum()
+    runs[..upto].iter().flatten().map(|r| r.run.secs).sum()
 }
 
 #[cfg(test)]
@@ -128,12 +181,17 @@ mod tests {
             ci: ci.iter().map(|s| s.to_string()).collect(),
             known: None,
             variant: false,
+            diagnoses: Vec::new(),
             edits: Vec::new(),
             file: PathBuf::from("m.mut"),
         }
     }
 
-    fn run(outcome: Outcome) -> Run {
+    fn run(outcome: Outcome) -> Ran {
+        Ran { run: plain(outcome), unmatched: Vec::new() }
+    }
+
+    fn plain(outcome: Outcome) -> Run {
         Run {
             iteration: 1,
             seed: 9,
@@ -195,5 +253,59 @@ mod tests {
         runs[1] = Some(run(setup));
         assert_eq!(judge(&runs), Judgement::Error(1), "an error is not a kill");
         assert!(decided_before(&runs, 2));
+    }
+
+    /// `mutant` with a `diagnosis:` line for each (test, regex).
+    fn diagnosed(ci: &[&str], lines: &[(&str, &str)]) -> Mutant {
+        let mut m = mutant(&["2B"], ci);
+        for (i, (test, pattern)) in lines.iter().enumerate() {
+            m.diagnoses.push(crate::mutant::Diagnosis::parse(&format!("{test} {pattern}"), 10 + i).unwrap());
+        }
+        m
+    }
+
+    #[test]
+    fn a_kill_counts_only_when_the_output_says_what_its_diagnosis_lines_require() {
+        let m = diagnosed(&["B2B", "C2B"], &[("B2B", r"applied index \d+ again"), ("B2B", "LAB_SEED=")]);
+        let fail = || plain(Outcome::Failed { code: Some(1), signal: None });
+        let said = "test B2B failed: node 1 applied index 4 again\nreplay: LAB_SEED=7\n";
+        let right = Ran::check(fail(), &m, "B2B", || Some(said.into()));
+        assert!(right.unmatched.is_empty(), "{:?}", right.unmatched);
+        assert_eq!(judge(&[Some(right)]), Judgement::Killed(0));
+        // Failed, but not for the bug: a panic elsewhere, no seed printed.
+        let other = Ran::check(fail(), &m, "B2B", || Some("thread panicked at harness/src/x.rs\n".into()));
+        assert_eq!(other.unmatched, [r"applied index \d+ again", "LAB_SEED="]);
+        assert_eq!(judge(&[Some(other.clone())]), Judgement::WrongReason(0));
+        assert_eq!(seconds(&[Some(other.clone())], &Judgement::WrongReason(0)), 1.0);
+        // One line of two missing is a wrong reason too; an unreadable output matches nothing.
+        let half = Ran::check(fail(), &m, "B2B", || Some("node 1 applied index 4 again\n".into()));
+        assert_eq!(half.unmatched, ["LAB_SEED="]);
+        assert_eq!(Ran::check(fail(), &m, "B2B", || None).unmatched.len(), 2);
+        // Only the deciding test's diagnosis counts: a test without one kills as before,
+        // and a passing run is not read at all.
+        let by_c = Ran::check(fail(), &m, "C2B", || panic!("C2B has no diagnosis: not read"));
+        assert_eq!(judge(&[Some(run(Outcome::Passed)), Some(by_c)]), Judgement::Killed(1));
+        let passed = Ran::check(plain(Outcome::Passed), &m, "B2B", || panic!("a pass is not read"));
+        assert_eq!(judge(&[Some(passed), Some(other)]), Judgement::WrongReason(1));
+        let timed_out =
+            Ran::check(plain(Outcome::TimedOut { limit_secs: 1 }), &m, "B2B", || Some(String::new()));
+        assert_eq!(
+            judge(&[Some(timed_out)]),
+            Judgement::WrongReason(0),
+            "stopped at its limit, saying nothing"
+        );
+    }
+
+    #[test]
+    fn a_diagnosis_must_name_a_catalogue_test_of_the_mutants_groups() {
+        let c = catalogue();
+        assert!(validate(&[&diagnosed(&["C2B"], &[("C2B", "x")])], &c).is_ok());
+        let e = validate(&[&diagnosed(&["Nope2B"], &[("Nope2B", "x")])], &c).unwrap_err();
+        assert!(e.contains("test Nope2B (diagnosis: at m.mut:10)"), "{e}");
+        let e = validate(&[&diagnosed(&["E2C"], &[("E2C", "x")])], &c).unwrap_err();
+        assert!(
+            e.contains("test E2C of group 2C in no group of `groups: 2B` (diagnosis: at m.mut:10;"),
+            "{e}"
+        );
     }
 }
