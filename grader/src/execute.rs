@@ -308,7 +308,7 @@ mod tests {
         }
         assert!(!run.outcome.judged());
         assert_eq!(
-            judge(&[Some(Ran { run, unmatched: Vec::new() })]),
+            judge(&[Some(Ran { run, unmatched: Vec::new() })], &[]),
             Judgement::Error(0),
             "the self-check counts it as an error, not a kill"
         );

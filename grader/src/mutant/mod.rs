@@ -28,7 +28,7 @@
 //! mutant, instead of silently testing nothing.
 //!
 //! A `diagnosis: TEST REGEX` line says why TEST must fail against the
-//! mutant: when TEST is the test that kills it, that run's output must
+//! mutant: whenever TEST fails against it, that run's output must
 //! match REGEX (a Rust [`regex`], the rest of the line, no trailing comment;
 //! matched line by line as `grep` does: `^` and `$` match at each line's
 //! ends and `.` does not cross one), or the kill is a wrong reason. A
@@ -67,7 +67,7 @@ pub struct Mutant {
     /// that test (it fails a correct Raft).
     pub variant: bool,
     /// Its `diagnosis:` lines, in file order: what the output of a test
-    /// that kills it must say.
+    /// that fails against it must say.
     pub diagnoses: Vec<Diagnosis>,
     /// Its edits, in order.
     pub edits: Vec<Edit>,
@@ -75,8 +75,8 @@ pub struct Mutant {
     pub file: PathBuf,
 }
 
-/// One `diagnosis: TEST REGEX` line: when `test` kills the mutant, the
-/// run's output must match `pattern`, or the test failed for another reason.
+/// One `diagnosis: TEST REGEX` line: when `test` fails against the mutant,
+/// the run's output must match `pattern`, or it failed for another reason.
 #[derive(Debug, Clone)]
 pub struct Diagnosis {
     /// The catalogue id of the test ("InitialElection2A"); on the mutant's `ci:` line.

@@ -12,8 +12,11 @@
 //! A unit's verdict does not depend on the order its tests ran in: it is
 //! the first test in the unit's order that did not pass ([`units::judge`]),
 //! as when they ran one by one. A test is skipped when a test before it in
-//! the unit's order has already failed; a test after the deciding one that
-//! was already running is let finish and not counted.
+//! the unit's order has already failed, unless the mutant has `diagnosis:`
+//! lines for it: those always run, and a failure of theirs without the
+//! output the lines require makes the cell a wrong reason. Another test
+//! after the deciding one that was already running is let finish and not
+//! counted.
 
 use super::matrix::{Row, Verdict};
 use super::units::{self, Judgement, Ran, Unit};
@@ -99,7 +102,8 @@ pub fn run_all(
             Task::Test { m, round, unit, pos, node } => {
                 let decided = {
                     let cells = cells.lock().unwrap_or_else(|e| e.into_inner());
-                    cells.get(&(*m, *round, *unit)).is_some_and(|c| units::decided_before(c, *pos))
+                    let u = &units[*m][*unit];
+                    cells.get(&(*m, *round, *unit)).is_some_and(|c| units::skipped(u, c, *pos))
                 };
                 if decided {
                     return Output::Ran(None);
@@ -158,9 +162,10 @@ pub fn run_all(
                 let cell = cells
                     .entry((*m, *round, *unit))
                     .or_insert_with(|| vec![None; units[*m][*unit].tests.len()]);
-                let was = units::judge(cell);
+                let diagnosed = &units[*m][*unit].diagnosed;
+                let was = units::judge(cell, diagnosed);
                 cell[*pos] = Some(run);
-                let now = units::judge(cell);
+                let now = units::judge(cell, diagnosed);
                 if was == Judgement::Pending && now != Judgement::Pending {
                     eprintln!(
                         "   {} round {round} {}: {}",
@@ -314,7 +319,7 @@ fn rows(
                     Some(true) => {
                         let empty = vec![None; unit.tests.len()];
                         let cell = cells.get(&(m, round, i)).unwrap_or(&empty);
-                        let j = units::judge(cell);
+                        let j = units::judge(cell, &unit.diagnosed);
                         let secs = units::seconds(cell, &j);
                         let at = |p: usize| cell[p].as_ref().map(|r| &r.run);
                         rows.push(match j {
