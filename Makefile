@@ -59,7 +59,7 @@ SELFCHECK_ARGS ?=
 # The targets and their `## ` help lines, for `make help`.
 HELP_LINES = grep -E '^[a-zA-Z0-9_-]+:.*\#\# ' $(MAKEFILE_LIST) | awk -F ':.*\#\# ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-.PHONY: portable chromium bench-checker bench-spawn grader-e2e grade grading-kit sandbox handout test-handout selfcheck selfcheck-ci help build test $(GROUP_TARGETS) check fmt lint unit bench-proxy clean
+.PHONY: portable chromium bench-checker bench-spawn grader-e2e grade grading-kit sandbox handout test-handout selfcheck selfcheck-ci contract help build test $(GROUP_TARGETS) check fmt lint unit bench-proxy clean
 
 help: ## Show this help
 	@$(HELP_LINES) | sed -n '1,/^  make test /p'
@@ -115,10 +115,10 @@ sandbox: ## Install bubblewrap for the grader's sandbox (as root; otherwise says
 chromium: ## Install headless Chromium for the timeline page's browser test (as root; otherwise says what is missing)
 	@scripts/install-chromium.sh
 
-check: sandbox chromium lint unit build ## Everything CI runs: lint, kit tests, every lab group, broken fixtures, the grader end to end, the handout, the CI self-check, the portable path
+check: sandbox chromium lint unit build ## Everything CI runs: lint, kit tests, every lab group, the contract mutants, the grader end to end, the handout, the CI self-check, the portable path
 	$(RELEASE_BUILD)
 	target/release/grader run --out target/check-grade $(GRADE_ARGS)
-	scripts/check-fixture.sh
+	$(MAKE) --no-print-directory contract
 	$(MAKE) --no-print-directory grader-e2e
 	@if [ -d handout ]; then scripts/test-handout.sh; fi
 	@if [ -d selfcheck ]; then $(MAKE) --no-print-directory selfcheck-ci; fi
@@ -163,6 +163,10 @@ selfcheck-ci: ## Reduced self-check: every mutant x the test that kills it faste
 	$(SELFCHECK_TOOLS)
 	target/release/grader selfcheck --ci $(SELFCHECK_ARGS)
 	target/release/grader selfcheck --ci --catalogue selfcheck/variants --out target/selfcheck-variants
+
+contract: ## The tester's contract checks: each broken crate of selfcheck/contract/ must fail its test with the message its diagnosis lines name
+	$(SELFCHECK_TOOLS)
+	target/release/grader selfcheck --ci --catalogue selfcheck/contract --out target/selfcheck-contract
 
 clean: ## Remove build output
 	$(CARGO) clean

@@ -13,7 +13,7 @@
 # rules (handout/README.md, handout/wording.pl), this script and the handout's test, CI settings, build output and history,
 # and what only course staff use: the kit's README, docs/trust-boundary.md, docs/adding-a-lab.md,
 # docs/ci/, the grader's README, end-to-end tests and hostile fixtures, the
-# skeleton-versus-kit docs test and scripts/check-fixture.sh. The Makefile
+# skeleton-versus-kit docs test. The Makefile
 # loses the targets that need what is left out, and the kit files that call
 # the kit's own crates "the reference" are reworded (handout/wording.pl).
 # Fails if any of the kit's own sources is found in the result.
@@ -44,7 +44,7 @@ excluded() {
     # self-check's broken crates.
     README.md|docs/trust-boundary.md|docs/adding-a-lab.md|docs/ci/*) return 0 ;;
     grader/README.md|grader/tests/e2e.rs|grader/tests/mutant.rs|grader/fixtures/*) return 0 ;;
-    node/tests/contract_docs.rs|scripts/check-fixture.sh|scripts/check-portable.sh) return 0 ;;
+    node/tests/contract_docs.rs|scripts/check-portable.sh) return 0 ;;
   esac
   return 1
 }
@@ -79,7 +79,7 @@ cp "$root/handout/README.md" "$dest/README.md"
 # The Makefile without the targets whose scripts or folders are left out
 # (each rule, or variable group, is a paragraph of its own: dropped whole),
 # and without their names in .PHONY and the help.
-staff_targets="check grader-e2e handout test-handout selfcheck selfcheck-ci bench-checker portable"
+staff_targets="check grader-e2e handout test-handout selfcheck selfcheck-ci contract bench-checker portable"
 perl -e '
   my %drop = map { $_ => 1 } split " ", shift;
   local $/ = "";

@@ -56,7 +56,7 @@ check "no mutants, skeleton folder, build output or history" \
 # What only course staff use, left out on purpose (the kit's README is
 # replaced by the student guide).
 staff_only="docs/trust-boundary.md docs/adding-a-lab.md docs/ci grader/README.md grader/tests/e2e.rs grader/tests/mutant.rs
-  grader/fixtures node/tests/contract_docs.rs scripts/check-fixture.sh scripts/check-portable.sh
+  grader/fixtures node/tests/contract_docs.rs scripts/check-portable.sh
   scripts/make-handout.sh scripts/test-handout.sh"
 left_out() { case " $(echo $staff_only) " in *" $1 "*) return 0 ;; esac; return 1; }
 present=$(for p in $staff_only; do [ -e "$dest/$p" ] && echo "$p"; done)
@@ -82,8 +82,7 @@ kit_copy() {
   done < <(diff -rq --exclude=target "$root/$1" "$dest/$1" 2>&1)
   return $bad
 }
-for kit in labrpc control platform node harness labs lincheck grader docs scripts Cargo.toml Cargo.lock rustfmt.toml \
-           fixtures/raft-all-leaders; do
+for kit in labrpc control platform node harness labs lincheck grader docs scripts Cargo.toml Cargo.lock rustfmt.toml; do
   check "$kit is the kit's (reworded where handout/wording.pl says)" 'kit_copy "$kit"'
 done
 check "the grader is in the handout" '[ -f "$dest/grader/Cargo.toml" ] && [ -d "$dest/grader/src" ]'
@@ -97,7 +96,7 @@ check "make help lists the students' targets" \
   '( for t in build test test-2A test-2B test-2C test-2D test-3A test-3B grade lint; do
        grep -qE "^  make $t " <<<"$help" || exit 1; done )'
 check "make help lists no target that needs what is left out" \
-  '! grep -qE "^  make (check|grader-e2e|handout|test-handout|selfcheck|selfcheck-ci|bench-checker|portable) " <<<"$help"'
+  '! grep -qE "^  make (check|grader-e2e|handout|test-handout|selfcheck|selfcheck-ci|contract|bench-checker|portable) " <<<"$help"'
 check "the Makefile still reads (make -n test-2A grade)" \
   'make -C "$dest" --no-print-directory -n test-2A grade >/dev/null 2>&1'
 

@@ -98,8 +98,9 @@ pub enum Cmd {
     /// Mutation-test the lab tests: build each mutant, run the tests that
     /// should kill it, print and write the kill matrix.
     ///
-    /// Exit status: 0 every mutant was killed on every round, 1 one survived,
-    /// 2 the self-check could not run or judge (a mutant does not apply or
+    /// Exit status: 0 every mutant was killed on every round, 1 one survived
+    /// or a test failed against one for a wrong reason (its output lacked
+    /// what the mutant's `diagnosis:` lines require), 2 the self-check could not run or judge (a mutant does not apply or
     /// does not build, a test or group it names is not in the catalogue, a
     /// test the kit could not set up, …).
     Selfcheck(SelfcheckArgs),

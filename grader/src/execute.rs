@@ -247,7 +247,7 @@ mod tests {
         let why = disagreement(30_000, 2.0).expect("a 30 s test over in 2 s");
         assert!(why.contains("30.00 s") && why.contains("2.00 s"), "{why}");
     }
-    use crate::selfcheck::units::{Judgement, judge};
+    use crate::selfcheck::units::{Judgement, Ran, judge};
 
     /// A runner that fails to set its test up, as `labs` does without a node binary.
     fn setup_failing_labs(dir: &Path) -> PathBuf {
@@ -308,7 +308,7 @@ mod tests {
         }
         assert!(!run.outcome.judged());
         assert_eq!(
-            judge(&[Some(run)]),
+            judge(&[Some(Ran { run, unmatched: Vec::new() })], &[]),
             Judgement::Error(0),
             "the self-check counts it as an error, not a kill"
         );

@@ -94,6 +94,18 @@ fn grade_within(out: &Path, submission: Option<&Path>, extra: &[&str], limit: Du
     run_bounded(&mut cmd, limit)
 }
 
+/// A broken raft: the reference with the contract mutant `raft-all-leaders`
+/// (every peer claims to lead term 1), written in `tmp` by `grader mutant apply`.
+fn all_leaders(tmp: &Path) -> PathBuf {
+    let dest = tmp.join("raft-all-leaders");
+    let mut cmd = grader();
+    cmd.args(["mutant", "apply", "raft-all-leaders"]).arg(&dest);
+    cmd.arg("--catalogue").arg(workspace().join("selfcheck/contract")).arg("--workspace").arg(workspace());
+    let out = run(&mut cmd);
+    assert!(out.status.success(), "cannot make the raft-all-leaders crate");
+    dest.join("raft")
+}
+
 /// A submission folder holding `raft/`, a copy of `crate_dir`.
 fn submission(tmp: &Path, crate_dir: &Path) -> PathBuf {
     let sub = tmp.join("submission");
@@ -131,7 +143,7 @@ fn the_default_rubric_names_only_catalogue_tests() {
 fn a_broken_raft_scores_less_with_reasons() {
     let _lock = SWAP.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
-    let sub = submission(tmp.path(), &workspace().join("fixtures/raft-all-leaders"));
+    let sub = submission(tmp.path(), &all_leaders(tmp.path()));
     let out_dir = tmp.path().join("out");
     let (out, pid) = grade(
         &out_dir,
@@ -519,6 +531,40 @@ fn hostile_new_dependency() {
     assert!(message.contains("dependency the kit does not have"), "{message}");
 }
 
+/// The release grader, as `make test-2A RAFT=…` runs it (scripts/swap-build.sh).
+fn release_grader() -> PathBuf {
+    let grader = workspace().join("target/release/grader");
+    assert!(grader.is_file(), "build the kit first: cargo build --release -p grader -p node -p labs");
+    grader
+}
+
+/// A local build is a grading build: `grader build` (what `make test-2A
+/// RAFT=…` builds through) refuses a crate that adds a dependency with the
+/// grading's own message, exit status 1, and prints no node, so no test
+/// runs against it.
+#[test]
+#[ignore = "slow: builds a fixture from the grading kit; run with make grader-e2e"]
+fn a_local_build_refuses_a_new_dependency_before_any_test() {
+    let _lock = SWAP.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let sub = submission(tmp.path(), &fixture_dir("new-dependency"));
+    let mut cmd = Command::new(release_grader());
+    cmd.current_dir(workspace()).env_remove("LAB_SEED").env_remove("LAB_NODE");
+    cmd.arg("build").arg(&sub).arg("--workspace").arg(workspace());
+    cmd.arg("--kit").arg(workspace().join("target/grading-kit")).arg("--swap-root").arg(swap_root());
+    let run = run_bounded(&mut cmd, HOSTILE_BOUND);
+    assert!(!run.timed_out, "the build took more than {HOSTILE_BOUND:?} and was stopped");
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&run.out.stdout), String::from_utf8_lossy(&run.out.stderr));
+    assert_eq!(run.out.status.code(), Some(1), "a refused build is exit status 1: {stderr}");
+    assert!(
+        stderr.contains("grader build: the submission uses a dependency the kit does not have"),
+        "{stderr}"
+    );
+    assert!(stdout.trim().is_empty(), "no node is printed, so nothing runs: {stdout}");
+    assert!(!format!("{stdout}{stderr}").lines().any(|l| l.starts_with("test result")), "a test ran");
+}
+
 #[test]
 #[ignore = "slow: builds a hostile fixture; run with make grader-e2e"]
 fn hostile_endless_build_script() {
@@ -646,7 +692,7 @@ fn hostile_links_at_every_level_are_refused() {
 fn hostile_manifest_link_to_a_file_outside_is_neither_read_nor_written() {
     let tmp = tempfile::tempdir().unwrap();
     let planted = Planted::new(tmp.path());
-    let sub = submission(tmp.path(), &workspace().join("fixtures/raft-all-leaders"));
+    let sub = submission(tmp.path(), &all_leaders(tmp.path()));
     // A grader that copied the link as a link and renamed the package in
     // the copy would write "raft" into the canary; one that read it would
     // quote the canary's name in its messages.
@@ -660,7 +706,7 @@ fn hostile_manifest_link_to_a_file_outside_is_neither_read_nor_written() {
 #[ignore = "slow: grades three submissions (refused at intake); run with make grader-e2e"]
 fn hostile_special_files_in_the_submission_are_refused_without_hanging() {
     let tmp = tempfile::tempdir().unwrap();
-    let all_leaders = workspace().join("fixtures/raft-all-leaders");
+    let broken = all_leaders(tmp.path());
     // A FIFO (an open for reading waits for a writer), a socket (kept
     // listening through the grading), and, as root, a device that reads as
     // endless zeros.
@@ -672,7 +718,7 @@ fn hostile_special_files_in_the_submission_are_refused_without_hanging() {
         let case_tmp = tmp.path().join(name);
         std::fs::create_dir_all(&case_tmp).unwrap();
         let planted = Planted::new(&case_tmp);
-        let sub = submission(&case_tmp, &all_leaders);
+        let sub = submission(&case_tmp, &broken);
         let special = sub.join("raft/src").join(name);
         let _listener = match name {
             "pipe" => {
@@ -697,7 +743,7 @@ fn hostile_special_files_in_the_submission_are_refused_without_hanging() {
 fn hostile_sparse_terabyte_file_is_refused_for_its_size() {
     let tmp = tempfile::tempdir().unwrap();
     let planted = Planted::new(tmp.path());
-    let sub = submission(tmp.path(), &workspace().join("fixtures/raft-all-leaders"));
+    let sub = submission(tmp.path(), &all_leaders(tmp.path()));
     // One tebibyte by its length, nothing on disk: copied naively, it
     // would fill the disk; it counts by its length.
     let huge = std::fs::File::create(sub.join("raft/huge.bin")).unwrap();

@@ -12,6 +12,7 @@
 //! ci: FailAgree2B Rejoin2B            # the test(s) that kill it fastest (the CI matrix)
 //! known: why it survives              # optional: a recorded survivor, reported but not failed
 //! expect: pass                        # optional: a correct variant, which every test must pass
+//! diagnosis: FailAgree2B agreement    # optional, repeatable: TEST REGEX (see below)
 //! edit raft/src/replication.rs
 //! <<<<
 //!     exact lines of the reference (the anchor)
@@ -25,7 +26,16 @@
 //! ones before it left). A mutant whose anchor drifted from the reference
 //! fails loudly, naming the `.mut` file, the line of its `edit` and the
 //! mutant, instead of silently testing nothing.
+//!
+//! A `diagnosis: TEST REGEX` line says why TEST must fail against the
+//! mutant: whenever TEST fails against it, that run's output must
+//! match REGEX (a Rust [`regex`], the rest of the line, no trailing comment;
+//! matched line by line as `grep` does: `^` and `$` match at each line's
+//! ends and `.` does not cross one), or the kill is a wrong reason. A
+//! mutant may have several, for one test or more; TEST must be on its `ci:`
+//! line (what `grader selfcheck --ci` runs), and a correct variant has none.
 
+use regex::{Regex, RegexBuilder};
 use std::path::{Component, Path, PathBuf};
 
 /// The crates a mutant may edit, copied whole into its scratch folder.
@@ -56,10 +66,57 @@ pub struct Mutant {
     /// bug: every test it runs must pass, and a kill is a finding against
     /// that test (it fails a correct Raft).
     pub variant: bool,
+    /// Its `diagnosis:` lines, in file order: what the output of a test
+    /// that fails against it must say.
+    pub diagnoses: Vec<Diagnosis>,
     /// Its edits, in order.
     pub edits: Vec<Edit>,
     /// The file it was read from.
     pub file: PathBuf,
+}
+
+/// One `diagnosis: TEST REGEX` line: when `test` fails against the mutant,
+/// the run's output must match `pattern`, or it failed for another reason.
+#[derive(Debug, Clone)]
+pub struct Diagnosis {
+    /// The catalogue id of the test ("InitialElection2A"); on the mutant's `ci:` line.
+    pub test: String,
+    /// What its output must match, line by line (multi-line mode).
+    pub pattern: Regex,
+    /// The line of the `diagnosis:` in the mutant file (1-based).
+    pub line: usize,
+}
+
+impl PartialEq for Diagnosis {
+    fn eq(&self, other: &Diagnosis) -> bool {
+        (&self.test, self.pattern.as_str(), self.line) == (&other.test, other.pattern.as_str(), other.line)
+    }
+}
+
+impl Diagnosis {
+    /// Parses the value of a `diagnosis:` line: a test id, blanks, a regex.
+    ///
+    /// # Errors
+    /// If the test or the regex is missing, or the regex does not compile.
+    pub fn parse(value: &str, line: usize) -> Result<Diagnosis, String> {
+        let value = value.trim();
+        let Some((test, pattern)) = value.split_once(char::is_whitespace) else {
+            return Err(format!(
+                "`diagnosis:` is `TEST REGEX` (a test id, then what its output must match), found `{value}`"
+            ));
+        };
+        let pattern = pattern.trim();
+        let pattern = RegexBuilder::new(pattern)
+            .multi_line(true)
+            .build()
+            .map_err(|e| format!("the diagnosis of {test} is not a regex: {e}"))?;
+        Ok(Diagnosis { test: test.to_string(), pattern, line })
+    }
+
+    /// Whether `output`, a run's captured output, says what this line requires.
+    pub fn matches(&self, output: &str) -> bool {
+        self.pattern.is_match(output)
+    }
 }
 
 /// One `edit` block.
@@ -147,12 +204,15 @@ pub fn find<'a>(mutants: &'a [Mutant], name: &str, dir: &Path) -> Result<&'a Mut
 /// Naming the line at fault: an unknown or repeated field, a line that is
 /// neither a field, an edit nor a comment, an edit block without `<<<<`,
 /// `====` or `>>>>`, an empty anchor, an edit that changes nothing or edits
-/// outside [`CRATES`], a missing field, a name other than the file's, no edit.
+/// outside [`CRATES`], a missing field, a name other than the file's, no edit;
+/// a `diagnosis:` without a test and a regex, whose regex does not compile,
+/// whose test is not on the `ci:` line, or on a correct variant.
 pub fn parse(file: &Path, text: &str) -> Result<Mutant, MutantError> {
     let err = |line: usize, why: String| MutantError::at(file, Some(line), why);
     let lines: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
     let mut fields: Vec<(&str, String, usize)> = Vec::new();
     let mut edits = Vec::new();
+    let mut diagnoses: Vec<Diagnosis> = Vec::new();
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
@@ -174,8 +234,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Mutant, MutantError> {
             ));
         };
         let key = key.trim();
+        if key == DIAGNOSIS {
+            diagnoses.push(Diagnosis::parse(value, i).map_err(|why| err(i, why))?);
+            continue;
+        }
         let Some(&known) = FIELDS.iter().find(|f| **f == key) else {
-            return Err(err(i, format!("unknown field `{key}` (known: {})", FIELDS.join(", "))));
+            return Err(err(i, format!("unknown field `{key}` (known: {}, {DIAGNOSIS})", FIELDS.join(", "))));
         };
         if let Some((_, _, first)) = fields.iter().find(|(k, _, _)| *k == known) {
             return Err(err(i, format!("field `{key}` given twice (first on line {first})")));
@@ -215,6 +279,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Mutant, MutantError> {
                 return Err(err(*line, format!("`expect:` is `pass` or `kill`, not `{v}`")));
             }
         },
+        diagnoses,
         edits,
         file: file.to_path_buf(),
         name,
@@ -222,11 +287,32 @@ pub fn parse(file: &Path, text: &str) -> Result<Mutant, MutantError> {
     if mutant.edits.is_empty() {
         return Err(MutantError::at(file, None, format!("mutant {}: no `edit` block", mutant.name)));
     }
+    for d in &mutant.diagnoses {
+        if mutant.variant {
+            return Err(err(
+                d.line,
+                "a correct variant (`expect: pass`) must pass: it has no diagnosis".into(),
+            ));
+        }
+        if !mutant.ci.contains(&d.test) {
+            return Err(err(
+                d.line,
+                format!(
+                    "the diagnosis names {}, which is not on the `ci:` line ({}): \
+                     `grader selfcheck --ci` would never run it",
+                    d.test,
+                    mutant.ci.join(" ")
+                ),
+            ));
+        }
+    }
     Ok(mutant)
 }
 
-/// The fields a mutant file may have.
+/// The fields a mutant file may have once.
 const FIELDS: [&str; 6] = ["name", "bug", "groups", "ci", "known", "expect"];
+/// The field a mutant file may repeat: `diagnosis: TEST REGEX`.
+const DIAGNOSIS: &str = "diagnosis";
 
 /// Parses the edit block whose `edit` line is `lines[start]`; returns it and
 /// the index of the line after its `>>>>`.
@@ -282,6 +368,25 @@ fn check_target(target: &str) -> Result<(), String> {
 }
 
 impl Mutant {
+    /// Its diagnosis lines for `test`.
+    pub fn diagnoses_of<'a>(&'a self, test: &'a str) -> impl Iterator<Item = &'a Diagnosis> + 'a {
+        self.diagnoses.iter().filter(move |d| d.test == test)
+    }
+
+    /// Where diagnosis `d` is written: "selfcheck/contract/apply-twice.mut:5".
+    pub fn place(&self, d: &Diagnosis) -> String {
+        format!("{}:{}", self.file.display(), d.line)
+    }
+
+    /// The patterns of its diagnosis lines for `test` that `output` does
+    /// not match, in file order (empty: `output` says all they require).
+    pub fn unmatched(&self, test: &str, output: &str) -> Vec<String> {
+        self.diagnoses_of(test)
+            .filter(|d| !d.matches(output))
+            .map(|d| d.pattern.as_str().to_string())
+            .collect()
+    }
+
     /// The files this mutant changes, with their mutated text, computed from
     /// the reference crates in `root` (which are only read).
     ///

@@ -177,6 +177,9 @@ fn every_catalogue_of_the_kit_applies_to_the_reference() {
     for dir in ["selfcheck/mutants", "selfcheck/contract", "selfcheck/variants"] {
         for m in load(&root.join(dir)).unwrap() {
             m.mutated_files(root).unwrap_or_else(|e| panic!("{e}"));
+            // A contract mutant exists to make one check of the tester fail:
+            // its diagnosis lines say which message proves it did.
+            assert!(dir != "selfcheck/contract" || !m.diagnoses.is_empty(), "{}: no diagnosis", m.name);
             for g in &m.groups {
                 assert!(["2A", "2B", "2C", "2D", "3A", "3B"].contains(&g.as_str()), "{}: group {g}", m.name);
             }
@@ -214,8 +217,62 @@ fn every_catalogue_of_the_kit_applies_to_the_reference() {
         "apply-twice",
         "double-leader-at-start",
         "stuck-vote",
+        "raft-all-leaders",
+        "leader-by-claim",
+        "snapshot-not-redelivered",
         "commit-past-last-new",
     ] {
         assert!(names.iter().any(|n| n == want), "the catalogue lacks {want}");
     }
+}
+
+#[test]
+fn diagnosis_lines_parse_into_a_test_and_a_regex_each() {
+    let lines = "diagnosis: A2B two leaders in term 1: .*as it happened\ndiagnosis: A2B LAB_SEED=  # kept\n\
+                 diagnosis: B2B ^\\s+last lines of each node$\n";
+    let m = parse_as("m", &text("m", &format!("{lines}{EDIT}"))).unwrap();
+    let d: Vec<_> = m.diagnoses.iter().map(|d| (d.test.as_str(), d.pattern.as_str(), d.line)).collect();
+    assert_eq!(
+        d,
+        [
+            ("A2B", "two leaders in term 1: .*as it happened", 7),
+            ("A2B", "LAB_SEED=  # kept", 8),
+            ("B2B", "^\\s+last lines of each node$", 9)
+        ],
+        "the regex is the rest of the line, a # included"
+    );
+    assert_eq!(m.diagnoses_of("A2B").count(), 2);
+    let said = "x\ntwo leaders in term 1: 0 and 2, said so as it happened\nLAB_SEED=  # kept\n";
+    assert!(m.unmatched("A2B", said).is_empty());
+    assert_eq!(
+        m.unmatched("A2B", "two leaders in term 1:\nas it happened\n"),
+        [d[0].1, d[1].1],
+        "`.` stays in its line"
+    );
+    assert!(
+        m.unmatched("B2B", "failed\n  last lines of each node\n").is_empty(),
+        "^ and $ match at each line"
+    );
+    assert_eq!(m.place(&m.diagnoses[2]), "cat/m.mut:9");
+    assert!(parse_as("m", &text("m", EDIT)).unwrap().diagnoses.is_empty(), "the field is optional");
+}
+
+#[test]
+fn a_bad_diagnosis_is_named_by_its_file_and_line() {
+    let bad = |line: &str| parse_error(&text("m", &format!("{line}\n{EDIT}")));
+    let e = bad("diagnosis: A2B term (1 has");
+    assert!(e.starts_with("cat/m.mut:7: the diagnosis of A2B is not a regex: "), "{e}");
+    assert!(e.contains("unclosed group"), "{e}");
+    assert_eq!(
+        bad("diagnosis: A2B"),
+        "cat/m.mut:7: `diagnosis:` is `TEST REGEX` (a test id, then what its output must match), found `A2B`"
+    );
+    assert_eq!(
+        bad("diagnosis: Nope2B failed"),
+        "cat/m.mut:7: the diagnosis names Nope2B, which is not on the `ci:` line (A2B B2B): \
+         `grader selfcheck --ci` would never run it"
+    );
+    let variant = bad("expect: pass\ndiagnosis: A2B x");
+    assert_eq!(variant, "cat/m.mut:8: a correct variant (`expect: pass`) must pass: it has no diagnosis");
+    assert!(bad("diagnosiss: A2B x").contains("(known: name, bug, groups, ci, known, expect, diagnosis)"));
 }

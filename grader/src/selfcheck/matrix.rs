@@ -19,6 +19,10 @@ pub enum Verdict {
     Killed,
     /// Every test passed against the mutant: a finding against the tests.
     Survived,
+    /// A test failed against the mutant, but its output did not say what
+    /// the mutant's `diagnosis:` lines for it require: not a kill (the test
+    /// failed for another reason than the bug), and a finding.
+    WrongReason,
     /// The mutant did not build, so nothing ran: a finding against the mutant.
     BuildFailed,
     /// A test could not be judged (it never started, or the kit could not
@@ -43,7 +47,9 @@ pub struct Row {
     pub seed: Option<u64>,
     /// Seconds the group's runs took.
     pub seconds: f64,
-    /// For an [`Verdict::Error`]: the test and why it could not be judged.
+    /// For an [`Verdict::Error`]: the test and why it could not be judged;
+    /// for a [`Verdict::WrongReason`]: the test, the diagnoses its output
+    /// did not match, and where that output is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -80,6 +86,9 @@ pub enum Status {
     BuildFailed(Vec<String>),
     /// These correct variants failed a test: (variant, test) pairs.
     VariantsKilled(Vec<(String, String)>),
+    /// A test failed against these mutants without the output their
+    /// `diagnosis:` lines require.
+    WrongReason(Vec<String>),
     /// A test of these mutants could not be judged (kit or setup errors):
     /// the matrix is incomplete.
     Errors(Vec<String>),
@@ -142,7 +151,8 @@ impl Matrix {
     }
 
     /// The verdict: build failures and errors first (the check is
-    /// incomplete), then correct variants a test failed, then survivors.
+    /// incomplete), then correct variants a test failed, then kills for a
+    /// wrong reason, then survivors.
     pub fn status(&self) -> Status {
         let broken = self.mutants_with(Verdict::BuildFailed);
         if !broken.is_empty() {
@@ -156,6 +166,10 @@ impl Matrix {
         if !killed.is_empty() {
             return Status::VariantsKilled(killed);
         }
+        let wrong = self.mutants_with(Verdict::WrongReason);
+        if !wrong.is_empty() {
+            return Status::WrongReason(wrong);
+        }
         let mut new: Vec<String> = Vec::new();
         for (m, _) in self.survivors() {
             if !self.known.contains(&m) && !self.variants.contains(&m) && !new.contains(&m) {
@@ -167,8 +181,8 @@ impl Matrix {
 
     /// The console view: one row per mutant, one column per group (or
     /// "ci"); a cell is the test that killed the mutant (the distinct
-    /// killers over the rounds joined by "/"), SURVIVED, or BUILD-FAILED;
-    /// then the survivors.
+    /// killers over the rounds joined by "/"), SURVIVED, WRONG-REASON, or
+    /// BUILD-FAILED; then the findings.
     pub fn table(&self) -> String {
         let mut mutants: Vec<&str> = Vec::new();
         let mut columns: Vec<&str> = Vec::new();
@@ -187,6 +201,7 @@ impl Matrix {
                 let word = match r.result {
                     Verdict::Killed => r.killed_by.as_deref().unwrap_or("killed"),
                     Verdict::Survived => "SURVIVED",
+                    Verdict::WrongReason => "WRONG-REASON",
                     Verdict::BuildFailed => "BUILD-FAILED",
                     Verdict::Error => "ERROR",
                 };
@@ -275,9 +290,30 @@ impl Matrix {
                 errors.join(", ")
             );
         }
+        let wrong: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|r| r.result == Verdict::WrongReason)
+            .map(|r| {
+                format!(
+                    "{} ({}, round {}: {})",
+                    r.mutant,
+                    r.group,
+                    r.round,
+                    r.error.as_deref().unwrap_or("?")
+                )
+            })
+            .collect();
+        if !wrong.is_empty() {
+            out += &format!(
+                "WRONG REASON (a test failed, but its output lacks what the mutant's diagnosis lines require; \
+                 not kills): {}\n",
+                wrong.join("; ")
+            );
+        }
         if !new.is_empty() {
             out += &format!("SURVIVORS: {}\n", list(&new));
-        } else if broken.is_empty() && errors.is_empty() {
+        } else if broken.is_empty() && errors.is_empty() && wrong.is_empty() {
             out += &match known.is_empty() {
                 true => format!(
                     "all {} mutants killed in every group they were run against, on every round\n",
@@ -297,6 +333,7 @@ fn verdict_word(v: Verdict) -> &'static str {
     match v {
         Verdict::Killed => "killed",
         Verdict::Survived => "SURVIVED",
+        Verdict::WrongReason => "WRONG-REASON",
         Verdict::BuildFailed => "BUILD-FAILED",
         Verdict::Error => "ERROR",
     }
@@ -421,5 +458,30 @@ mod tests {
         let json: serde_json::Value = serde_json::to_value(&m).unwrap();
         assert_eq!(json["rows"][0]["result"], "killed");
         assert_eq!(json["rows"][1]["killed_by"], "Y2B");
+    }
+
+    #[test]
+    fn a_kill_for_a_wrong_reason_is_a_finding_not_a_kill() {
+        let mut w = row(1, "apply-twice", "ci", None);
+        w.result = Verdict::WrongReason;
+        w.seed = Some(7);
+        w.error = Some("BasicAgree2B: its output did not match `applied index`".into());
+        let m = matrix(vec![row(1, "a", "ci", Some("X2A")), w], &["apply-twice"]);
+        assert_eq!(
+            m.status(),
+            Status::WrongReason(vec!["apply-twice".into()]),
+            "a `known:` line does not excuse it"
+        );
+        let t = m.table();
+        assert!(t.contains("  apply-twice  WRONG-REASON\n"), "{t}");
+        assert!(
+            t.contains("not kills): apply-twice (ci, round 1: BasicAgree2B: its output did not match `applied index`)"),
+            "{t}"
+        );
+        assert!(!t.contains("mutants killed"), "{t}");
+        assert!(m.tsv().contains("1\tapply-twice\tci\tWRONG-REASON\t-\t12\t7\n"), "{}", m.tsv());
+        let json: serde_json::Value = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["rows"][1]["result"], "wrong_reason");
+        assert!(json["rows"][1]["error"].as_str().unwrap().contains("BasicAgree2B"));
     }
 }

@@ -12,9 +12,10 @@
 //! `labs <test> --exact` process per test, with its own process group,
 //! seed, time limit, captured output in `OUT/logs/` and `LAB_ARTIFACTS` in
 //! `OUT/artifacts/`. Builds and runs go side by side by measured load
-//! ([`pipeline`]). A test that fails kills the mutant; a mutant every test
-//! passes against survives; a test the kit could not set up is an error,
-//! never a kill.
+//! ([`pipeline`]). A test that fails kills the mutant, if its output says
+//! what the mutant's `diagnosis:` lines for that test require (else the
+//! cell is a wrong reason, not a kill); a mutant every test passes against
+//! survives; a test the kit could not set up is an error, never a kill.
 
 pub mod matrix;
 mod pipeline;
@@ -87,7 +88,8 @@ pub fn mutant_command(args: &MutantArgs) -> Result<bool, GraderError> {
 
 /// `grader selfcheck`: checks the catalogue, then (unless `--check`) runs
 /// the matrix, prints it and writes it. `Ok(true)` when every mutant died
-/// every round, `Ok(false)` when one survived, an error when the
+/// every round, `Ok(false)` when one survived or a test failed against one
+/// for a wrong reason (or a correct variant failed a test), an error when the
 /// self-check could not run (the matrix is still written when it got that far).
 pub fn run(args: &SelfcheckArgs) -> Result<bool, GraderError> {
     let started = Instant::now();
@@ -178,7 +180,7 @@ pub fn run(args: &SelfcheckArgs) -> Result<bool, GraderError> {
     }
     match matrix.status() {
         Status::AllKilled => Ok(true),
-        Status::Survivors(_) | Status::VariantsKilled(_) => Ok(false),
+        Status::Survivors(_) | Status::VariantsKilled(_) | Status::WrongReason(_) => Ok(false),
         Status::BuildFailed(m) => Err(GraderError::Usage(format!(
             "mutants that do not build (their output is in {}): {}; fix their edits",
             out.join("logs").display(),

@@ -12,17 +12,20 @@
 //! A unit's verdict does not depend on the order its tests ran in: it is
 //! the first test in the unit's order that did not pass ([`units::judge`]),
 //! as when they ran one by one. A test is skipped when a test before it in
-//! the unit's order has already failed; a test after the deciding one that
-//! was already running is let finish and not counted.
+//! the unit's order has already failed, unless the mutant has `diagnosis:`
+//! lines for it: those always run, and a failure of theirs without the
+//! output the lines require makes the cell a wrong reason. Another test
+//! after the deciding one that was already running is let finish and not
+//! counted.
 
 use super::matrix::{Row, Verdict};
-use super::units::{self, Judgement, Unit};
+use super::units::{self, Judgement, Ran, Unit};
 use crate::catalogue::Entry;
 use crate::crates::StudentCrates;
 use crate::error::GraderError;
 use crate::execute::{self, RunFiles, Schedule, Setup, TestSpec};
 use crate::mutant::Mutant;
-use crate::result::{Build, BuildStatus, Run};
+use crate::result::{Build, BuildStatus};
 use crate::submission::{self, Submission};
 use runner::load::schedule::{self, Job, Stats};
 use std::collections::BTreeMap;
@@ -62,11 +65,11 @@ enum Task {
 enum Output {
     Built(Result<(Build, Option<PathBuf>), GraderError>),
     /// `None`: skipped, a test before it in its unit had already failed.
-    Ran(Option<Run>),
+    Ran(Option<Ran>),
 }
 
 /// (mutant, round, unit): each test's run by position, as they come.
-type Cells = BTreeMap<(usize, u32, usize), Vec<Option<Run>>>;
+type Cells = BTreeMap<(usize, u32, usize), Vec<Option<Ran>>>;
 
 /// Builds every mutant and runs its units `rounds` times; returns a row
 /// per (mutant, round, unit), in that order, and how the work went.
@@ -102,7 +105,8 @@ pub fn run_all(
             Task::Test { m, round, unit, pos, node } => {
                 let decided = {
                     let cells = cells.lock().unwrap_or_else(|e| e.into_inner());
-                    cells.get(&(*m, *round, *unit)).is_some_and(|c| units::decided_before(c, *pos))
+                    let u = &units[*m][*unit];
+                    cells.get(&(*m, *round, *unit)).is_some_and(|c| units::skipped(u, c, *pos))
                 };
                 if decided {
                     return Output::Ran(None);
@@ -121,7 +125,10 @@ pub fn run_all(
                     output: PathBuf::from(format!("logs/{}.r{round}.{}.log", mutant.name, test.id)),
                     artifacts: Path::new("artifacts").join(&mutant.name).join(format!("r{round}")),
                 };
-                Output::Ran(Some(execute::run_test(&setup, &spec(test), *round, &files)))
+                let run = execute::run_test(&setup, &spec(test), *round, &files);
+                let output = ctx.out.join(&files.output);
+                let read = || std::fs::read(&output).ok().map(|b| String::from_utf8_lossy(&b).into_owned());
+                Output::Ran(Some(Ran::check(run, mutant, &test.id, read)))
             }
         },
         |t, output, met| match (t, output) {
@@ -153,14 +160,15 @@ pub fn run_all(
             (Task::Test { m, round, unit, pos, node }, Output::Ran(Some(mut run))) => {
                 ran_one(&mut to_run, *m, node);
                 let test = &units[*m][*unit].tests[*pos];
-                schedule.learn(&spec(test), &mut run, met);
+                schedule.learn(&spec(test), &mut run.run, met);
                 let mut cells = cells.lock().unwrap_or_else(|e| e.into_inner());
                 let cell = cells
                     .entry((*m, *round, *unit))
                     .or_insert_with(|| vec![None; units[*m][*unit].tests.len()]);
-                let was = units::judge(cell);
+                let diagnosed = &units[*m][*unit].diagnosed;
+                let was = units::judge(cell, diagnosed);
                 cell[*pos] = Some(run);
-                let now = units::judge(cell);
+                let now = units::judge(cell, diagnosed);
                 if was == Judgement::Pending && now != Judgement::Pending {
                     eprintln!(
                         "   {} round {round} {}: {}",
@@ -258,18 +266,33 @@ fn report_build(ctx: &Context, m: &Mutant, build: &Build, node: Option<PathBuf>)
 }
 
 /// One phrase for a unit's verdict.
-fn say(j: &Judgement, cell: &[Option<Run>], unit: &Unit) -> String {
+fn say(j: &Judgement, cell: &[Option<Ran>], unit: &Unit) -> String {
     let secs = units::seconds(cell, j);
     match j {
         Judgement::Killed(p) => format!("killed by {} ({secs:.0} s)", unit.tests[*p].id),
+        Judgement::WrongReason(p) => format!("WRONG-REASON, not a kill: {}", wrong_reason(cell, unit, *p)),
         Judgement::Survived => format!("SURVIVED ({secs:.0} s)"),
         Judgement::Error(p) => format!(
             "ERROR, not a kill: {} {}",
             unit.tests[*p].id,
-            cell[*p].as_ref().map(|r| r.outcome.describe()).unwrap_or_default()
+            cell[*p].as_ref().map(|r| r.run.outcome.describe()).unwrap_or_default()
         ),
         Judgement::Pending => "pending".into(),
     }
+}
+
+/// Which test of `unit` failed at `p` for a wrong reason: the diagnoses its
+/// output did not match, and where that output is.
+fn wrong_reason(cell: &[Option<Ran>], unit: &Unit, p: usize) -> String {
+    let Some(ran) = &cell[p] else { return unit.tests[p].id.clone() };
+    let patterns: Vec<String> = ran.unmatched.iter().map(|u| format!("`{u}`")).collect();
+    format!(
+        "{} {}, but its output ({}) did not match the diagnosis {}",
+        unit.tests[p].id,
+        ran.run.outcome.describe(),
+        ran.run.output.as_deref().unwrap_or("not kept"),
+        patterns.join(", ")
+    )
 }
 
 /// The matrix's rows: per mutant (catalogue order), round and unit.
@@ -299,9 +322,9 @@ fn rows(
                     Some(true) => {
                         let empty = vec![None; unit.tests.len()];
                         let cell = cells.get(&(m, round, i)).unwrap_or(&empty);
-                        let j = units::judge(cell);
+                        let j = units::judge(cell, &unit.diagnosed);
                         let secs = units::seconds(cell, &j);
-                        let at = |p: usize| cell[p].as_ref();
+                        let at = |p: usize| cell[p].as_ref().map(|r| &r.run);
                         rows.push(match j {
                             Judgement::Killed(p) => row(
                                 Verdict::Killed,
@@ -310,6 +333,10 @@ fn rows(
                                 secs,
                                 None,
                             ),
+                            Judgement::WrongReason(p) => {
+                                let why = Some(wrong_reason(cell, unit, p));
+                                row(Verdict::WrongReason, None, at(p).map(|r| r.seed), secs, why)
+                            }
                             Judgement::Survived => row(Verdict::Survived, None, None, secs, None),
                             Judgement::Error(p) => {
                                 let why = at(p).map(|r| r.outcome.describe()).unwrap_or_default();
