@@ -19,7 +19,7 @@ pub fn workspace() -> PathBuf {
 /// The grader binary under test.
 pub fn grader() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_grader"));
-    cmd.env_remove("LAB_SEED").env_remove("LAB_ARTIFACTS").env_remove("LAB_NODE");
+    cmd.env_remove(protocol::env::SEED).env_remove(protocol::env::ARTIFACTS).env_remove(protocol::env::NODE);
     cmd
 }
 
