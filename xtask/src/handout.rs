@@ -17,7 +17,8 @@ use std::sync::LazyLock;
 /// The handout's folder (and tarball) name.
 pub const NAME: &str = "raftlab-handout";
 
-/// What the handout needs from handout/.
+/// What the handout needs from handout/ (the skeletons of
+/// [`select::STUDENT_CRATES`], the guide, the wording rules).
 const NEEDED: &[&str] = &[
     "handout/raft/Cargo.toml",
     "handout/raft/src/lib.rs",
@@ -114,7 +115,7 @@ pub fn make(root: &Path, out: &Path) -> Result<Made, Error> {
     }
     // The skeletons in place of the kit's own crates, and the student guide
     // as the front page.
-    for krate in ["raft", "kvraft"] {
+    for krate in select::STUDENT_CRATES {
         let skeleton = root.join("handout").join(krate);
         walk::copy_tree(&skeleton, &dest.join(krate)).map_err(io("copy", &skeleton))?;
     }

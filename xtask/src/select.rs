@@ -8,23 +8,18 @@
 use std::path::Path;
 use std::process::Command;
 
-/// Left out because the handout replaces it or must not hold it: the kit's
-/// own crates (the skeletons take their place), the self-check's mutants
-/// (fragments of them), the guide's source and rewording rules, the kit's
+/// The student crates: the kit's own are left out, and the skeletons in
+/// handout/ take their place (a new lab's crate is added here).
+pub const STUDENT_CRATES: &[&str] = &["raft", "kvraft"];
+
+/// Left out, besides the kit's own [`STUDENT_CRATES`], because the handout
+/// replaces it or must not hold it: the self-check's mutants (fragments of
+/// the kit's crates), the guide's source and rewording rules, the kit's
 /// README (the guide replaces it), CI settings, build output and history.
 /// The skeletons' own folder stays (handout/raft, handout/kvraft): the
 /// grading kit builds from it, so `make grade SUBMISSION=…` works there too.
-pub const NOT_SHIPPED: &[&str] = &[
-    "raft/",
-    "kvraft/",
-    "selfcheck/",
-    "handout/README.md",
-    "handout/wording.pl",
-    "README.md",
-    "target/",
-    ".git/",
-    ".ci/",
-];
+pub const NOT_SHIPPED: &[&str] =
+    &["selfcheck/", "handout/README.md", "handout/wording.pl", "README.md", "target/", ".git/", ".ci/"];
 
 /// What only course staff use, left out on purpose (and checked absent by
 /// `test-handout`): grading untrusted code and grading in CI, adding a lab,
@@ -59,7 +54,9 @@ fn covers(rule: &str, path: &str) -> bool {
 
 /// Whether a path (relative to the root) stays out of the handout.
 pub fn excluded(path: &str) -> bool {
-    NOT_SHIPPED.iter().chain(STAFF_ONLY).any(|rule| covers(rule, path)) || path.contains("/target/")
+    STUDENT_CRATES.iter().any(|c| path.strip_prefix(c).is_some_and(|rest| rest.starts_with('/')))
+        || NOT_SHIPPED.iter().chain(STAFF_ONLY).any(|rule| covers(rule, path))
+        || path.contains("/target/")
 }
 
 /// Whether `path` is one of the course staff's files (or folders) as a
