@@ -196,3 +196,83 @@ fn write_tarball(out: &Path, tarball: &Path) -> std::io::Result<()> {
     tar.append_dir_all(NAME, out.join(NAME))?;
     tar.into_inner()?.finish()?.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small kit (not a git checkout): a workspace with the tool, the
+    /// kit's own raft/, a skeleton, the guide and one wording rule.
+    fn kit(extra: &[(&str, &str)]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        let files = [
+            ("Cargo.toml", "[workspace]\nmembers = [\"raft\", \"kvraft\", \"labs\", \"xtask\"]\n"),
+            (
+                "Cargo.lock",
+                "version = 4\n\n[[package]]\nname = \"labs\"\nversion = \"0.1.0\"\n\n[[package]]\nname = \"xtask\"\nversion = \"0.1.0\"\n",
+            ),
+            (
+                "Makefile",
+                ".PHONY: build handout\n\nbuild: ## Build\n\tcargo build\n\nhandout: ## The handout\n\tcargo run -q -p xtask -- handout\n",
+            ),
+            ("README.md", "the kit's README"),
+            ("raft/src/lib.rs", "pub fn decide_vote() {}"),
+            ("raft/Cargo.toml", "[package]\nname = \"raft\""),
+            ("kvraft/src/lib.rs", "pub fn is_duplicate() {}"),
+            ("handout/raft/Cargo.toml", "[package]\nname = \"raft\""),
+            ("handout/raft/src/lib.rs", "todo!()"),
+            ("handout/kvraft/Cargo.toml", "[package]\nname = \"kvraft\""),
+            ("handout/kvraft/src/lib.rs", "todo!()"),
+            ("handout/README.md", "the student guide"),
+            ("handout/wording.pl", "s{the reference tester}{the kit's tester}g;\n"),
+            ("labs/src/main.rs", "// Run by the reference tester.\n"),
+            ("xtask/src/main.rs", "fn main() {}"),
+            ("selfcheck/mutants/a.mut", "fn decide_vote"),
+        ];
+        for (rel, text) in files.iter().chain(extra) {
+            let path = root.path().join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        root
+    }
+
+    #[test]
+    fn the_handout_holds_the_skeletons_the_guide_and_the_kit_without_the_tool() {
+        let root = kit(&[]);
+        let out = tempfile::tempdir().unwrap();
+        let made = make(root.path(), out.path()).unwrap();
+        let d = &made.folder;
+        let read = |rel: &str| fs::read_to_string(d.join(rel)).unwrap();
+        assert_eq!(read("raft/src/lib.rs"), "todo!()");
+        assert_eq!(read("handout/raft/src/lib.rs"), "todo!()");
+        assert_eq!(read("README.md"), "the student guide");
+        assert!(!d.join("xtask").exists() && !d.join("selfcheck").exists());
+        assert!(!d.join("handout/README.md").exists() && !d.join("handout/wording.pl").exists());
+        assert_eq!(read("Cargo.toml"), "[workspace]\nmembers = [\"raft\", \"kvraft\", \"labs\"]\n");
+        assert!(!read("Cargo.lock").contains("xtask"));
+        assert_eq!(read("Makefile"), ".PHONY: build\n\nbuild: ## Build\n\tcargo build\n\n");
+        assert_eq!(read("labs/src/main.rs"), "// Run by the kit's tester.\n");
+        assert_eq!(made.reworded, ["labs/src/main.rs"]);
+        assert!(made.tarball.is_file());
+    }
+
+    #[test]
+    fn the_kits_own_code_in_the_result_is_refused_without_a_tarball() {
+        let root = kit(&[("labs/src/leak.rs", "fn advance_commit(x: u64) {}")]);
+        let out = tempfile::tempdir().unwrap();
+        match make(root.path(), out.path()) {
+            Err(Error::Leak(files)) => assert_eq!(files, ["labs/src/leak.rs"]),
+            other => panic!("expected a leak, got {:?}", other.map(|m| m.folder)),
+        }
+        assert!(!out.path().join(format!("{NAME}.tar.gz")).exists());
+    }
+
+    #[test]
+    fn a_missing_skeleton_is_named() {
+        let root = kit(&[]);
+        fs::remove_file(root.path().join("handout/kvraft/src/lib.rs")).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        assert!(matches!(make(root.path(), out.path()), Err(Error::Missing("handout/kvraft/src/lib.rs"))));
+    }
+}

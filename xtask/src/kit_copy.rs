@@ -62,3 +62,64 @@ fn same_file(root: &Path, kit: &Path, copy: &Path, rel: &str) -> bool {
     };
     derived == b
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, files: &[(&str, &str)]) {
+        for (rel, text) in files {
+            let path = dir.join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+    }
+
+    /// A kit and its handout copy holding `kit` and `copy`.
+    fn pair(kit: &[(&str, &str)], copy: &[(&str, &str)]) -> (tempfile::TempDir, tempfile::TempDir) {
+        let (root, dest) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        write(root.path(), kit);
+        write(dest.path(), copy);
+        (root, dest)
+    }
+
+    #[test]
+    fn the_same_files_are_the_kits() {
+        let files = [("grader/src/main.rs", "fn main() {}"), ("grader/Cargo.toml", "[package]")];
+        let (root, dest) = pair(&files, &files);
+        assert!(problems(root.path(), dest.path(), "grader").is_empty());
+    }
+
+    #[test]
+    fn only_staff_files_may_be_missing() {
+        let kit = [("grader/src/main.rs", "x"), ("grader/README.md", "staff"), ("grader/NOTES.md", "notes")];
+        let (root, dest) = pair(&kit, &[("grader/src/main.rs", "x")]);
+        assert_eq!(problems(root.path(), dest.path(), "grader"), ["left out: grader/NOTES.md"]);
+    }
+
+    #[test]
+    fn a_file_the_kit_lacks_or_a_change_no_rule_makes_is_named() {
+        let (root, dest) = pair(&[("docs/a.md", "a")], &[("docs/a.md", "b"), ("docs/b.md", "b")]);
+        assert_eq!(
+            problems(root.path(), dest.path(), "docs"),
+            ["changed beyond handout/wording.pl: docs/a.md", "not in the kit: docs/b.md"]
+        );
+    }
+
+    #[test]
+    fn build_folders_are_not_compared() {
+        let (root, dest) =
+            pair(&[("labs/target/x", "1"), ("labs/a", "a")], &[("labs/a", "a"), ("labs/target/y", "2")]);
+        assert!(problems(root.path(), dest.path(), "labs").is_empty());
+    }
+
+    #[test]
+    fn the_workspace_may_lack_the_tool_and_nothing_else() {
+        let kit = "[workspace]\nmembers = [\"labs\", \"xtask\"]\n";
+        let (root, dest) =
+            pair(&[("Cargo.toml", kit)], &[("Cargo.toml", "[workspace]\nmembers = [\"labs\"]\n")]);
+        assert!(problems(root.path(), dest.path(), "Cargo.toml").is_empty());
+        let (root, dest) = pair(&[("Cargo.toml", kit)], &[("Cargo.toml", "[workspace]\nmembers = []\n")]);
+        assert_eq!(problems(root.path(), dest.path(), "Cargo.toml").len(), 1);
+    }
+}
