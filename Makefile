@@ -16,6 +16,9 @@ REPEAT ?=
 # Default: auto for `make test` and repeat mode, 1 for one group; one TEST runs alone.
 JOBS ?=
 
+# Where cargo puts the release build: CARGO_TARGET_DIR if set, else target/.
+RELEASE_DIR = $(or $(CARGO_TARGET_DIR),target)/release
+
 # One package set for every release build (test-*, grade, check): cargo unifies
 # features by the packages named, so a different set would rebuild shared crates.
 # The grader runs on Linux only; elsewhere (macOS) the student commands build
@@ -29,18 +32,18 @@ endif
 LINUX_ONLY = @if [ "$$(uname -s)" != Linux ]; then echo "make $@: the grader runs on Linux only (this is $$(uname -s)); make test-* runs here" >&2; exit 2; fi
 
 ifeq ($(strip $(RAFT)$(KVRAFT)),)
-LABS = target/release/labs
+LABS = $(RELEASE_DIR)/labs
 BUILD = $(RELEASE_BUILD)
 else ifeq ($(shell uname -s),Linux)
 # The student's crates build as a grading builds them (`grader swap`, which builds as `grader build`);
 # the kit's own labs runs their node.
-LABS = node=$$(target/release/grader swap $(or $(RAFT),raft) $(KVRAFT)) && LAB_NODE=$$node target/release/labs
+LABS = node=$$($(RELEASE_DIR)/grader swap $(or $(RAFT),raft) $(KVRAFT)) && LAB_NODE=$$node $(RELEASE_DIR)/labs
 BUILD = $(RELEASE_BUILD)
 else
 # The grader, which builds them, runs on Linux only.
 LABS = { echo "make: RAFT=/KVRAFT= build a crate as the grader does, which runs on Linux only;" >&2; \
   echo "make: on $$(uname -s), put the crate in raft/ (or kvraft/) and run make test-2A without RAFT=" >&2; exit 2; }; \
-  target/release/labs
+  $(RELEASE_DIR)/labs
 BUILD = $(RELEASE_BUILD)
 endif
 
@@ -91,13 +94,13 @@ grade: ## Grade the reference solution (or SUBMISSION=dir) with the default rubr
 	$(LINUX_ONLY)
 	$(RELEASE_BUILD)
 	@scripts/install-sandbox.sh
-	$(if $(strip $(SUBMISSION)),target/release/grader kit target/grading-kit)
-	target/release/grader run $(SUBMISSION) --out target/grade $(GRADE_ARGS)
+	$(if $(strip $(SUBMISSION)),$(RELEASE_DIR)/grader kit target/grading-kit)
+	$(RELEASE_DIR)/grader run $(SUBMISSION) --out target/grade $(GRADE_ARGS)
 
 grading-kit: ## What the grader builds submissions from: node workspace, vendored sources (target/grading-kit)
 	$(LINUX_ONLY)
 	$(RELEASE_BUILD)
-	target/release/grader kit target/grading-kit
+	$(RELEASE_DIR)/grader kit target/grading-kit
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
@@ -117,15 +120,28 @@ chromium: ## Install headless Chromium for the timeline page's browser test (as 
 
 check: sandbox chromium lint unit build ## Everything CI runs: lint, kit tests, every lab group, the contract mutants, the grader end to end, the handout, the CI self-check, the portable path
 	$(RELEASE_BUILD)
-	target/release/grader run --out target/check-grade $(GRADE_ARGS)
+	$(RELEASE_DIR)/grader run --out target/check-grade $(GRADE_ARGS)
 	$(MAKE) --no-print-directory contract
 	$(MAKE) --no-print-directory grader-e2e
-	@if [ -d handout ]; then scripts/test-handout.sh; fi
+	@if [ -d handout ]; then $(CARGO) run -q -p xtask -- test-handout; fi
 	@if [ -d selfcheck ]; then $(MAKE) --no-print-directory selfcheck-ci; fi
-	scripts/check-portable.sh
+	$(MAKE) --no-print-directory portable
 
+# The portable path is what macOS runs: process groups and a parent watch instead of the
+# parent-death signal and /proc, no-follow opens one folder at a time instead of openat2, no
+# sandbox. LAB_PORTABLE=1 forces it on Linux, so that CI runs it. What this cannot show: that the
+# kit compiles and behaves on macOS itself (CI has no macOS). The grader is Linux-only: its tests
+# run on the Linux path (make unit); xtask is the kit's own tooling.
 portable: build ## The student commands on the portable path (macOS's), forced on Linux: kit tests, groups 2A-2D, repeat mode
-	scripts/check-portable.sh
+	@echo "== portable path: the kit's tests of the no-follow reads, sockets, process ties and labs logs"
+	LAB_PORTABLE=1 $(CARGO) test -q --workspace --exclude grader --exclude xtask --lib --bins
+	$(CARGO) build -q -p node
+	LAB_PORTABLE=1 $(CARGO) test -q -p labs --test tools --test setup --test no_orphans
+	@echo "== portable path: groups 2A-2D"
+	LAB_PORTABLE=1 $(RELEASE_DIR)/labs --jobs auto --skip 3A --skip 3B
+	@echo "== portable path: repeat mode"
+	LAB_PORTABLE=1 $(RELEASE_DIR)/labs --repeat 4 --jobs auto InitialElection2A --exact
+	@echo "portable path: passed"
 
 bench-proxy: ## Proxy latency and throughput versus a direct socket
 	$(CARGO) bench -p harness --bench proxy
@@ -141,32 +157,32 @@ bench-checker: ## The linearizability checker on the public histories in ../shar
 grader-e2e: ## The grader's slow end-to-end tests (the reference, a broken raft, hostile fixtures; sandboxed as root)
 	$(RELEASE_BUILD)
 	@scripts/install-sandbox.sh
-	target/release/grader kit target/grading-kit
+	$(RELEASE_DIR)/grader kit target/grading-kit
 	$(CARGO) test -p grader --test e2e --test kit -- --ignored --test-threads 1
 
 handout: ## Write the student handout (skeleton raft/ and kvraft/) to target/handout/, with a tarball
-	scripts/make-handout.sh target/handout
+	$(CARGO) run -q -p xtask -- handout target/handout
 
 test-handout: ## Build the handout; every lab test must fail cleanly against the skeletons
-	scripts/test-handout.sh
+	$(CARGO) run -q -p xtask -- test-handout
 
 # The self-check's tools: the grader, the reference tester, and the grading kit the mutants' nodes build from.
 SELFCHECK_TOOLS = $(RELEASE_BUILD) && \
-  { target/release/grader kit target/grading-kit >target/grading-kit.log 2>&1 || { cat target/grading-kit.log; false; }; }
+  { $(RELEASE_DIR)/grader kit target/grading-kit >target/grading-kit.log 2>&1 || { cat target/grading-kit.log; false; }; }
 
 selfcheck: ## Mutation-test the lab tests: every mutant x the groups that teach it, then the kill matrix (target/selfcheck/); correct variants must pass
 	$(SELFCHECK_TOOLS)
-	target/release/grader selfcheck $(SELFCHECK_ARGS)
-	target/release/grader selfcheck --catalogue selfcheck/variants --out target/selfcheck-variants
+	$(RELEASE_DIR)/grader selfcheck $(SELFCHECK_ARGS)
+	$(RELEASE_DIR)/grader selfcheck --catalogue selfcheck/variants --out target/selfcheck-variants
 
 selfcheck-ci: ## Reduced self-check: every mutant x the test that kills it fastest (a mutant builds in about 5 s, incrementally from the reference)
 	$(SELFCHECK_TOOLS)
-	target/release/grader selfcheck --ci $(SELFCHECK_ARGS)
-	target/release/grader selfcheck --ci --catalogue selfcheck/variants --out target/selfcheck-variants
+	$(RELEASE_DIR)/grader selfcheck --ci $(SELFCHECK_ARGS)
+	$(RELEASE_DIR)/grader selfcheck --ci --catalogue selfcheck/variants --out target/selfcheck-variants
 
 contract: ## The tester's contract checks: each broken crate of selfcheck/contract/ must fail its test with the message its diagnosis lines name
 	$(SELFCHECK_TOOLS)
-	target/release/grader selfcheck --ci --catalogue selfcheck/contract --out target/selfcheck-contract
+	$(RELEASE_DIR)/grader selfcheck --ci --catalogue selfcheck/contract --out target/selfcheck-contract
 
 clean: ## Remove build output
 	$(CARGO) clean

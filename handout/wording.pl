@@ -1,4 +1,4 @@
-# The handout's wording: what scripts/make-handout.sh rewrites, in the kit
+# The handout's wording: what `xtask handout` rewrites, in the kit
 # files it ships, where they speak of the kit's own raft/ and kvraft/ as "the
 # reference". In a student's copy the workspace's raft/ and kvraft/ are the
 # student's own, so each phrase becomes what it means there. Run as
@@ -6,7 +6,7 @@
 #   perl -0777 -p -i handout/wording.pl FILE…
 #
 # (the whole file in $_). A rule whose phrase is gone does nothing; a phrase
-# no rule covers is caught by scripts/test-handout.sh, which names the file
+# no rule covers is caught by `xtask test-handout`, which names the file
 # and line. Better still, reword the kit file itself and drop its rule here.
 
 # A space between two words, which may be a line break in a comment (the
