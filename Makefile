@@ -66,7 +66,7 @@ HELP_LINES = grep -E '^[a-zA-Z0-9_-]+:.*\#\# ' $(MAKEFILE_LIST) | awk -F ':.*\#\
 
 help: ## Show this help
 	@$(HELP_LINES) | sed -n '1,/^  make test /p'
-	@sed -nE 's/$(GROUP_LINE)/test-\1\t\1 tests: \2/p' labs/src/lab.rs | awk -F '\t' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@sed -nE 's/$(GROUP_LINE)/test-\2\t\2 tests: \3/p' labs/src/lab.rs | awk -F '\t' '{printf "  make %-14s %s\n", $$1, $$2}'
 	@$(HELP_LINES) | sed '1,/^  make test /d'
 	@echo "  Variables: RAFT=dir, KVRAFT=dir (test other crates), TEST=Name (one test), ARGS='…' (runner flags),"
 	@echo "             JOBS=auto|N (each test a process of its own, as many at once as the measured load allows, or N;"
@@ -78,10 +78,11 @@ build: ## Build node, the test runner and the grader (release; one build serves 
 	$(BUILD)
 
 # One target per graded group, test-<group>, read from the labs' one declaration
-# (labs/src/lab.rs, its `Group { id: "…", title: "…" }` lines; a unit test of
+# (labs/src/lab.rs, its `Group { id: "…", title: "…", cases: … }` lines, or a lab's
+# only group as rustfmt writes it, `groups: &[Group { … }],`; a unit test of
 # labs holds them to this reading), so a fresh, unbuilt checkout lists them too.
-GROUP_LINE = ^ *Group \{ id: "([A-Za-z0-9]+)", title: "([^"]*)", cases: [a-z0-9_:]+ \},?$$
-GROUPS := $(shell sed -nE 's/$(GROUP_LINE)/\1/p' labs/src/lab.rs)
+GROUP_LINE = ^ *(groups: &\[)?Group \{ id: "([A-Za-z0-9]+)", title: "([^"]*)", cases: [a-z0-9_:]+ \}(\],|,)?$$
+GROUPS := $(shell sed -nE 's/$(GROUP_LINE)/\2/p' labs/src/lab.rs)
 GROUP_TARGETS := $(addprefix test-,$(GROUPS))
 
 $(GROUP_TARGETS): test-%: build

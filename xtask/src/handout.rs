@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 pub const NAME: &str = "raftlab-handout";
 
 /// What the handout needs from handout/ (the skeletons of
-/// [`select::STUDENT_CRATES`], the guide, the wording rules).
+/// [`select::student_crates`], the guide, the wording rules).
 const NEEDED: &[&str] = &[
     "handout/raft/Cargo.toml",
     "handout/raft/src/lib.rs",
@@ -110,12 +110,13 @@ pub fn make(root: &Path, out: &Path) -> Result<Made, Error> {
     }
     fs::create_dir_all(&dest).map_err(io("create", &dest))?;
 
-    for f in select::shipped(select::kit_files(root).map_err(Error::Io)?) {
+    let students = select::student_crates(root).map_err(io("read", &root.join("handout")))?;
+    for f in select::shipped(select::kit_files(root).map_err(Error::Io)?, &students) {
         walk::copy_file(&root.join(&f), &dest.join(&f)).map_err(io("copy", &root.join(&f)))?;
     }
     // The skeletons in place of the kit's own crates, and the student guide
     // as the front page.
-    for krate in select::STUDENT_CRATES {
+    for krate in &students {
         let skeleton = root.join("handout").join(krate);
         walk::copy_tree(&skeleton, &dest.join(krate)).map_err(io("copy", &skeleton))?;
     }

@@ -8,11 +8,29 @@
 use std::path::Path;
 use std::process::Command;
 
-/// The student crates: the kit's own are left out, and the skeletons in
-/// handout/ take their place (a new lab's crate is added here).
-pub const STUDENT_CRATES: &[&str] = &["raft", "kvraft"];
+/// The student crates: the skeletons in `handout/` (each folder there with
+/// a `Cargo.toml`), sorted. The kit's own crates of those names are left
+/// out and the skeletons take their place. `cargo test -p labs` holds the
+/// skeletons to the labs' declaration (`labs/src/lab.rs`), so a new lab's
+/// crate is named nowhere here.
+///
+/// # Errors
+/// When `handout/` cannot be read.
+pub fn student_crates(root: &Path) -> std::io::Result<Vec<String>> {
+    let mut crates = Vec::new();
+    for entry in std::fs::read_dir(root.join("handout"))? {
+        let path = entry?.path();
+        if path.join("Cargo.toml").is_file()
+            && let Some(name) = path.file_name().and_then(|n| n.to_str())
+        {
+            crates.push(name.to_string());
+        }
+    }
+    crates.sort();
+    Ok(crates)
+}
 
-/// Left out, besides the kit's own [`STUDENT_CRATES`], because the handout
+/// Left out, besides the kit's own student crates, because the handout
 /// replaces it or must not hold it: the self-check's mutants (fragments of
 /// the kit's crates), the guide's source and rewording rules, the kit's
 /// README (the guide replaces it), CI settings, build output and history.
@@ -51,8 +69,8 @@ fn covers(rule: &str, path: &str) -> bool {
 }
 
 /// Whether a path (relative to the root) stays out of the handout.
-pub fn excluded(path: &str) -> bool {
-    STUDENT_CRATES.iter().any(|c| path.strip_prefix(c).is_some_and(|rest| rest.starts_with('/')))
+pub fn excluded(path: &str, students: &[String]) -> bool {
+    students.iter().any(|c| path.strip_prefix(c).is_some_and(|rest| rest.starts_with('/')))
         || NOT_SHIPPED.iter().chain(STAFF_ONLY).any(|rule| covers(rule, path))
         || path.contains("/target/")
 }
@@ -86,51 +104,66 @@ pub fn kit_files(root: &Path) -> Result<Vec<String>, String> {
 }
 
 /// The kit's files that go into the handout.
-pub fn shipped(files: Vec<String>) -> Vec<String> {
-    files.into_iter().filter(|f| !excluded(f)).collect()
+pub fn shipped(files: Vec<String>, students: &[String]) -> Vec<String> {
+    files.into_iter().filter(|f| !excluded(f, students)).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn students() -> Vec<String> {
+        vec!["kvraft".to_string(), "raft".to_string()]
+    }
+
     #[test]
     fn the_kit_crates_and_their_mutants_stay_out() {
         for p in ["raft/src/lib.rs", "kvraft/Cargo.toml", "selfcheck/mutants/a.mut", "selfcheck/README.md"] {
-            assert!(excluded(p), "{p}");
+            assert!(excluded(p, &students()), "{p}");
         }
     }
 
     #[test]
     fn the_pristine_skeletons_go_in_but_not_the_guide_source() {
-        assert!(!excluded("handout/raft/src/lib.rs"));
-        assert!(!excluded("handout/kvraft/Cargo.toml"));
-        assert!(excluded("handout/README.md"));
-        assert!(excluded("handout/wording.pl"));
+        assert!(!excluded("handout/raft/src/lib.rs", &students()));
+        assert!(!excluded("handout/kvraft/Cargo.toml", &students()));
+        assert!(excluded("handout/README.md", &students()));
+        assert!(excluded("handout/wording.pl", &students()));
     }
 
     #[test]
     fn only_the_root_readme_is_replaced() {
-        assert!(excluded("README.md"));
-        assert!(!excluded("labrpc/README.md"));
-        assert!(excluded("grader/README.md"));
+        assert!(excluded("README.md", &students()));
+        assert!(!excluded("labrpc/README.md", &students()));
+        assert!(excluded("grader/README.md", &students()));
     }
 
     #[test]
     fn build_output_stays_out_at_any_depth() {
-        assert!(excluded("target/release/labs"));
-        assert!(excluded("handout/raft/target/debug/x"));
-        assert!(!excluded("labs/src/target.rs"));
-        assert!(!excluded("targets.md"));
+        assert!(excluded("target/release/labs", &students()));
+        assert!(excluded("handout/raft/target/debug/x", &students()));
+        assert!(!excluded("labs/src/target.rs", &students()));
+        assert!(!excluded("targets.md", &students()));
     }
 
     #[test]
     fn a_folder_rule_covers_its_folder_and_nothing_with_a_longer_name() {
-        assert!(excluded("xtask/src/main.rs"));
-        assert!(excluded("docs/ci/github-actions.yml"));
-        assert!(!excluded("xtasks/a"));
-        assert!(!excluded("docs/cinema.md"));
-        assert!(!excluded("raftlike/src/lib.rs"));
+        assert!(excluded("xtask/src/main.rs", &students()));
+        assert!(excluded("docs/ci/github-actions.yml", &students()));
+        assert!(!excluded("xtasks/a", &students()));
+        assert!(!excluded("docs/cinema.md", &students()));
+        assert!(!excluded("raftlike/src/lib.rs", &students()));
+    }
+
+    #[test]
+    fn the_student_crates_are_the_skeletons_in_handout() {
+        let root = tempfile::tempdir().unwrap();
+        for dir in ["handout/raft", "handout/echo", "handout/notes"] {
+            std::fs::create_dir_all(root.path().join(dir)).unwrap();
+        }
+        std::fs::write(root.path().join("handout/raft/Cargo.toml"), "").unwrap();
+        std::fs::write(root.path().join("handout/echo/Cargo.toml"), "").unwrap();
+        assert_eq!(student_crates(root.path()).unwrap(), ["echo", "raft"]);
     }
 
     #[test]
@@ -140,14 +173,16 @@ mod tests {
                 "Makefile",
                 "Cargo.toml",
                 "labs/src/main.rs",
-                "scripts/grading-kit.sh",
+                "scripts/install-sandbox.sh",
                 "xtask/Cargo.toml",
                 ".ci/x",
+                "raft/src/lib.rs",
             ]
             .map(String::from)
             .to_vec(),
+            &students(),
         );
-        assert_eq!(kept, ["Makefile", "Cargo.toml", "labs/src/main.rs", "scripts/grading-kit.sh"]);
+        assert_eq!(kept, ["Makefile", "Cargo.toml", "labs/src/main.rs", "scripts/install-sandbox.sh"]);
     }
 
     #[test]
