@@ -13,7 +13,8 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-/// A workspace the grader recognizes, with a one-line reference raft and a kvraft.
+/// A workspace the grader recognizes, with a one-line reference raft and a
+/// kvraft, and their skeletons in handout/.
 fn workspace_with_reference() -> tempfile::TempDir {
     let ws = tempfile::tempdir().unwrap();
     write(&ws.path().join("Cargo.toml"), "[workspace]\nmembers = [\"labs\"]\n");
@@ -21,6 +22,9 @@ fn workspace_with_reference() -> tempfile::TempDir {
     write(&ws.path().join("raft/src/lib.rs"), "pub fn elect() {\n    vote();\n}\n");
     write(&ws.path().join("kvraft/Cargo.toml"), "[package]\nname = \"kvraft\"\n");
     write(&ws.path().join("kvraft/src/lib.rs"), "pub fn kv() {}\n");
+    // The skeletons name the student crates.
+    write(&ws.path().join("handout/raft/Cargo.toml"), "[package]\nname = \"raft\"\n");
+    write(&ws.path().join("handout/kvraft/Cargo.toml"), "[package]\nname = \"kvraft\"\n");
     ws
 }
 

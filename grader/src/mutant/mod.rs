@@ -38,8 +38,32 @@
 use regex::{Regex, RegexBuilder};
 use std::path::{Component, Path, PathBuf};
 
-/// The crates a mutant may edit, copied whole into its scratch folder.
-pub const CRATES: [&str; 2] = ["raft", "kvraft"];
+/// The crates a mutant may edit, copied whole into its scratch folder: the
+/// student crates of the workspace at `root`, found as the skeletons in its
+/// `handout/` (a folder with a `Cargo.toml` each; `cargo test -p labs` holds
+/// them to the labs' declaration), sorted.
+///
+/// # Errors
+/// When `root/handout` cannot be read or holds no skeleton.
+pub fn student_crates(root: &Path) -> Result<Vec<String>, String> {
+    let handout = root.join("handout");
+    let entries =
+        std::fs::read_dir(&handout).map_err(|e| format!("cannot read {}: {e}", handout.display()))?;
+    let mut crates = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| format!("cannot read {}: {e}", handout.display()))?.path();
+        if path.join("Cargo.toml").is_file()
+            && let Some(name) = path.file_name().and_then(|n| n.to_str())
+        {
+            crates.push(name.to_string());
+        }
+    }
+    crates.sort();
+    if crates.is_empty() {
+        return Err(format!("{} holds no skeleton crate (a folder with a Cargo.toml)", handout.display()));
+    }
+    Ok(crates)
+}
 /// The catalogue folder, relative to the workspace, when none is given.
 pub const DEFAULT_CATALOGUE: &str = "selfcheck/mutants";
 /// The environment variable that names another catalogue folder
@@ -204,7 +228,7 @@ pub fn find<'a>(mutants: &'a [Mutant], name: &str, dir: &Path) -> Result<&'a Mut
 /// Naming the line at fault: an unknown or repeated field, a line that is
 /// neither a field, an edit nor a comment, an edit block without `<<<<`,
 /// `====` or `>>>>`, an empty anchor, an edit that changes nothing or edits
-/// outside [`CRATES`], a missing field, a name other than the file's, no edit;
+/// outside a crate folder, a missing field, a name other than the file's, no edit;
 /// a `diagnosis:` without a test and a regex, whose regex does not compile,
 /// whose test is not on the `ci:` line, or on a correct variant.
 pub fn parse(file: &Path, text: &str) -> Result<Mutant, MutantError> {
@@ -354,16 +378,16 @@ fn parse_edit(file: &Path, lines: &[&str], start: usize, target: &str) -> Result
     Ok((edit, j + 1))
 }
 
-/// A target must be a relative path inside one of [`CRATES`].
+/// A target must be a plain relative path inside a folder (a crate: which
+/// ones are the student crates is known once the mutant meets a workspace,
+/// [`Mutant::mutated_files`]).
 fn check_target(target: &str) -> Result<(), String> {
     let path = Path::new(target);
-    let inside = path.components().all(|c| matches!(c, Component::Normal(_)))
-        && path.components().count() > 1
-        && CRATES.iter().any(|c| path.starts_with(c));
-    if inside {
+    let plain = path.components().all(|c| matches!(c, Component::Normal(_))) && path.components().count() > 1;
+    if plain {
         Ok(())
     } else {
-        Err(format!("`edit {target}`: a mutant edits only files inside {}/", CRATES.join("/ and ")))
+        Err(format!("`edit {target}`: a mutant edits only files inside a student crate"))
     }
 }
 
@@ -394,11 +418,19 @@ impl Mutant {
     /// If a target file cannot be read, or an anchor does not occur exactly
     /// once when its edit applies.
     pub fn mutated_files(&self, root: &Path) -> Result<Vec<(String, String)>, MutantError> {
+        let crates = student_crates(root).map_err(|why| MutantError::at(&self.file, None, why))?;
         let mut files: Vec<(String, String)> = Vec::new();
         for edit in &self.edits {
             let fail = |why: String| {
                 MutantError::at(&self.file, Some(edit.line), format!("mutant {}: {why}", self.name))
             };
+            if !crates.iter().any(|c| Path::new(&edit.target).starts_with(c)) {
+                return Err(fail(format!(
+                    "`edit {}`: a mutant edits only files inside the student crates ({}/)",
+                    edit.target,
+                    crates.join("/, ")
+                )));
+            }
             let at = match files.iter().position(|(t, _)| *t == edit.target) {
                 Some(at) => at,
                 None => {
@@ -439,10 +471,10 @@ impl Mutant {
                 format!("mutant {}: cannot {what} {}: {e}", self.name, p.display()),
             )
         };
-        for krate in CRATES {
-            let to = dest.join(krate);
+        for krate in student_crates(root).map_err(|why| MutantError::at(&self.file, None, why))? {
+            let to = dest.join(&krate);
             crate::files::remove(&to).map_err(|e| io("clear", &to, e))?;
-            crate::files::copy_tree(&root.join(krate), &to, &["target"])
+            crate::files::copy_tree(&root.join(&krate), &to, &["target"])
                 .map_err(|e| io("copy to", &to, e))?;
         }
         for (target, text) in files {

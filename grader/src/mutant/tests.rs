@@ -27,6 +27,9 @@ fn workspace(lib: &str) -> tempfile::TempDir {
         ("raft/target/junk", "build output"),
         ("kvraft/Cargo.toml", "[package]\nname = \"kvraft\"\n"),
         ("kvraft/src/lib.rs", "pub fn kv() {}\n"),
+        ("handout/raft/Cargo.toml", "[package]\nname = \"raft\"\n"),
+        ("handout/kvraft/Cargo.toml", "[package]\nname = \"kvraft\"\n"),
+        ("labs/src/lib.rs", "pub fn labs() {}\n"),
     ] {
         let p = dir.path().join(path);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -105,10 +108,31 @@ fn unknown_repeated_missing_and_stray_fields_are_errors() {
 
 #[test]
 fn edits_stay_inside_the_student_crates() {
-    for target in ["../raft/src/lib.rs", "labs/src/lib.rs", "/raft/src/lib.rs", "raft", "raft/../labs/x.rs"] {
+    for target in ["../raft/src/lib.rs", "/raft/src/lib.rs", "raft", "raft/../labs/x.rs"] {
         let e = parse_error(&text("m", &EDIT.replace("raft/src/lib.rs", target)));
-        assert!(e.contains("a mutant edits only files inside raft/ and kvraft/"), "{target}: {e}");
+        assert!(e.contains("a mutant edits only files inside a student crate"), "{target}: {e}");
     }
+    // A plain path in a crate that is not a student's: refused once the
+    // mutant meets a workspace, whose handout/ names the student crates.
+    let ws = workspace("fn f() {\n    let x = 1;\n}\n");
+    let m = parse_as("m", &text("m", &EDIT.replace("raft/src/lib.rs", "labs/src/lib.rs"))).unwrap();
+    let e = m.mutated_files(ws.path()).unwrap_err().to_string();
+    assert!(e.contains("a mutant edits only files inside the student crates (kvraft/, raft/)"), "{e}");
+    let dest = tempfile::tempdir().unwrap();
+    assert!(m.apply(ws.path(), dest.path()).is_err());
+    assert!(!dest.path().join("labs").exists(), "nothing is written");
+}
+
+#[test]
+fn the_student_crates_are_the_skeletons_in_handout() {
+    let ws = workspace("");
+    assert_eq!(student_crates(ws.path()).unwrap(), ["kvraft", "raft"]);
+    std::fs::create_dir_all(ws.path().join("handout/echo")).unwrap();
+    std::fs::write(ws.path().join("handout/echo/Cargo.toml"), "").unwrap();
+    std::fs::create_dir_all(ws.path().join("handout/notes")).unwrap();
+    assert_eq!(student_crates(ws.path()).unwrap(), ["echo", "kvraft", "raft"]);
+    let empty = tempfile::tempdir().unwrap();
+    assert!(student_crates(empty.path()).unwrap_err().contains("cannot read"));
 }
 
 #[test]

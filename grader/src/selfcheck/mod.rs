@@ -104,11 +104,15 @@ pub fn run(args: &SelfcheckArgs) -> Result<bool, GraderError> {
     let labs = std::path::absolute(&labs).unwrap_or(labs);
     let tests = catalogue::load(&labs)?;
     let crates = crate::crates::load(&labs)?;
-    if crates.all() != mutant::CRATES {
+    let skeletons = mutant::student_crates(&workspace).map_err(GraderError::Usage)?;
+    let mut declared = crates.all().to_vec();
+    declared.sort();
+    if declared != skeletons {
         return Err(GraderError::Usage(format!(
-            "the labs declare the student crates {}, but mutants edit {}: make them one list",
-            crates.all().join(", "),
-            mutant::CRATES.join(", ")
+            "the labs declare the student crates {}, but {}/handout holds the skeletons of {}: make them one list",
+            declared.join(", "),
+            workspace.display(),
+            skeletons.join(", ")
         )));
     }
     units::validate(&chosen, &tests).map_err(GraderError::Usage)?;
