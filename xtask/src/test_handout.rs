@@ -215,24 +215,28 @@ impl Session<'_> {
     fn contents(&mut self) {
         let (root, dest) = (self.root, self.dest.clone());
         let skeleton = |krate: &str, at: &str| same_tree(&root.join("handout").join(krate), &dest.join(at));
-        self.check("raft/ is the skeleton", skeleton("raft", "raft"));
-        self.check("kvraft/ is the skeleton", skeleton("kvraft", "kvraft"));
+        let students = select::student_crates(root).unwrap_or_default();
+        for krate in &students {
+            self.check(&format!("{krate}/ is the skeleton"), skeleton(krate, krate));
+        }
         let guide = fs::read(root.join("handout/README.md")).ok() == fs::read(dest.join("README.md")).ok();
         self.check("README.md is the student guide", guide && !dest.join("STUDENT.md").exists());
         self.check(
             "the pristine skeletons are there for the grading kit",
-            skeleton("raft", "handout/raft") && skeleton("kvraft", "handout/kvraft"),
+            !students.is_empty() && students.iter().all(|k| skeleton(k, &format!("handout/{k}"))),
         );
-        let kit_own = ["raft/tests", "kvraft/tests", "raft/src/leader.rs"];
+        // Each shipped crate file is the skeleton's (checked above); the kit's
+        // own tests and a source file only the kit's raft has are not there.
+        let kit_own = students.iter().map(|k| format!("{k}/tests")).chain(["raft/src/leader.rs".to_string()]);
         self.check(
             "no tests or sources of the kit's own crates",
-            kit_own.iter().all(|p| !dest.join(p).exists()),
+            kit_own.into_iter().all(|p| !dest.join(p).exists()),
         );
         // Before the grading kit is made in it (under target/).
         self.check(
             "no mutants, build output or history, and handout/ holds only the skeletons",
             ["selfcheck", "target", ".git"].iter().all(|p| !dest.join(p).exists())
-                && entries(&dest.join("handout")) == ["kvraft", "raft"],
+                && entries(&dest.join("handout")) == students,
         );
         let kit_log = self.log.join("grading-kit");
         let made = logged(&mut self.make(&["grading-kit"]), &kit_log);
@@ -296,14 +300,20 @@ impl Session<'_> {
             print!("{}", tail(&read(&build_log), 40, ""));
             return false;
         }
-        self.check("the skeletons build without warnings", !skeleton_warnings(&read(&build_log)));
+        let students = select::student_crates(self.root).unwrap_or_default();
+        self.check("the skeletons build without warnings", !skeleton_warnings(&read(&build_log), &students));
+        let packages: Vec<&str> = students.iter().flat_map(|k| ["-p", k.as_str()]).collect();
         let mut fmt = Command::new("cargo");
-        fmt.args(["fmt", "-p", "raft", "-p", "kvraft", "--", "--check"]).current_dir(&self.dest);
+        fmt.arg("fmt").args(&packages).args(["--", "--check"]).current_dir(&self.dest);
         let fmt = logged(&mut fmt, &self.log.join("fmt"));
         self.check("the skeletons are rustfmt-clean", fmt);
         let clippy_log = self.log.join("clippy");
-        let mut clippy =
-            self.cargo(&["clippy", "-p", "raft", "-p", "kvraft", "--all-targets", "--", "-D", "warnings"]);
+        let clippy_args: Vec<&str> = ["clippy"]
+            .into_iter()
+            .chain(packages.iter().copied())
+            .chain(["--all-targets", "--", "-D", "warnings"])
+            .collect();
+        let mut clippy = self.cargo(&clippy_args);
         if !self.check("the skeletons are clippy-clean", logged(&mut clippy, &clippy_log)) {
             print!("{}", tail(&read(&clippy_log), 30, ""));
         }
@@ -407,9 +417,14 @@ impl Session<'_> {
 
 /// Whether a build log warns about the skeletons: a `warning` line, or one
 /// of the three after it, names raft/src or kvraft/src.
-fn skeleton_warnings(build: &str) -> bool {
+fn skeleton_warnings(build: &str, students: &[String]) -> bool {
+    if students.is_empty() {
+        return false;
+    }
     let lines: Vec<&str> = build.lines().collect();
-    let names = Regex::new(r"(raft|kvraft)/src").expect("a valid pattern");
+    let alternatives: Vec<String> = students.iter().map(|k| regex::escape(k)).collect();
+    let names =
+        Regex::new(&format!(r"(^|[^A-Za-z0-9_])({})/src", alternatives.join("|"))).expect("a valid pattern");
     lines
         .iter()
         .enumerate()
@@ -424,10 +439,14 @@ mod tests {
     #[test]
     fn a_warning_about_a_skeleton_is_seen_within_three_lines() {
         let log = "   Compiling raft\nwarning: unused variable: `x`\n  |\n --> raft/src/lib.rs:3:9\n";
-        assert!(skeleton_warnings(log));
+        let students = ["kvraft".to_string(), "raft".to_string()];
+        assert!(skeleton_warnings(log, &students));
         let log = "warning: unused variable\n a\n b\n c\n --> kvraft/src/lib.rs:1:1\n";
-        assert!(!skeleton_warnings(log));
-        assert!(!skeleton_warnings("warning: labs/src/x.rs\n"));
+        assert!(!skeleton_warnings(log, &students));
+        assert!(!skeleton_warnings("warning: labs/src/x.rs\n", &students));
+        assert!(skeleton_warnings("warning: x\n --> echo/src/lib.rs:1:1\n", &["echo".to_string()]));
+        assert!(!skeleton_warnings("warning: x\n --> myraft/src/lib.rs:1:1\n", &students));
+        assert!(!skeleton_warnings("warning: x\n --> raft/src/lib.rs:1:1\n", &[]));
     }
 
     #[test]
