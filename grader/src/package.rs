@@ -87,8 +87,8 @@ pub fn write_zip(
 }
 
 /// Top-level folders the package leaves out besides the student crates
-/// (the reference solution, replaced by the handout's skeletons): build
-/// output, version control, and what quotes the reference (the self-check's
+/// (the kit's own, replaced by the handout's skeletons): build output,
+/// version control, and what quotes the kit's own crates (the self-check's
 /// mutants, the broken fixture crates).
 const NOT_SHIPPED: [&str; 4] = ["target", ".git", "selfcheck", "fixtures"];
 

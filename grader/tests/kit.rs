@@ -93,7 +93,7 @@ fn a_kit_made_anywhere_is_a_workspace_cargo_accepts_offline() {
         let manifest = p["manifest_path"].as_str().unwrap();
         assert!(manifest.starts_with(kit.join("vendor").to_str().unwrap()), "{manifest} is not vendored");
     }
-    // The skeletons, not the reference, stand in for the student crates.
+    // The skeletons, not the kit's own crates, stand in for the student crates.
     for c in ["raft", "kvraft"] {
         let skeleton =
             std::fs::read_to_string(workspace().join("handout").join(c).join("src/lib.rs")).unwrap();

@@ -238,9 +238,6 @@ impl Session<'_> {
             ["selfcheck", "target", ".git"].iter().all(|p| !dest.join(p).exists())
                 && entries(&dest.join("handout")) == students,
         );
-        let kit_log = self.log.join("grading-kit");
-        let made = logged(&mut self.make(&["grading-kit"]), &kit_log);
-        self.check("the grading kit can be made in the handout (make grade SUBMISSION=… needs it)", made);
         // What only course staff use, left out on purpose (the kit's README is
         // replaced by the student guide).
         let present: Vec<&str> = select::STAFF_ONLY
@@ -266,6 +263,12 @@ impl Session<'_> {
         let everything = walk::files(&dest, &|_| false).unwrap_or_default();
         let defines = |f: &String| fs::read(dest.join(f)).is_ok_and(|b| KIT_DEFINITIONS.is_match(&b));
         self.check("no definitions of the kit's own crates anywhere", !everything.iter().any(defines));
+        // Last: making the kit builds the handout, and that build trims its
+        // Cargo.lock to the skeletons' dependencies, as a student's first
+        // build does; the copies above are what the handout ships.
+        let kit_log = self.log.join("grading-kit");
+        let made = logged(&mut self.make(&["grading-kit"]), &kit_log);
+        self.check("the grading kit can be made in the handout (make grade SUBMISSION=… needs it)", made);
     }
 
     /// No text of the handout speaks of a solution of the course's own (step 2b).
