@@ -63,6 +63,9 @@ pub struct Nodes {
     live: Vec<Mutex<Option<Live>>>,
     /// Per node: whether its process is paused (SIGSTOP).
     paused: Vec<AtomicBool>,
+    /// Per node: how long each save of its current process waits (a slow
+    /// disk, [`Nodes::slow_disk`]), in milliseconds; 0 for a normal disk.
+    slow_save_ms: Vec<AtomicU64>,
     /// The leadership each node claims, checked against what it sends.
     leaders: leaders::Leaders,
     /// Per node: the incarnation whose events count (0: none).
@@ -131,6 +134,7 @@ impl Nodes {
             n,
             live: (0..n).map(|_| Mutex::new(None)).collect(),
             paused: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            slow_save_ms: (0..n).map(|_| AtomicU64::new(0)).collect(),
             current: Arc::new((0..n).map(|_| AtomicU64::new(0)).collect()),
             incarnations: AtomicU64::new(0),
         })
@@ -309,6 +313,7 @@ impl Nodes {
         let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
         match self.request(i, Request::SlowDisk { millis })? {
             Some(Reply::Done) => {
+                self.slow_save_ms[i].store(millis, Ordering::SeqCst);
                 self.timeline.record(format!("node {i} disk slow: each save waits {millis} ms"));
                 Ok(())
             }
@@ -328,11 +333,22 @@ impl Nodes {
         self.current[i].store(0, Ordering::SeqCst);
         let taken = self.live[i].lock().expect("live lock").take();
         self.paused[i].store(false, Ordering::SeqCst);
+        // The next process starts with a normal disk.
+        self.slow_save_ms[i].store(0, Ordering::SeqCst);
         if let Some(mut live) = taken {
             self.net.server_down(i);
             live.process.kill();
             self.timeline.record(format!("node {i} killed (pid {})", live.process.pid()));
         }
+    }
+
+    /// How long a control request to node `i` may take: [`REQUEST_TIMEOUT`],
+    /// plus two of its saves while its disk is slow. A correct peer may save
+    /// inside `start` under its lock (the classic design), and find the lock
+    /// held by a save already under way: it answers after two slow saves,
+    /// and is not stuck.
+    fn request_limit(&self, i: usize) -> Duration {
+        REQUEST_TIMEOUT + 2 * Duration::from_millis(self.slow_save_ms[i].load(Ordering::SeqCst))
     }
 
     /// Sends a control request to node `i`. `Ok(None)` if it is not running.
@@ -345,7 +361,7 @@ impl Nodes {
             None => return Ok(None),
         };
         let what = format!("{body:?}");
-        match self.rt.block_on(conn.request(body, REQUEST_TIMEOUT)) {
+        match self.rt.block_on(conn.request(body, self.request_limit(i))) {
             Ok(Reply::Error { message }) => Err(Failure::new(format!("node {i} refused {what}: {message}"))),
             Ok(reply) => Ok(Some(reply)),
             Err(node_conn::RequestError::Closed) => Ok(None),
