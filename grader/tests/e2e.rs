@@ -531,7 +531,7 @@ fn hostile_new_dependency() {
     assert!(message.contains("dependency the kit does not have"), "{message}");
 }
 
-/// The release grader, as `make test-2A RAFT=…` runs it (scripts/swap-build.sh).
+/// The release grader, as `make test-2A RAFT=…` runs it (`grader swap`).
 fn release_grader() -> PathBuf {
     let grader = workspace().join("target/release/grader");
     assert!(grader.is_file(), "build the kit first: cargo build --release -p grader -p node -p labs");

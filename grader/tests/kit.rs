@@ -86,7 +86,7 @@ fn a_kit_made_anywhere_is_a_workspace_cargo_accepts_offline() {
         v.sort();
         v
     };
-    assert_eq!(names("workspace_members"), ["control", "kvraft", "labrpc", "node", "raft"]);
+    assert_eq!(names("workspace_members"), ["control", "kvraft", "labrpc", "node", "platform", "raft"]);
     let packages = meta["packages"].as_array().unwrap();
     assert!(!packages.iter().any(|p| p["name"] == "harness"), "node's dev-dependencies are gone");
     for p in packages.iter().filter(|p| !p["source"].is_null()) {
