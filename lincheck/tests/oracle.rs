@@ -4,7 +4,7 @@
 
 mod common;
 
-use lincheck::{Model, Operation, RegisterInput, RegisterModel, RegisterOutput, Verdict, check_operations};
+use lincheck::{Operation, RegisterInput, RegisterModel, RegisterOutput, Verdict, check_operations};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -16,31 +16,6 @@ const MAX_OPERATIONS: usize = 7;
 const TIME_SPAN: u64 = 12;
 
 type Op = Operation<RegisterInput, RegisterOutput>;
-
-/// Whether some order of `remaining` respects real time and the model.
-fn brute_force(history: &[Op], remaining: &mut Vec<usize>, state: Option<i64>) -> bool {
-    if remaining.is_empty() {
-        return true;
-    }
-    for k in 0..remaining.len() {
-        let x = remaining[k];
-        // x may go first unless another remaining operation returned before x was called.
-        let blocked = remaining.iter().any(|&y| history[y].ret.is_some_and(|r| r < history[x].call));
-        let Some(next) = (!blocked)
-            .then(|| RegisterModel.step(&state, &history[x].input, history[x].output.as_ref()))
-            .flatten()
-        else {
-            continue;
-        };
-        remaining.remove(k);
-        let found = brute_force(history, remaining, next);
-        remaining.insert(k, x);
-        if found {
-            return true;
-        }
-    }
-    false
-}
 
 fn random_history(rng: &mut ChaCha8Rng) -> Vec<Op> {
     let value = |rng: &mut ChaCha8Rng| rng.random_range(0..3);
@@ -76,7 +51,7 @@ fn agrees_with_brute_force_on_small_register_histories() {
     for case in 0..CASES {
         let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(case));
         let history = random_history(&mut rng);
-        let expected = brute_force(&history, &mut (0..history.len()).collect(), None);
+        let expected = common::brute_force(&RegisterModel, &history);
         let got = check_operations(&RegisterModel, &history, None).verdict();
         let want = if expected { Verdict::Ok } else { Verdict::Illegal };
         assert_eq!(got, want, "seed {seed}, case {case}: history {history:#?}");

@@ -5,8 +5,7 @@
 mod common;
 
 use lincheck::{
-    Model, Operation, Verdict, VersionedInput, VersionedKvModel, VersionedOp, VersionedOutput,
-    VersionedState, check_operations,
+    Operation, Verdict, VersionedInput, VersionedKvModel, VersionedOp, VersionedOutput, check_operations,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -19,30 +18,6 @@ const MAX_OPERATIONS: usize = 7;
 const TIME_SPAN: u64 = 12;
 
 type Op = Operation<VersionedInput, VersionedOutput>;
-
-/// Whether some order of `remaining` respects real time and the model.
-fn brute_force(history: &[Op], remaining: &mut Vec<usize>, state: VersionedState) -> bool {
-    if remaining.is_empty() {
-        return true;
-    }
-    for k in 0..remaining.len() {
-        let x = remaining[k];
-        let blocked = remaining.iter().any(|&y| history[y].ret.is_some_and(|r| r < history[x].call));
-        let Some(next) = (!blocked)
-            .then(|| VersionedKvModel.step(&state, &history[x].input, history[x].output.as_ref()))
-            .flatten()
-        else {
-            continue;
-        };
-        remaining.remove(k);
-        let found = brute_force(history, remaining, next);
-        remaining.insert(k, x);
-        if found {
-            return true;
-        }
-    }
-    false
-}
 
 /// A history that is often nearly right: versions and values from a small
 /// range, so that both verdicts are common.
@@ -84,7 +59,7 @@ fn agrees_with_brute_force_on_small_versioned_histories() {
     for case in 0..CASES {
         let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(case));
         let history = random_history(&mut rng);
-        let expected = brute_force(&history, &mut (0..history.len()).collect(), VersionedKvModel.init());
+        let expected = common::brute_force(&VersionedKvModel, &history);
         let got = check_operations(&VersionedKvModel, &history, None).verdict();
         let want = if expected { Verdict::Ok } else { Verdict::Illegal };
         assert_eq!(got, want, "seed {seed}, case {case}: history {history:#?}");

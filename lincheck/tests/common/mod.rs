@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use lincheck::{KvInput, KvOp, KvOutput, Operation, RegisterInput, RegisterOutput};
+use lincheck::{KvInput, KvOp, KvOutput, Model, Operation, OperationOf, RegisterInput, RegisterOutput};
 
 /// A key/value operation in a test history.
 pub type KvOperation = Operation<KvInput, KvOutput>;
@@ -70,4 +70,39 @@ pub fn seed(default: u64) -> u64 {
     let seed = std::env::var("LINCHECK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(default);
     println!("seed {seed} (set LINCHECK_SEED to replay)");
     seed
+}
+
+/// Whether some order of all of `history` respects real time and `model`,
+/// from its initial state: every order tried, no memoisation, no pruning
+/// (the oracle the checker is compared with, on small histories).
+pub fn brute_force<M: Model>(model: &M, history: &[OperationOf<M>]) -> bool {
+    fn search<M: Model>(
+        model: &M,
+        history: &[OperationOf<M>],
+        remaining: &mut Vec<usize>,
+        state: M::State,
+    ) -> bool {
+        if remaining.is_empty() {
+            return true;
+        }
+        for k in 0..remaining.len() {
+            let x = remaining[k];
+            // x may go first unless another remaining operation returned before x was called.
+            let blocked = remaining.iter().any(|&y| history[y].ret.is_some_and(|r| r < history[x].call));
+            let Some(next) = (!blocked)
+                .then(|| model.step(&state, &history[x].input, history[x].output.as_ref()))
+                .flatten()
+            else {
+                continue;
+            };
+            remaining.remove(k);
+            let found = search(model, history, remaining, next);
+            remaining.insert(k, x);
+            if found {
+                return true;
+            }
+        }
+        false
+    }
+    search(model, history, &mut (0..history.len()).collect(), model.init())
 }
