@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use super::{Events, LineError, ParseError, read};
+use super::{LineError, ParseError, events_by_line, read};
 use crate::history::{Event, EventKind, Operation};
 use crate::models::kv::{KvInput, KvOp, KvOutput};
 
@@ -29,15 +29,7 @@ pub fn read_kv_file(path: &Path) -> Result<Vec<Operation<KvInput, KvOutput>>, Pa
 /// a return without an open call, a return for another function or key than
 /// the open call's, or a second open call on one process.
 pub fn parse_kv(text: &str, file: &str) -> Result<Vec<Operation<KvInput, KvOutput>>, ParseError> {
-    let mut events = Events::new(file);
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (event, what) = parse_line(line).map_err(|e| e.at(file, index + 1))?;
-        events.push(index + 1, event, what)?;
-    }
-    events.finish()
+    events_by_line(text, file, parse_line)
 }
 
 /// One EDN value as these files use them.

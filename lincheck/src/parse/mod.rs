@@ -75,6 +75,25 @@ pub(crate) fn read(path: &Path) -> Result<String, ParseError> {
         .map_err(|source| ParseError::Io { file: path.display().to_string(), source })
 }
 
+/// The operations of a file of one event per line, each parsed by
+/// `parse_line` into its event and what it calls (to match a return with
+/// its call); blank lines are skipped, errors name `file` and the line.
+pub(crate) fn events_by_line<I, O, F: PartialEq + std::fmt::Display>(
+    text: &str,
+    file: &str,
+    parse_line: impl Fn(&str) -> Result<(Event<I, O>, F), LineError>,
+) -> Result<Vec<Operation<I, O>>, ParseError> {
+    let mut events = Events::new(file);
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (event, what) = parse_line(line).map_err(|e| e.at(file, index + 1))?;
+        events.push(index + 1, event, what)?;
+    }
+    events.finish()
+}
+
 /// Collects the events of a file with their line numbers, checks that each
 /// return names the operation its process has open, and pairs them up.
 pub(crate) struct Events<I, O, F> {

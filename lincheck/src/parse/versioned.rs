@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{Events, LineError, ParseError, read};
+use super::{LineError, ParseError, events_by_line, read};
 use crate::history::{Event, EventKind, Operation};
 use crate::models::versioned::{VersionedInput, VersionedOp, VersionedOutput};
 
@@ -46,15 +46,7 @@ pub fn parse_versioned(
     text: &str,
     file: &str,
 ) -> Result<Vec<Operation<VersionedInput, VersionedOutput>>, ParseError> {
-    let mut events = Events::new(file);
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (event, what) = parse_line(line).map_err(|e| e.at(file, index + 1))?;
-        events.push(index + 1, event, what)?;
-    }
-    events.finish()
+    events_by_line(text, file, parse_line)
 }
 
 /// One EDN value as these files use them.
